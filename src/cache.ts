@@ -1,0 +1,383 @@
+// Page cache: fixed frames in a SharedArrayBuffer, descriptors with PG_* flags and reference
+// counts, an (inode, index) hash, and CLOCK eviction.
+// ext4/kernel counterpart: mm/filemap.c (find_get_page, find_or_create_page / grab_cache_page,
+// lock_page, delete_from_page_cache) and the reclaim side of mm/vmscan.c, cut down to one CLOCK hand.
+//
+// Thread safety:
+// - mapping_lock (H_HASH_LOCK, a spinlock) guards hash chains and page identity (P_INO, P_INDEX)
+//   and the claim of a free frame. Identity changes happen inside an odd P_SEQ section.
+// - The page lock (P_LOCK, PG_locked) is held to fill a page, to copy data into it, and across its
+//   writeback I/O. It is never held while waiting for an io_end or an inode mutex.
+// - A cache hit takes no lock and no reference: it validates with P_SEQ (readPageFast). That is what
+//   lets readers scale: a hit costs a hash probe, two sequence loads and a copy.
+// Invariants: a page with refcount > 0, PG_DIRTY or a held page lock is never evicted; pages
+// awaiting conversion hold a reference from their io_end (the seed's get_page in ext4_set_bh_endio).
+
+import { DioreadError, InvariantError } from './errors.js';
+import {
+  BLOCK_SIZE,
+  H_CLOCK_HAND,
+  H_CONVERSIONS,
+  H_EVICTIONS,
+  H_HASH_LOCK,
+  H_HASH_MASK,
+  LC_MAPPING,
+  LC_PAGE,
+  P_FLAGS,
+  P_GENERATION,
+  P_HASH_NEXT,
+  P_INDEX,
+  P_INO,
+  P_LOCK,
+  P_PBLK,
+  P_REFCOUNT,
+  P_REFERENCED,
+  P_SEQ,
+  PAGE_WORDS,
+  PG_DIRTY,
+  PG_UNINIT,
+  PG_UPTODATE,
+  PG_WRITEBACK,
+} from './shm/layout.js';
+import { lock, spinLock, tryLock, unlock } from './sync/lock.js';
+import { kickConversionWorker, flushCompletedIO, writebackPage } from './page-io.js';
+import type { Volume } from './volume.js';
+
+export function pageHash(ino: number, index: number): number {
+  return (Math.imul(ino + 1, 0x9e3779b1) ^ Math.imul(index, 0x85ebca6b)) >>> 0;
+}
+
+/** Descriptor word index of page p. */
+export function pd(v: Volume, p: number): number {
+  return v.layout.pageBase + p * PAGE_WORDS;
+}
+
+export function frameOf(v: Volume, p: number): number {
+  return v.frameBase + p * BLOCK_SIZE;
+}
+
+/** Lockless probe: the page caching (ino, index), or -1. The answer is a hint; callers validate. */
+export function findPage(v: Volume, ino: number, index: number): number {
+  const i32 = v.i32;
+  const l = v.layout;
+  let p = i32[l.hashBase + (pageHash(ino, index) & i32[H_HASH_MASK])];
+  let steps = 0;
+  while (p >= 0) {
+    const d = l.pageBase + p * PAGE_WORDS;
+    if (i32[d + P_INDEX] === index && i32[d + P_INO] === ino) return p;
+    p = i32[d + P_HASH_NEXT];
+    if (++steps > l.cachePages) return -1; // a chain changed under us: give up, the slow path locks
+  }
+  return -1;
+}
+
+/**
+ * The cache-hit read: copy `len` bytes at `pageOff` of page (ino, index) into dst[dstOff..] with no
+ * lock and no reference, validated by the page seqcount. False means "not served: take the slow path".
+ */
+export function readPageFast(v: Volume, ino: number, index: number, dst: Uint8Array, dstOff: number, pageOff: number, len: number): boolean {
+  const p = findPage(v, ino, index);
+  if (p < 0) return false;
+  const i32 = v.i32;
+  const d = v.layout.pageBase + p * PAGE_WORDS;
+  const s = Atomics.load(i32, d + P_SEQ);
+  if (s & 1) return false;
+  if ((Atomics.load(i32, d + P_FLAGS) & PG_UPTODATE) === 0) return false;
+  if (i32[d + P_INDEX] !== index || i32[d + P_INO] !== ino) return false;
+  const src = v.frameBase + p * BLOCK_SIZE + pageOff;
+  v.framesBuf.copy(dst, dstOff, src, src + len);
+  if (Atomics.load(i32, d + P_SEQ) !== s) return false;
+  if (i32[d + P_REFERENCED] === 0) i32[d + P_REFERENCED] = 1; // plain store, no RMW: PG_referenced
+  return true;
+}
+
+function lookupLocked(v: Volume, ino: number, index: number): number {
+  const i32 = v.i32;
+  let p = i32[v.layout.hashBase + (pageHash(ino, index) & i32[H_HASH_MASK])];
+  let steps = 0;
+  while (p >= 0) {
+    const d = pd(v, p);
+    if (i32[d + P_INDEX] === index && i32[d + P_INO] === ino) return p;
+    p = i32[d + P_HASH_NEXT];
+    if (++steps > v.layout.cachePages) throw new InvariantError(`page hash: chain for inode ${ino} index ${index} loops`);
+  }
+  return -1;
+}
+
+function hashInsert(v: Volume, p: number, ino: number, index: number): void {
+  const i32 = v.i32;
+  const b = v.layout.hashBase + (pageHash(ino, index) & i32[H_HASH_MASK]);
+  i32[pd(v, p) + P_HASH_NEXT] = i32[b];
+  Atomics.store(i32, b, p);
+}
+
+function hashRemove(v: Volume, p: number): void {
+  const i32 = v.i32;
+  const d = pd(v, p);
+  const ino = i32[d + P_INO];
+  if (ino < 0) return;
+  const b = v.layout.hashBase + (pageHash(ino, i32[d + P_INDEX]) & i32[H_HASH_MASK]);
+  let cur = i32[b];
+  if (cur === p) {
+    Atomics.store(i32, b, i32[d + P_HASH_NEXT]);
+    return;
+  }
+  let steps = 0;
+  while (cur >= 0) {
+    const cd = pd(v, cur);
+    if (i32[cd + P_HASH_NEXT] === p) {
+      Atomics.store(i32, cd + P_HASH_NEXT, i32[d + P_HASH_NEXT]);
+      return;
+    }
+    cur = i32[cd + P_HASH_NEXT];
+    if (++steps > v.layout.cachePages) break;
+  }
+  throw new InvariantError(`page hash: page ${p} (inode ${ino}) is not on its chain`);
+}
+
+/** get_page: take a reference (caller already holds one, or holds mapping_lock). */
+export function getPage(v: Volume, p: number): void {
+  Atomics.add(v.i32, pd(v, p) + P_REFCOUNT, 1);
+}
+
+/** put_page. */
+export function putPage(v: Volume, p: number): void {
+  const old = Atomics.sub(v.i32, pd(v, p) + P_REFCOUNT, 1);
+  if (old <= 0) throw new InvariantError(`page ${p}: reference count went below zero (was ${old})`);
+}
+
+export function lockPage(v: Volume, p: number): number {
+  return lock(v, pd(v, p) + P_LOCK, LC_PAGE);
+}
+/** Returns a hold token (>= 0) when locked, -1 when the page was locked by someone else. */
+export function tryLockPage(v: Volume, p: number): number {
+  return tryLock(v, pd(v, p) + P_LOCK, LC_PAGE);
+}
+export function unlockPage(v: Volume, p: number, tok: number): void {
+  unlock(v, pd(v, p) + P_LOCK, LC_PAGE, tok);
+}
+
+export function isPageLocked(v: Volume, p: number): boolean {
+  return Atomics.load(v.i32, pd(v, p) + P_LOCK) !== 0;
+}
+
+export function pageFlags(v: Volume, p: number): number {
+  return Atomics.load(v.i32, pd(v, p) + P_FLAGS);
+}
+export function setPageFlags(v: Volume, p: number, bits: number): number {
+  return Atomics.or(v.i32, pd(v, p) + P_FLAGS, bits);
+}
+export function clearPageFlags(v: Volume, p: number, bits: number): number {
+  return Atomics.and(v.i32, pd(v, p) + P_FLAGS, ~bits);
+}
+
+/** Open / close a section that changes a frame's bytes or a page's identity (readers retry). */
+export function pageSeqBegin(v: Volume, p: number): void {
+  const s = Atomics.add(v.i32, pd(v, p) + P_SEQ, 1);
+  if (s & 1) throw new InvariantError(`page ${p}: seqcount entered while odd (${s})`);
+}
+export function pageSeqEnd(v: Volume, p: number): void {
+  Atomics.add(v.i32, pd(v, p) + P_SEQ, 1);
+}
+
+/** find_get_page: the page caching (ino, index) with a reference, or -1. */
+export function findGetPage(v: Volume, ino: number, index: number): number {
+  const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
+  try {
+    const p = lookupLocked(v, ino, index);
+    if (p >= 0) getPage(v, p);
+    return p;
+  } finally {
+    unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+  }
+}
+
+/** Result flag of grabPage: the page was created and is not uptodate yet. */
+export interface Grabbed {
+  page: number;
+  lockToken: number;
+}
+
+/**
+ * find_or_create_page: the page caching (ino, index), locked, with a reference. A new page is not
+ * PG_uptodate: the caller fills it. `heldIno` is the inode whose mutex the caller holds (-1 if none),
+ * so that reclaim may drain that inode's completed list itself instead of waiting on it.
+ */
+export function grabPage(v: Volume, ino: number, index: number, generation: number, heldIno: number, out: Grabbed): void {
+  for (;;) {
+    let tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
+    let p = lookupLocked(v, ino, index);
+    if (p >= 0) getPage(v, p);
+    unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+    if (p < 0) {
+      const fresh = allocFrame(v, heldIno); // locked, refcount 1, unhashed
+      tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
+      p = lookupLocked(v, ino, index);
+      if (p >= 0) {
+        // Someone inserted it while we reclaimed: give the fresh frame back.
+        getPage(v, p);
+        unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+        releaseFreshFrame(v, fresh);
+      } else {
+        const d = pd(v, fresh);
+        pageSeqBegin(v, fresh);
+        v.i32[d + P_INO] = ino;
+        v.i32[d + P_INDEX] = index;
+        v.i32[d + P_GENERATION] = generation;
+        hashInsert(v, fresh, ino, index);
+        pageSeqEnd(v, fresh);
+        unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+        out.page = fresh;
+        out.lockToken = v.claimToken;
+        return;
+      }
+    }
+    const lt = lockPage(v, p);
+    const d = pd(v, p);
+    if (v.i32[d + P_INO] === ino && v.i32[d + P_INDEX] === index) {
+      out.page = p;
+      out.lockToken = lt;
+      return;
+    }
+    // Truncated or reclaimed while we waited for its lock: try again.
+    unlockPage(v, p, lt);
+    putPage(v, p);
+  }
+}
+
+function releaseFreshFrame(v: Volume, p: number): void {
+  unlockPage(v, p, v.claimToken);
+  putPage(v, p);
+}
+
+/** How long reclaim keeps trying before it reports the cache exhausted. */
+const RECLAIM_DEADLINE_MS = 60_000;
+
+/**
+ * Reclaim a frame with the CLOCK hand: skip pages that are referenced (clearing the bit), pinned,
+ * locked or under writeback; write back dirty ones; claim the first clean unpinned page.
+ * Returns it unhashed, locked (hold token in v.claimToken), with refcount 1.
+ */
+export function allocFrame(v: Volume, heldIno: number): number {
+  const i32 = v.i32;
+  const n = v.layout.cachePages;
+  const start = performance.now();
+  for (let round = 0; ; round++) {
+    for (let step = 0; step < 2 * n; step++) {
+      const p = (Atomics.add(i32, H_CLOCK_HAND, 1) >>> 0) % n;
+      const d = pd(v, p);
+      if (Atomics.load(i32, d + P_REFCOUNT) !== 0 || Atomics.load(i32, d + P_LOCK) !== 0) continue;
+      if (i32[d + P_REFERENCED] !== 0) {
+        i32[d + P_REFERENCED] = 0;
+        continue;
+      }
+      const f = Atomics.load(i32, d + P_FLAGS);
+      if (f & PG_DIRTY) {
+        // Writeback under pressure (only a few per call, so one reader does not clean the world).
+        if (round > 0 || step < 8) writebackPage(v, p, heldIno);
+        continue;
+      }
+      if (f & PG_WRITEBACK) continue;
+      if (claim(v, p)) return p;
+    }
+    // Nothing claimable: pages are pinned by io_ends awaiting conversion, or locked.
+    if (heldIno >= 0) flushCompletedIO(v, heldIno);
+    kickConversionWorker(v);
+    if (performance.now() - start > RECLAIM_DEADLINE_MS) {
+      throw new DioreadError('EIO', `page cache exhausted: none of ${n} pages could be reclaimed for ${RECLAIM_DEADLINE_MS} ms (all pinned, locked or dirty)`);
+    }
+    if (v.canBlock) Atomics.wait(i32, H_CONVERSIONS, Atomics.load(i32, H_CONVERSIONS), 2);
+  }
+}
+
+function claim(v: Volume, p: number): boolean {
+  const i32 = v.i32;
+  const d = pd(v, p);
+  const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
+  try {
+    if (Atomics.load(i32, d + P_REFCOUNT) !== 0) return false;
+    if (Atomics.load(i32, d + P_FLAGS) & (PG_DIRTY | PG_WRITEBACK | PG_UNINIT)) return false;
+    const lt = tryLockPage(v, p);
+    if (lt < 0) return false;
+    v.claimToken = lt;
+    Atomics.store(i32, d + P_REFCOUNT, 1);
+    pageSeqBegin(v, p);
+    if (i32[d + P_INO] >= 0) {
+      hashRemove(v, p);
+      Atomics.add(i32, H_EVICTIONS, 1);
+    }
+    i32[d + P_INO] = -1;
+    i32[d + P_INDEX] = -1;
+    i32[d + P_PBLK] = -1;
+    i32[d + P_HASH_NEXT] = -1;
+    i32[d + P_REFERENCED] = 0;
+    Atomics.store(i32, d + P_FLAGS, 0);
+    pageSeqEnd(v, p);
+    return true;
+  } finally {
+    unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+  }
+}
+
+/**
+ * delete_from_page_cache: unhash a page the caller holds locked with a reference (truncate,
+ * invalidation before a direct write). It becomes a free frame once its references are put.
+ */
+export function removePage(v: Volume, p: number): void {
+  const i32 = v.i32;
+  const d = pd(v, p);
+  const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
+  try {
+    pageSeqBegin(v, p);
+    if (i32[d + P_INO] >= 0) hashRemove(v, p);
+    i32[d + P_INO] = -1;
+    i32[d + P_INDEX] = -1;
+    i32[d + P_PBLK] = -1;
+    i32[d + P_HASH_NEXT] = -1;
+    Atomics.store(i32, d + P_FLAGS, 0);
+    pageSeqEnd(v, p);
+  } finally {
+    unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+  }
+}
+
+/** Pages of an inode with index >= fromIndex, in index order (a scan: the cache has no per-inode tree). */
+export function inodePages(v: Volume, ino: number, fromIndex: number): number[] {
+  const i32 = v.i32;
+  const out: number[] = [];
+  for (let p = 0; p < v.layout.cachePages; p++) {
+    const d = pd(v, p);
+    if (i32[d + P_INO] === ino && i32[d + P_INDEX] >= fromIndex) out.push(p);
+  }
+  out.sort((a, b) => i32[pd(v, a) + P_INDEX] - i32[pd(v, b) + P_INDEX]);
+  return out;
+}
+
+/** Take a reference on page p if it still caches (ino, index); under mapping_lock. */
+export function getPageIfCaching(v: Volume, p: number, ino: number, index: number): boolean {
+  const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
+  try {
+    const d = pd(v, p);
+    if (v.i32[d + P_INO] !== ino || v.i32[d + P_INDEX] !== index) return false;
+    getPage(v, p);
+    return true;
+  } finally {
+    unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+  }
+}
+
+export function pageIndex(v: Volume, p: number): number {
+  return v.i32[pd(v, p) + P_INDEX];
+}
+export function pageIno(v: Volume, p: number): number {
+  return v.i32[pd(v, p) + P_INO];
+}
+export function pagePblk(v: Volume, p: number): number {
+  return v.i32[pd(v, p) + P_PBLK];
+}
+export function setPagePblk(v: Volume, p: number, pblk: number): void {
+  v.i32[pd(v, p) + P_PBLK] = pblk;
+}
+export function pageRefcount(v: Volume, p: number): number {
+  return Atomics.load(v.i32, pd(v, p) + P_REFCOUNT);
+}

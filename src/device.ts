@@ -1,0 +1,209 @@
+// Block devices: a backing image file (each thread opens its own descriptors) and an in-memory device.
+// ext4 counterpart: the block device under the filesystem (submit_bio / bdev reads and writes).
+//
+// The OS sits behind the `BlockDevice` interface so that tests can inject faults.
+// A FileDevice holds two descriptors on the image: `dataFd` for data blocks (O_DIRECT when the
+// engine runs with deviceDirect) and `metaFd`, always buffered, for the superblock and metadata
+// tables. O_DIRECT transfers need block-aligned memory: callers hand page-cache frames or the
+// thread's bounce buffer, which the layout aligns (see `probeDirectAlignment`).
+
+import fs from 'node:fs';
+import { DioreadError } from './errors.js';
+import { BLOCK_SIZE, DIRECT_ALIGN } from './shm/layout.js';
+
+export interface BlockDevice {
+  readonly blockCount: number;
+  /** True when data I/O bypasses the OS page cache (O_DIRECT). */
+  readonly direct: boolean;
+  /** Read `count` blocks at `pblk` into `dst` at byte `dstOff` (aligned when `direct`). */
+  readBlocks(pblk: number, count: number, dst: Uint8Array, dstOff: number): void;
+  /** Write `count` blocks at `pblk` from `src` at byte `srcOff` (aligned when `direct`). */
+  writeBlocks(pblk: number, count: number, src: Uint8Array, srcOff: number): void;
+  /** Write several single-block buffers to consecutive blocks from `pblk` (writev). */
+  writeBlockList(pblk: number, bufs: Uint8Array[]): void;
+  /** Metadata I/O at byte offsets, always buffered. */
+  readMeta(pos: number, dst: Uint8Array): void;
+  writeMeta(pos: number, src: Uint8Array): void;
+  /** fdatasync of data (and metadata) descriptors. */
+  flush(): void;
+  close(): void;
+}
+
+function ioError(what: string, pblk: number, count: number, err: unknown): DioreadError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC') return new DioreadError('ENOSPC', `${what} of ${count} block(s) at pblk ${pblk}: the host filesystem is full`, { cause: err });
+  return new DioreadError('EIO', `${what} of ${count} block(s) at pblk ${pblk} failed: ${(err as Error)?.message}`, { cause: err });
+}
+
+export class FileDevice implements BlockDevice {
+  readonly blockCount: number;
+  readonly direct: boolean;
+  private dataFd: number;
+  private metaFd: number;
+  private closed = false;
+
+  constructor(readonly path: string, blockCount: number, direct: boolean) {
+    this.blockCount = blockCount;
+    this.direct = direct;
+    this.metaFd = fs.openSync(path, 'r+');
+    try {
+      this.dataFd = direct ? fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_DIRECT) : this.metaFd;
+    } catch (err) {
+      fs.closeSync(this.metaFd);
+      throw new DioreadError('EINVAL', `cannot open ${JSON.stringify(path)} with O_DIRECT: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private check(pblk: number, count: number): void {
+    if (!(pblk >= 0 && count >= 1 && pblk + count <= this.blockCount)) {
+      throw new DioreadError('EIO', `block range ${pblk}+${count} outside the device (0..${this.blockCount - 1})`);
+    }
+  }
+
+  readBlocks(pblk: number, count: number, dst: Uint8Array, dstOff: number): void {
+    this.check(pblk, count);
+    const len = count * BLOCK_SIZE;
+    let done = 0;
+    try {
+      while (done < len) {
+        const n = fs.readSync(this.dataFd, dst, dstOff + done, len - done, pblk * BLOCK_SIZE + done);
+        if (n === 0) {
+          // The image is shorter than its superblock says (sparse tail never written): zeros.
+          dst.fill(0, dstOff + done, dstOff + len);
+          return;
+        }
+        done += n;
+      }
+    } catch (err) {
+      throw ioError('read', pblk, count, err);
+    }
+  }
+
+  writeBlocks(pblk: number, count: number, src: Uint8Array, srcOff: number): void {
+    this.check(pblk, count);
+    const len = count * BLOCK_SIZE;
+    let done = 0;
+    try {
+      while (done < len) done += fs.writeSync(this.dataFd, src, srcOff + done, len - done, pblk * BLOCK_SIZE + done);
+    } catch (err) {
+      throw ioError('write', pblk, count, err);
+    }
+  }
+
+  writeBlockList(pblk: number, bufs: Uint8Array[]): void {
+    this.check(pblk, bufs.length);
+    try {
+      const len = bufs.length * BLOCK_SIZE;
+      let done = fs.writevSync(this.dataFd, bufs, pblk * BLOCK_SIZE);
+      // A short writev is rare; finish block by block.
+      while (done < len) {
+        const i = Math.floor(done / BLOCK_SIZE);
+        const off = done % BLOCK_SIZE;
+        done += fs.writeSync(this.dataFd, bufs[i], off, BLOCK_SIZE - off, pblk * BLOCK_SIZE + done);
+      }
+    } catch (err) {
+      throw ioError('writev', pblk, bufs.length, err);
+    }
+  }
+
+  readMeta(pos: number, dst: Uint8Array): void {
+    let done = 0;
+    while (done < dst.byteLength) {
+      const n = fs.readSync(this.metaFd, dst, done, dst.byteLength - done, pos + done);
+      if (n === 0) {
+        dst.fill(0, done);
+        return;
+      }
+      done += n;
+    }
+  }
+
+  writeMeta(pos: number, src: Uint8Array): void {
+    let done = 0;
+    while (done < src.byteLength) done += fs.writeSync(this.metaFd, src, done, src.byteLength - done, pos + done);
+  }
+
+  flush(): void {
+    fs.fdatasyncSync(this.metaFd);
+    if (this.dataFd !== this.metaFd) fs.fdatasyncSync(this.dataFd);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.dataFd !== this.metaFd) fs.closeSync(this.dataFd);
+    fs.closeSync(this.metaFd);
+  }
+}
+
+/** The in-memory device: blocks in a SharedArrayBuffer every thread maps. Metadata sits in it too. */
+export class MemoryDevice implements BlockDevice {
+  readonly blockCount: number;
+  readonly direct = false;
+  private readonly bytes: Uint8Array;
+
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.bytes = new Uint8Array(sab);
+    this.blockCount = Math.floor(sab.byteLength / BLOCK_SIZE);
+  }
+
+  private check(pblk: number, count: number): void {
+    if (!(pblk >= 0 && count >= 1 && pblk + count <= this.blockCount)) {
+      throw new DioreadError('EIO', `block range ${pblk}+${count} outside the device (0..${this.blockCount - 1})`);
+    }
+  }
+
+  readBlocks(pblk: number, count: number, dst: Uint8Array, dstOff: number): void {
+    this.check(pblk, count);
+    dst.set(this.bytes.subarray(pblk * BLOCK_SIZE, (pblk + count) * BLOCK_SIZE), dstOff);
+  }
+
+  writeBlocks(pblk: number, count: number, src: Uint8Array, srcOff: number): void {
+    this.check(pblk, count);
+    this.bytes.set(src.subarray(srcOff, srcOff + count * BLOCK_SIZE), pblk * BLOCK_SIZE);
+  }
+
+  writeBlockList(pblk: number, bufs: Uint8Array[]): void {
+    this.check(pblk, bufs.length);
+    for (let i = 0; i < bufs.length; i++) this.bytes.set(bufs[i].subarray(0, BLOCK_SIZE), (pblk + i) * BLOCK_SIZE);
+  }
+
+  readMeta(pos: number, dst: Uint8Array): void {
+    dst.set(this.bytes.subarray(pos, pos + dst.byteLength));
+  }
+
+  writeMeta(pos: number, src: Uint8Array): void {
+    this.bytes.set(src, pos);
+  }
+
+  flush(): void {}
+  close(): void {}
+}
+
+/**
+ * Find where, inside `frames`, memory is aligned for O_DIRECT: try an O_DIRECT read of one block at
+ * offsets 0, 16, 32, ... until the kernel accepts one. Returns -1 when the image cannot be opened
+ * with O_DIRECT at all (tmpfs, some overlay filesystems).
+ */
+export function probeDirectAlignment(path: string, frames: SharedArrayBuffer): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
+  } catch {
+    return -1;
+  }
+  try {
+    const u8 = new Uint8Array(frames);
+    for (let off = 0; off < DIRECT_ALIGN; off += 16) {
+      try {
+        fs.readSync(fd, u8, off, BLOCK_SIZE, 0);
+        return off;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return -1;
+      }
+    }
+    return -1;
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,67 @@
+// DioreadError: the one error type of the public surface, with errno-style codes.
+// ext4 counterpart: the negative errno values every ext4 function returns (-EINVAL, -ENOSPC, ...).
+
+/** The errno family dioread uses; DESIGN.md's contract lists exactly these. */
+export type DioreadErrorCode =
+  | 'EINVAL'
+  | 'ENOENT'
+  | 'EEXIST'
+  | 'ENOSPC'
+  | 'EBADF'
+  | 'EIO'
+  | 'EFSCORRUPTED'
+  | 'EOWNERDEAD'
+  | 'ENAMETOOLONG'
+  | 'EMFILE';
+
+const ERRNO: Record<DioreadErrorCode, number> = {
+  EINVAL: 22,
+  ENOENT: 2,
+  EEXIST: 17,
+  ENOSPC: 28,
+  EBADF: 9,
+  EIO: 5,
+  EFSCORRUPTED: 117, // ext4 aliases EFSCORRUPTED to EUCLEAN
+  EOWNERDEAD: 130,
+  ENAMETOOLONG: 36,
+  EMFILE: 24,
+};
+
+export class DioreadError extends Error {
+  readonly code: DioreadErrorCode;
+  readonly errno: number;
+  constructor(code: DioreadErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.name = 'DioreadError';
+    this.code = code;
+    this.errno = -ERRNO[code];
+  }
+}
+
+/** Show a value the way an error message should: strings quoted, everything else inspected briefly. */
+export function showValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null) {
+    return String(value);
+  }
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value.byteLength})`;
+  if (Array.isArray(value)) return `array(${value.length})`;
+  if (typeof value === 'object') return `object {${Object.keys(value as object).slice(0, 6).join(', ')}}`;
+  return typeof value;
+}
+
+/**
+ * Thrown when a shared-memory invariant is broken. Not a DioreadError: it means a bug in dioread,
+ * and the message names the structure and the index, as TigerBeetle's asserts do.
+ */
+export class InvariantError extends Error {
+  constructor(message: string) {
+    super(`dioread invariant violated: ${message}`);
+    this.name = 'InvariantError';
+  }
+}
+
+export function invariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new InvariantError(message);
+}

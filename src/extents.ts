@@ -1,0 +1,295 @@
+// Extent table: per inode, sorted extents with an UNWRITTEN flag, in shared memory.
+// ext4 counterpart: fs/ext4/extents.c — ext4_ext_find_extent, ext4_ext_insert_extent with its
+// merges, ext4_ext_truncate, and ext4_convert_unwritten_extents.
+//
+// Thread safety: writers (insert, convert, truncate) hold the inode mutex and bracket their stores
+// with the inode's seqlock (I_SEQ) write section. Readers that do not hold the mutex (dioread_nolock
+// reads, writeback) use `mapBlocksSeq`, which retries when the sequence moved.
+// Invariants: extents of an inode are sorted by lblk, never overlap, have 1 <= len <= EXT_MAX_LEN;
+// two neighbours that are logically and physically contiguous with the same flag are merged.
+
+import { DioreadError, InvariantError } from './errors.js';
+import {
+  E_FLAGS,
+  E_LBLK,
+  E_LEN,
+  E_PBLK,
+  EXT_MAX_LEN,
+  EXT_UNWRITTEN,
+  EXTENT_WORDS,
+  I_EXTENT_COUNT,
+  I_SEQ,
+  LC_SEQLOCK,
+  extentWord,
+  inodeWord,
+} from './shm/layout.js';
+import { accountAcquire, accountContention, seqReadBegin, seqReadRetry } from './sync/lock.js';
+import type { Volume } from './volume.js';
+
+/** No extent maps the block; mapLen is the hole's length up to the next extent. */
+export const MAP_HOLE = 0;
+export const MAP_MAPPED = 1;
+/** mapLen for a hole with no extent after it. */
+export const HOLE_TO_END = 0x7fffffff;
+
+/**
+ * Look up `lblk` (caller holds i_mutex, or validates with the seqlock). Sets v.mapPblk, v.mapLen
+ * (blocks from lblk to the end of the extent or hole) and v.mapUnwritten.
+ */
+export function mapBlocks(v: Volume, ino: number, lblk: number): number {
+  const i32 = v.i32;
+  const l = v.layout;
+  let n = i32[inodeWord(l, ino, I_EXTENT_COUNT)];
+  if (n > l.extentsPerFile) n = l.extentsPerFile; // a torn read under the seqlock: stay in bounds
+  const base = extentWord(l, ino, 0);
+  // Binary search: the last extent with start <= lblk.
+  let lo = 0;
+  let hi = n - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (i32[base + mid * EXTENT_WORDS + E_LBLK] <= lblk) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (found >= 0) {
+    const e = base + found * EXTENT_WORDS;
+    const start = i32[e + E_LBLK];
+    const len = i32[e + E_LEN];
+    if (lblk < start + len) {
+      v.mapPblk = i32[e + E_PBLK] + (lblk - start);
+      v.mapLen = start + len - lblk;
+      v.mapUnwritten = (i32[e + E_FLAGS] & EXT_UNWRITTEN) !== 0;
+      return MAP_MAPPED;
+    }
+  }
+  v.mapPblk = -1;
+  v.mapUnwritten = false;
+  v.mapLen = found + 1 < n ? i32[base + (found + 1) * EXTENT_WORDS + E_LBLK] - lblk : HOLE_TO_END;
+  if (v.mapLen <= 0) v.mapLen = 1; // torn read; the seqlock check will reject it
+  return MAP_HOLE;
+}
+
+/** Look up `lblk` without the inode mutex, under the inode's seqlock. Returns the sequence seen. */
+export function mapBlocksSeq(v: Volume, ino: number, lblk: number): number {
+  const word = inodeWord(v.layout, ino, I_SEQ);
+  accountAcquire(v, LC_SEQLOCK);
+  for (let tries = 0; ; tries++) {
+    const s = seqReadBegin(v, word, LC_SEQLOCK);
+    if (s < 0) return -1; // main thread, writer active: caller falls back
+    mapBlocks(v, ino, lblk);
+    if (!seqReadRetry(v.i32, word, s)) return s;
+    accountContention(v, LC_SEQLOCK);
+    if (tries > 1_000_000) throw new InvariantError(`extent seqlock of inode ${ino} kept moving for 1e6 retries`);
+  }
+}
+
+export function extentCount(v: Volume, ino: number): number {
+  return v.i32[inodeWord(v.layout, ino, I_EXTENT_COUNT)];
+}
+
+function setCount(v: Volume, ino: number, n: number): void {
+  v.i32[inodeWord(v.layout, ino, I_EXTENT_COUNT)] = n;
+}
+
+/** Index of the first extent whose end is past lblk (lower bound for range walks). */
+function firstEndingAfter(v: Volume, ino: number, lblk: number): number {
+  const i32 = v.i32;
+  const base = extentWord(v.layout, ino, 0);
+  const n = extentCount(v, ino);
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const e = base + mid * EXTENT_WORDS;
+    if (i32[e + E_LBLK] + i32[e + E_LEN] <= lblk) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Open a gap of `k` records at index `at` (caller checked the room). */
+function makeRoom(v: Volume, ino: number, at: number, k: number): void {
+  const base = extentWord(v.layout, ino, 0);
+  const n = extentCount(v, ino);
+  v.i32.copyWithin(base + (at + k) * EXTENT_WORDS, base + at * EXTENT_WORDS, base + n * EXTENT_WORDS);
+  setCount(v, ino, n + k);
+}
+
+function removeRecords(v: Volume, ino: number, at: number, k: number): void {
+  const base = extentWord(v.layout, ino, 0);
+  const n = extentCount(v, ino);
+  v.i32.copyWithin(base + at * EXTENT_WORDS, base + (at + k) * EXTENT_WORDS, base + n * EXTENT_WORDS);
+  v.i32.fill(0, base + (n - k) * EXTENT_WORDS, base + n * EXTENT_WORDS);
+  setCount(v, ino, n - k);
+}
+
+function writeRecord(v: Volume, ino: number, at: number, lblk: number, len: number, pblk: number, flags: number): void {
+  const e = extentWord(v.layout, ino, at);
+  v.i32[e + E_LBLK] = lblk;
+  v.i32[e + E_LEN] = len;
+  v.i32[e + E_PBLK] = pblk;
+  v.i32[e + E_FLAGS] = flags;
+}
+
+/** Can records a and a+1 merge (ext4_can_extents_be_merged)? */
+function canMerge(v: Volume, ino: number, a: number): boolean {
+  if (a < 0 || a + 1 >= extentCount(v, ino)) return false;
+  const i32 = v.i32;
+  const x = extentWord(v.layout, ino, a);
+  const y = x + EXTENT_WORDS;
+  return (
+    i32[x + E_FLAGS] === i32[y + E_FLAGS] &&
+    i32[x + E_LBLK] + i32[x + E_LEN] === i32[y + E_LBLK] &&
+    i32[x + E_PBLK] + i32[x + E_LEN] === i32[y + E_PBLK] &&
+    i32[x + E_LEN] + i32[y + E_LEN] <= EXT_MAX_LEN
+  );
+}
+
+/** Merge record a with a+1 when they fit together; returns true if merged. */
+function tryMerge(v: Volume, ino: number, a: number): boolean {
+  if (!canMerge(v, ino, a)) return false;
+  const x = extentWord(v.layout, ino, a);
+  v.i32[x + E_LEN] += v.i32[x + EXTENT_WORDS + E_LEN];
+  removeRecords(v, ino, a + 1, 1);
+  return true;
+}
+
+/** Free records left in the table (for callers that must reserve room for later conversions). */
+export function extentRoom(v: Volume, ino: number): number {
+  return v.layout.extentsPerFile - extentCount(v, ino);
+}
+
+/**
+ * Insert a new extent [lblk, lblk+len) -> pblk over a hole (ext4_ext_insert_extent). Caller holds
+ * i_mutex and is inside the inode's seqlock write section. Returns false when the table is full.
+ */
+export function insertExtent(v: Volume, ino: number, lblk: number, len: number, pblk: number, unwritten: boolean): boolean {
+  if (!(len >= 1 && len <= EXT_MAX_LEN)) throw new InvariantError(`extent table of inode ${ino}: insert of length ${len}`);
+  const flags = unwritten ? EXT_UNWRITTEN : 0;
+  const at = firstEndingAfter(v, ino, lblk);
+  const n = extentCount(v, ino);
+  if (at < n) {
+    const e = extentWord(v.layout, ino, at);
+    if (v.i32[e + E_LBLK] < lblk + len) {
+      throw new InvariantError(`extent table of inode ${ino}: insert [${lblk},+${len}) overlaps extent ${at} at lblk ${v.i32[e + E_LBLK]}`);
+    }
+  }
+  // Try to grow a neighbour in place first (no new record).
+  if (at > 0) {
+    const p = extentWord(v.layout, ino, at - 1);
+    const i32 = v.i32;
+    if (
+      i32[p + E_FLAGS] === flags &&
+      i32[p + E_LBLK] + i32[p + E_LEN] === lblk &&
+      i32[p + E_PBLK] + i32[p + E_LEN] === pblk &&
+      i32[p + E_LEN] + len <= EXT_MAX_LEN
+    ) {
+      i32[p + E_LEN] += len;
+      tryMerge(v, ino, at - 1);
+      return true;
+    }
+  }
+  if (n >= v.layout.extentsPerFile) return false;
+  makeRoom(v, ino, at, 1);
+  writeRecord(v, ino, at, lblk, len, pblk, flags);
+  tryMerge(v, ino, at);
+  return true;
+}
+
+/**
+ * ext4_convert_unwritten_extents: mark [lblk, lblk+count) written, splitting unwritten extents at
+ * the range's edges and merging afterwards. Caller holds i_mutex inside the seqlock write section.
+ * Blocks of the range that are holes (truncated away) are skipped. Returns blocks converted.
+ */
+export function convertUnwritten(v: Volume, ino: number, lblk: number, count: number): number {
+  const i32 = v.i32;
+  const end = lblk + count;
+  let converted = 0;
+  let i = firstEndingAfter(v, ino, lblk);
+  while (i < extentCount(v, ino)) {
+    const e = extentWord(v.layout, ino, i);
+    const s = i32[e + E_LBLK];
+    const len = i32[e + E_LEN];
+    if (s >= end) break;
+    if ((i32[e + E_FLAGS] & EXT_UNWRITTEN) === 0) {
+      i++;
+      continue;
+    }
+    const pblk = i32[e + E_PBLK];
+    const a = Math.max(s, lblk);
+    const b = Math.min(s + len, end);
+    const pieces = (a > s ? 1 : 0) + 1 + (b < s + len ? 1 : 0);
+    if (pieces - 1 > extentRoom(v, ino)) {
+      throw new DioreadError('ENOSPC', `extent table of inode ${ino} is full (${v.layout.extentsPerFile} extents): cannot split extent ${i} to convert [${a},${b})`);
+    }
+    let at = i;
+    if (pieces > 1) makeRoom(v, ino, i + 1, pieces - 1);
+    if (a > s) {
+      writeRecord(v, ino, at++, s, a - s, pblk, EXT_UNWRITTEN);
+    }
+    writeRecord(v, ino, at, a, b - a, pblk + (a - s), 0);
+    const mid = at++;
+    if (b < s + len) writeRecord(v, ino, at++, b, s + len - b, pblk + (b - s), EXT_UNWRITTEN);
+    converted += b - a;
+    // Merge the written piece with its neighbours.
+    let m = mid;
+    if (tryMerge(v, ino, m - 1)) m--;
+    tryMerge(v, ino, m);
+    i = firstEndingAfter(v, ino, b);
+  }
+  return converted;
+}
+
+/**
+ * Drop every block at or past `fromLblk` (ext4_ext_truncate / ext4_ext_remove_space). Calls
+ * `free(pblk, count)` for each physical run released. Caller holds i_mutex inside the seqlock
+ * write section. Returns blocks released.
+ */
+export function truncateExtents(v: Volume, ino: number, fromLblk: number, free: (pblk: number, count: number) => void): number {
+  const i32 = v.i32;
+  let released = 0;
+  let i = firstEndingAfter(v, ino, fromLblk);
+  const n = extentCount(v, ino);
+  if (i >= n) return 0;
+  const e = extentWord(v.layout, ino, i);
+  const s = i32[e + E_LBLK];
+  if (s < fromLblk) {
+    // Keep the head of this extent.
+    const keep = fromLblk - s;
+    const drop = i32[e + E_LEN] - keep;
+    free(i32[e + E_PBLK] + keep, drop);
+    released += drop;
+    i32[e + E_LEN] = keep;
+    i++;
+  }
+  for (let j = i; j < n; j++) {
+    const x = extentWord(v.layout, ino, j);
+    free(i32[x + E_PBLK], i32[x + E_LEN]);
+    released += i32[x + E_LEN];
+  }
+  if (i < n) removeRecords(v, ino, i, n - i);
+  return released;
+}
+
+/** Check the invariants of one inode's extents; returns the problems found (fsck, tests). */
+export function checkExtents(v: Volume, ino: number, firstDataBlock: number, blockCount: number): string[] {
+  const i32 = v.i32;
+  const n = extentCount(v, ino);
+  const problems: string[] = [];
+  if (n < 0 || n > v.layout.extentsPerFile) return [`inode ${ino}: extent count ${n} outside 0..${v.layout.extentsPerFile}`];
+  let prevEnd = -1;
+  for (let i = 0; i < n; i++) {
+    const e = extentWord(v.layout, ino, i);
+    const s = i32[e + E_LBLK];
+    const len = i32[e + E_LEN];
+    const p = i32[e + E_PBLK];
+    if (len < 1 || len > EXT_MAX_LEN) problems.push(`inode ${ino} extent ${i}: length ${len}`);
+    if (s < prevEnd) problems.push(`inode ${ino} extent ${i}: lblk ${s} overlaps the previous extent (ends ${prevEnd})`);
+    if (p < firstDataBlock || p + len > blockCount) problems.push(`inode ${ino} extent ${i}: pblk ${p}+${len} outside data blocks ${firstDataBlock}..${blockCount - 1}`);
+    if (i32[e + E_FLAGS] & ~EXT_UNWRITTEN) problems.push(`inode ${ino} extent ${i}: unknown flags ${i32[e + E_FLAGS]}`);
+    prevEnd = s + len;
+  }
+  return problems;
+}

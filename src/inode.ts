@@ -1,0 +1,582 @@
+// File data paths: buffered and direct read and write, truncate, fsync, stat.
+// ext4 counterpart: fs/ext4/inode.c — ext4_write_begin/ext4_write_end with ext4_get_block_write
+// (EXT4_GET_BLOCKS_IO_CREATE_EXT), ext4_readpage, ext4_ext_direct_IO, ext4_truncate and
+// ext4_block_truncate_page, and ext4_sync_file (fs/ext4/fsync.c) calling flush_completed_IO.
+//
+// Thread safety:
+// - Writers, truncate, sync and conversion take the inode mutex (I_MUTEX, class i_mutex).
+// - Readers take it only when the engine runs with dioreadNolock: false (as ext4 direct reads did
+//   before the seed). With dioreadNolock: true they take no inode lock (invariant 4): a cache hit is
+//   validated by the page seqcount, a miss maps blocks under the inode seqlock, and an UNWRITTEN or
+//   unmapped block reads as zeros. That is safe because a write allocates UNWRITTEN extents
+//   (getBlockWrite) and an extent turns written only after its data is on the device (invariant 2),
+//   while the page holding the new data stays cached and pinned until then (invariant 3).
+
+import { allocBlocks, freeBlocks } from './alloc.js';
+import {
+  clearPageFlags,
+  findGetPage,
+  frameOf,
+  getPageIfCaching,
+  grabPage,
+  inodePages,
+  lockPage,
+  pageFlags,
+  pageIndex,
+  pageSeqBegin,
+  pageSeqEnd,
+  putPage,
+  readPageFast,
+  removePage,
+  setPageFlags,
+  setPagePblk,
+  unlockPage,
+  type Grabbed,
+} from './cache.js';
+import { DioreadError, InvariantError } from './errors.js';
+import { MAP_MAPPED, extentCount, extentRoom, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
+import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, freeIoEndsBeyond, writebackInode } from './page-io.js';
+import { persistInode } from './super.js';
+import {
+  BLOCK_SIZE,
+  BOUNCE_BLOCKS,
+  EXT_MAX_LEN,
+  H_DIRTY_PAGES,
+  H_SYNC_CONVERSIONS,
+  I_BLOCKS,
+  I_COMPLETED_LEN,
+  I_GENERATION,
+  I_META_DIRTY,
+  I_MUTEX,
+  I_SEQ,
+  I_SIZE_HI,
+  I_SIZE_LO,
+  IO_COUNT,
+  IO_LBLK,
+  LC_I_MUTEX,
+  LC_SEQLOCK,
+  OP_READ,
+  OP_SYNC,
+  OP_TRUNCATE,
+  OP_WRITE,
+  PG_DIRTY,
+  PG_UNINIT,
+  PG_UPTODATE,
+  inodeWord,
+  ioEndWord,
+} from './shm/layout.js';
+import { lock, seqReadBegin, seqReadRetry, seqWriteBegin, seqWriteEnd, unlock } from './sync/lock.js';
+import type { Volume } from './volume.js';
+
+const TWO32 = 2 ** 32;
+
+/** i_size_read: under the inode seqlock, so a lockless reader never sees a torn 64-bit size. */
+export function getSize(v: Volume, ino: number): number {
+  const i32 = v.i32;
+  const lo = inodeWord(v.layout, ino, I_SIZE_LO);
+  const seq = inodeWord(v.layout, ino, I_SEQ);
+  for (;;) {
+    const s = Atomics.load(i32, seq);
+    if ((s & 1) === 0) {
+      const size = i32[lo + 1] * TWO32 + (i32[lo] >>> 0);
+      if (Atomics.load(i32, seq) === s) return size;
+    } else if (seqReadBegin(v, seq, LC_SEQLOCK) < 0) {
+      return -1; // main thread, writer mid-update: caller falls back to a worker
+    }
+  }
+}
+
+/** i_size_write: caller holds i_mutex and is inside the seqlock write section. */
+function setSizeLocked(v: Volume, ino: number, size: number): void {
+  v.i32[inodeWord(v.layout, ino, I_SIZE_LO)] = size % TWO32;
+  v.i32[inodeWord(v.layout, ino, I_SIZE_HI)] = Math.floor(size / TWO32);
+}
+
+function setSize(v: Volume, ino: number, size: number): void {
+  const seq = inodeWord(v.layout, ino, I_SEQ);
+  seqWriteBegin(v.i32, seq);
+  setSizeLocked(v, ino, size);
+  seqWriteEnd(v.i32, seq);
+  Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+}
+
+export function lockInode(v: Volume, ino: number): number {
+  return lock(v, inodeWord(v.layout, ino, I_MUTEX), LC_I_MUTEX);
+}
+export function unlockInode(v: Volume, ino: number, tok: number): void {
+  unlock(v, inodeWord(v.layout, ino, I_MUTEX), LC_I_MUTEX, tok);
+}
+
+function generationOf(v: Volume, ino: number): number {
+  return v.i32[inodeWord(v.layout, ino, I_GENERATION)];
+}
+
+// ------------------------------------------------------------------------------------------------
+// Read
+// ------------------------------------------------------------------------------------------------
+
+const grabbed: Grabbed = { page: -1, lockToken: 0 };
+
+/**
+ * Read up to `len` bytes at `pos` into buf[bufOff..]. Returns bytes read (short only at end of
+ * file). `direct` reads bypass the page cache except to stay coherent with cached newer data.
+ */
+export function fileRead(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number, direct: boolean): number {
+  v.op = OP_READ;
+  const locked = !v.nolock;
+  const tok = locked ? lockInode(v, ino) : 0;
+  try {
+    const size = getSize(v, ino);
+    if (pos >= size || len === 0) return 0;
+    const n = Math.min(len, size - pos);
+    let done = 0;
+    while (done < n) {
+      const at = pos + done;
+      const index = Math.floor(at / BLOCK_SIZE);
+      const off = at - index * BLOCK_SIZE;
+      const c = Math.min(BLOCK_SIZE - off, n - done);
+      if (!readPageFast(v, ino, index, buf, bufOff + done, off, c)) {
+        if (direct) done += readDirectSlow(v, ino, index, buf, bufOff + done, off, n - done, locked);
+        else {
+          readPageSlow(v, ino, index, buf, bufOff + done, off, c, locked);
+          done += c;
+        }
+        continue;
+      }
+      done += c;
+    }
+    return n;
+  } finally {
+    if (locked) unlockInode(v, ino, tok);
+  }
+}
+
+/** Cache miss: find or create the page, fill it (ext4_readpage), copy out. */
+function readPageSlow(v: Volume, ino: number, index: number, buf: Uint8Array, bufOff: number, off: number, c: number, locked: boolean): void {
+  grabPage(v, ino, index, generationOf(v, ino), locked ? ino : -1, grabbed);
+  const p = grabbed.page;
+  const lt = grabbed.lockToken;
+  try {
+    if (!(pageFlags(v, p) & PG_UPTODATE)) fillPage(v, ino, p, index, locked);
+    v.framesBuf.copy(buf, bufOff, frameOf(v, p) + off, frameOf(v, p) + off + c);
+  } finally {
+    unlockPage(v, p, lt);
+    putPage(v, p);
+  }
+}
+
+/**
+ * Fill a locked, not-uptodate page from the extent map: a hole or an UNWRITTEN block reads as zeros,
+ * a written block from the device. Without the inode mutex the mapping is read under the seqlock
+ * and checked again after the device read: if the block's mapping changed meanwhile (truncated and
+ * reused, say), the read is redone, so bytes of a block that is no longer this file's never leak.
+ */
+function fillPage(v: Volume, ino: number, p: number, index: number, locked: boolean): void {
+  const frame = frameOf(v, p);
+  for (let tries = 0; ; tries++) {
+    if (!locked) mapBlocksSeq(v, ino, index);
+    else mapBlocks(v, ino, index);
+    const pblk = v.mapPblk;
+    const unwritten = v.mapUnwritten;
+    if (pblk < 0 || unwritten) {
+      v.frames.fill(0, frame, frame + BLOCK_SIZE);
+    } else {
+      v.dev.readBlocks(pblk, 1, v.frames, frame);
+    }
+    if (!locked && pblk >= 0 && !unwritten) {
+      // Re-validate (see above). Same block, still written: the bytes are this file's.
+      mapBlocksSeq(v, ino, index);
+      if (v.mapPblk !== pblk || v.mapUnwritten) {
+        if (tries > 1000) throw new InvariantError(`fillPage: mapping of inode ${ino} index ${index} changed 1000 times in a row`);
+        continue;
+      }
+    }
+    setPagePblk(v, p, pblk);
+    setPageFlags(v, p, PG_UPTODATE);
+    return;
+  }
+}
+
+/**
+ * Direct read of blocks not served by the cache: look the page up under the mapping lock (a dirty
+ * or pinned page holds data newer than the device), else map and read from the device through this
+ * thread's aligned bounce buffer. Returns bytes copied (at most up to the end of a physical run).
+ */
+function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, bufOff: number, off: number, remaining: number, locked: boolean): number {
+  const p = findGetPage(v, ino, index);
+  if (p >= 0) {
+    const c = Math.min(BLOCK_SIZE - off, remaining);
+    const lt = lockPage(v, p);
+    try {
+      if (pageFlags(v, p) & PG_UPTODATE) {
+        v.framesBuf.copy(buf, bufOff, frameOf(v, p) + off, frameOf(v, p) + off + c);
+        return c;
+      }
+    } finally {
+      unlockPage(v, p, lt);
+      putPage(v, p);
+    }
+  }
+  for (let tries = 0; ; tries++) {
+    const s = locked ? 0 : mapBlocksSeq(v, ino, index);
+    if (locked) mapBlocks(v, ino, index);
+    const pblk = v.mapPblk;
+    const unwritten = v.mapUnwritten;
+    const blocks = Math.min(v.mapLen, BOUNCE_BLOCKS, Math.ceil((off + remaining) / BLOCK_SIZE));
+    const c = Math.min(blocks * BLOCK_SIZE - off, remaining);
+    if (pblk < 0 || unwritten) {
+      buf.fill(0, bufOff, bufOff + c);
+      if (locked || !seqReadRetry(v.i32, inodeWord(v.layout, ino, I_SEQ), s)) return c;
+      continue;
+    }
+    v.dev.readBlocks(pblk, blocks, v.frames, v.bounceBase);
+    if (!locked && seqReadRetry(v.i32, inodeWord(v.layout, ino, I_SEQ), s)) {
+      mapBlocksSeq(v, ino, index);
+      if (v.mapPblk !== pblk || v.mapUnwritten) {
+        if (tries > 1000) throw new InvariantError(`direct read: mapping of inode ${ino} index ${index} changed 1000 times in a row`);
+        continue;
+      }
+    }
+    v.framesBuf.copy(buf, bufOff, v.bounceBase + off, v.bounceBase + off + c);
+    return c;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Write
+// ------------------------------------------------------------------------------------------------
+
+/** Extent records kept free for the splits later conversions need (see extents.convertUnwritten). */
+function conversionReserve(v: Volume): number {
+  return Math.min(Math.floor(v.layout.extentsPerFile / 4), 2 * v.layout.ioEnds + 2);
+}
+
+/**
+ * Map [first, first+n) for a write, allocating holes (ext4_map_blocks with ext4_get_block_write:
+ * EXT4_GET_BLOCKS_IO_CREATE_EXT makes the new extents UNWRITTEN in dioread_nolock mode; without it,
+ * ext4_get_block makes them written at once). Fills pblks/unwritten per block. Returns how many
+ * blocks from `first` are mapped: fewer than n only when the device or the extent table is full.
+ * Caller holds i_mutex.
+ */
+function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblks: Int32Array, unw: Uint8Array): number {
+  const createUnwritten = v.nolock && !v.unsafeEarlyWritten;
+  const seq = inodeWord(v.layout, ino, I_SEQ);
+  let inSection = false;
+  let i = 0;
+  try {
+    while (i < n) {
+      const lblk = first + i;
+      if (mapBlocks(v, ino, lblk) === MAP_MAPPED) {
+        const k = Math.min(v.mapLen, n - i);
+        for (let j = 0; j < k; j++) {
+          pblks[i + j] = v.mapPblk + j;
+          unw[i + j] = v.mapUnwritten ? 1 : 0;
+        }
+        i += k;
+        continue;
+      }
+      const want = Math.min(v.mapLen, n - i, EXT_MAX_LEN);
+      if (extentRoom(v, ino) <= conversionReserve(v)) break;
+      const goal = i > 0 ? pblks[i - 1] + 1 : goalFor(v, ino, lblk);
+      const a = allocBlocks(v, goal, want, v.firstDataBlock);
+      if (a.count === 0) break;
+      if (!inSection) {
+        seqWriteBegin(v.i32, seq);
+        inSection = true;
+      }
+      if (!insertExtent(v, ino, lblk, a.count, a.pblk, createUnwritten)) {
+        freeBlocks(v, a.pblk, a.count);
+        break;
+      }
+      v.i32[inodeWord(v.layout, ino, I_BLOCKS)] += a.count;
+      for (let j = 0; j < a.count; j++) {
+        pblks[i + j] = a.pblk + j;
+        unw[i + j] = createUnwritten ? 1 : 0;
+      }
+      i += a.count;
+    }
+  } finally {
+    if (inSection) {
+      seqWriteEnd(v.i32, seq);
+      Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+    }
+  }
+  return i;
+}
+
+/** ext4_ext_find_goal: right after the physical end of the extent before lblk. */
+function goalFor(v: Volume, ino: number, lblk: number): number {
+  if (lblk > 0 && mapBlocks(v, ino, lblk - 1) === MAP_MAPPED) return v.mapPblk + 1;
+  return -1; // no neighbour: the allocator's rolling goal
+}
+
+function enospc(v: Volume, ino: number, pos: number, len: number): DioreadError {
+  const room = extentRoom(v, ino);
+  const why = room <= conversionReserve(v) ? `the extent table of this file is full (${extentCount(v, ino)} of ${v.layout.extentsPerFile} extents)` : 'no free blocks left on the device';
+  return new DioreadError('ENOSPC', `write of ${len} bytes at position ${pos}: ${why}`);
+}
+
+/**
+ * Write `len` bytes from buf[bufOff..] at `pos`. Returns bytes written: short only when the device
+ * fills (a write that can place nothing throws ENOSPC and changes nothing).
+ */
+export function fileWrite(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number, direct: boolean): number {
+  if (len === 0) return 0;
+  v.op = OP_WRITE;
+  const tok = lockInode(v, ino);
+  try {
+    return direct ? directWriteLocked(v, ino, buf, bufOff, len, pos) : bufferedWriteLocked(v, ino, buf, bufOff, len, pos);
+  } finally {
+    unlockInode(v, ino, tok);
+  }
+}
+
+function bufferedWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number): number {
+  const first = Math.floor(pos / BLOCK_SIZE);
+  const last = Math.floor((pos + len - 1) / BLOCK_SIZE);
+  const n = last - first + 1;
+  const pblks = new Int32Array(n);
+  const unw = new Uint8Array(n);
+  const mapped = mapRangeForWrite(v, ino, first, n, pblks, unw);
+  if (mapped === 0) throw enospc(v, ino, pos, len);
+  const end = Math.min(pos + len, (first + mapped) * BLOCK_SIZE);
+  const gen = generationOf(v, ino);
+  const size = getSize(v, ino);
+  for (let i = 0; i < mapped; i++) {
+    const index = first + i;
+    const pageStart = index * BLOCK_SIZE;
+    const from = Math.max(pos, pageStart);
+    const to = Math.min(end, pageStart + BLOCK_SIZE);
+    grabPage(v, ino, index, gen, ino, grabbed);
+    const p = grabbed.page;
+    const lt = grabbed.lockToken;
+    try {
+      const frame = frameOf(v, p);
+      const whole = from === pageStart && to === pageStart + BLOCK_SIZE;
+      if (!(pageFlags(v, p) & PG_UPTODATE) && !whole) {
+        // Partial write of a page not in memory: read what the file holds there (zeros for a hole,
+        // an UNWRITTEN block, or past EOF), as block_write_begin does.
+        if (unw[i] || pageStart >= size) v.frames.fill(0, frame, frame + BLOCK_SIZE);
+        else v.dev.readBlocks(pblks[i], 1, v.frames, frame);
+      }
+      pageSeqBegin(v, p);
+      v.frames.set(buf.subarray(bufOff + (from - pos), bufOff + (to - pos)), frame + (from - pageStart));
+      pageSeqEnd(v, p);
+      setPagePblk(v, p, pblks[i]);
+      const old = setPageFlags(v, p, PG_UPTODATE | PG_DIRTY | (unw[i] ? PG_UNINIT : 0));
+      if (!(old & PG_DIRTY)) Atomics.add(v.i32, H_DIRTY_PAGES, 1);
+    } finally {
+      unlockPage(v, p, lt);
+      putPage(v, p);
+    }
+  }
+  if (end > size) setSize(v, ino, end);
+  balanceDirtyPages(v, ino);
+  return end - pos;
+}
+
+/** balance_dirty_pages: past half the cache dirty, the writer cleans its own file before returning. */
+function balanceDirtyPages(v: Volume, ino: number): void {
+  if (Atomics.load(v.i32, H_DIRTY_PAGES) > v.layout.cachePages / 2) writebackInode(v, ino);
+}
+
+/**
+ * Direct write (ext4_ext_direct_IO for a synchronous write): flush and drop cached pages of the
+ * range, allocate UNWRITTEN, write from the bounce buffer to the device, then hand an io_end to the
+ * completed list and, being synchronous, convert it before returning as ext4 does for sync DIO, so a
+ * direct read right after never sees zeros (the bug of ext4 commit dccaf33f, invariant 9).
+ */
+function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number): number {
+  const first = Math.floor(pos / BLOCK_SIZE);
+  const last = Math.floor((pos + len - 1) / BLOCK_SIZE);
+  const n = last - first + 1;
+  invalidateRange(v, ino, first, last + 1);
+  const pblks = new Int32Array(n);
+  const unw = new Uint8Array(n);
+  const mapped = mapRangeForWrite(v, ino, first, n, pblks, unw);
+  if (mapped === 0) throw enospc(v, ino, pos, len);
+  const end = Math.min(pos + len, (first + mapped) * BLOCK_SIZE);
+  const size = getSize(v, ino);
+  const bounce = v.bounceBase;
+  let i = 0;
+  while (i < mapped) {
+    // A run: physically contiguous, same written state, at most BOUNCE_BLOCKS.
+    let k = 1;
+    while (i + k < mapped && k < BOUNCE_BLOCKS && pblks[i + k] === pblks[i] + k && unw[i + k] === unw[i]) k++;
+    const runStart = (first + i) * BLOCK_SIZE;
+    const from = Math.max(pos, runStart);
+    const to = Math.min(end, runStart + k * BLOCK_SIZE);
+    // Partial first or last block: start from what the file holds there.
+    if (from > runStart || to < runStart + k * BLOCK_SIZE) {
+      if (unw[i] || runStart >= size) v.frames.fill(0, bounce, bounce + k * BLOCK_SIZE);
+      else v.dev.readBlocks(pblks[i], k, v.frames, bounce);
+    }
+    v.frames.set(buf.subarray(bufOff + (from - pos), bufOff + (to - pos)), bounce + (from - runStart));
+    const io = unw[i] ? allocIoEnd(v, ino, ino) : -1;
+    try {
+      v.dev.writeBlocks(pblks[i], k, v.frames, bounce);
+    } catch (err) {
+      if (io >= 0) freeIoEnd(v, io);
+      throw err;
+    }
+    if (io >= 0) {
+      v.i32[ioEndWord(v.layout, io, IO_LBLK)] = first + i;
+      v.i32[ioEndWord(v.layout, io, IO_COUNT)] = k;
+      endIoWrite(v, io);
+    }
+    i += k;
+  }
+  flushCompletedIO(v, ino);
+  if (end > size) setSize(v, ino, end);
+  // Readers may have cached zeros for these UNWRITTEN blocks while we wrote: drop them again.
+  invalidateRange(v, ino, first, first + mapped);
+  return end - pos;
+}
+
+/** Write back, convert and drop the cached pages of [from, to) (invalidate_inode_pages2_range). */
+function invalidateRange(v: Volume, ino: number, from: number, to: number): void {
+  const pages = inodePages(v, ino, from).filter((p) => pageIndex(v, p) < to);
+  if (pages.length === 0) return;
+  writebackInode(v, ino, from, to);
+  flushCompletedIO(v, ino);
+  for (const p of pages) dropPage(v, ino, p, pageIndex(v, p));
+}
+
+/** Remove one page from the cache if it still caches (ino, index). Caller holds i_mutex. */
+function dropPage(v: Volume, ino: number, p: number, index: number): void {
+  if (!getPageIfCaching(v, p, ino, index)) return;
+  const lt = lockPage(v, p);
+  try {
+    if (clearPageFlags(v, p, PG_DIRTY) & PG_DIRTY) Atomics.sub(v.i32, H_DIRTY_PAGES, 1);
+    removePage(v, p);
+  } finally {
+    unlockPage(v, p, lt);
+    putPage(v, p);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Truncate, sync, stat
+// ------------------------------------------------------------------------------------------------
+
+/** ext4_truncate (and extension with a hole). */
+export function fileTruncate(v: Volume, ino: number, newSize: number): void {
+  v.op = OP_TRUNCATE;
+  const tok = lockInode(v, ino);
+  try {
+    const old = getSize(v, ino);
+    if (newSize >= old) {
+      if (newSize > old) setSize(v, ino, newSize);
+      return;
+    }
+    setSize(v, ino, newSize);
+    const keep = Math.ceil(newSize / BLOCK_SIZE);
+    // 1. Make the dropped pages clean and wait out writeback in flight on them (their page locks),
+    //    so that every io_end for them is now on the completed list.
+    const pages = inodePages(v, ino, keep);
+    for (const p of pages) {
+      const index = pageIndex(v, p);
+      if (!getPageIfCaching(v, p, ino, index)) continue;
+      const lt = lockPage(v, p);
+      if (clearPageFlags(v, p, PG_DIRTY) & PG_DIRTY) Atomics.sub(v.i32, H_DIRTY_PAGES, 1);
+      unlockPage(v, p, lt);
+      putPage(v, p);
+    }
+    // 2. ext4_invalidatepage_free_endio: free their io_ends without converting.
+    freeIoEndsBeyond(v, ino, keep);
+    // 3. Drop the pages.
+    for (const p of pages) dropPage(v, ino, p, pageIndex(v, p));
+    // 4. ext4_block_truncate_page: zero the tail of the last kept block, so a later extension reads zeros.
+    if (newSize % BLOCK_SIZE !== 0) zeroTail(v, ino, keep - 1, newSize % BLOCK_SIZE);
+    // 5. Release the blocks.
+    const seq = inodeWord(v.layout, ino, I_SEQ);
+    seqWriteBegin(v.i32, seq);
+    let released = 0;
+    try {
+      released = truncateExtents(v, ino, keep, (pblk, count) => freeBlocks(v, pblk, count));
+      v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
+    } finally {
+      seqWriteEnd(v.i32, seq);
+    }
+    Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+  } finally {
+    unlockInode(v, ino, tok);
+  }
+}
+
+function zeroTail(v: Volume, ino: number, index: number, keepBytes: number): void {
+  if (mapBlocks(v, ino, index) !== MAP_MAPPED) return; // a hole reads as zeros already
+  const pblk = v.mapPblk;
+  const unwritten = v.mapUnwritten;
+  grabPage(v, ino, index, generationOf(v, ino), ino, grabbed);
+  const p = grabbed.page;
+  const lt = grabbed.lockToken;
+  try {
+    const frame = frameOf(v, p);
+    if (!(pageFlags(v, p) & PG_UPTODATE)) {
+      if (unwritten) v.frames.fill(0, frame, frame + BLOCK_SIZE);
+      else v.dev.readBlocks(pblk, 1, v.frames, frame);
+    }
+    pageSeqBegin(v, p);
+    v.frames.fill(0, frame + keepBytes, frame + BLOCK_SIZE);
+    pageSeqEnd(v, p);
+    setPagePblk(v, p, pblk);
+    const old = setPageFlags(v, p, PG_UPTODATE | PG_DIRTY | (unwritten ? PG_UNINIT : 0));
+    if (!(old & PG_DIRTY)) Atomics.add(v.i32, H_DIRTY_PAGES, 1);
+  } finally {
+    unlockPage(v, p, lt);
+    putPage(v, p);
+  }
+}
+
+/**
+ * ext4_sync_file: write back the file's dirty pages (waiting for writeback in flight), drain its
+ * completed list itself (flush_completed_IO: no double conversion with the worker, both hold the
+ * inode mutex), make the data durable, then commit the metadata (invariants 2 and 6).
+ */
+export function fileSync(v: Volume, ino: number): void {
+  v.op = OP_SYNC;
+  const tok = lockInode(v, ino);
+  try {
+    syncLocked(v, ino);
+  } finally {
+    unlockInode(v, ino, tok);
+  }
+}
+
+export function syncLocked(v: Volume, ino: number): void {
+  writebackInode(v, ino);
+  Atomics.add(v.i32, H_SYNC_CONVERSIONS, flushCompletedIO(v, ino));
+  v.dev.flush(); // data durable before the conversion is committed
+  if (Atomics.exchange(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 0) !== 0) {
+    persistInode(v, ino);
+    v.dev.flush();
+  }
+}
+
+export interface FileStat {
+  ino: number;
+  size: number;
+  blocks: number;
+  blockSize: number;
+  extents: number;
+  dirtyPages: number;
+  cachedPages: number;
+  pendingConversions: number;
+}
+
+export function fileStat(v: Volume, ino: number): FileStat {
+  const pages = inodePages(v, ino, 0);
+  let dirty = 0;
+  for (const p of pages) if (pageFlags(v, p) & PG_DIRTY) dirty++;
+  return {
+    ino,
+    size: getSize(v, ino),
+    blocks: v.i32[inodeWord(v.layout, ino, I_BLOCKS)],
+    blockSize: BLOCK_SIZE,
+    extents: extentCount(v, ino),
+    dirtyPages: dirty,
+    cachedPages: pages.length,
+    pendingConversions: Atomics.load(v.i32, inodeWord(v.layout, ino, I_COMPLETED_LEN)),
+  };
+}

@@ -1,0 +1,92 @@
+// lock_stat rows: the per-thread counters of every lock class, summed, named as /proc/lock_stat.
+// kernel counterpart: kernel/locking/lockdep_proc.c (lock_stat_show) and Documentation/locking/lockstat.rst.
+//
+// Each thread slot writes only its own counters (plain stores, no atomic read-modify-write); this
+// module sums the slots. A sum taken while threads run is a snapshot that may be a few events old.
+
+import {
+  LOCK_CLASSES,
+  OPS,
+  ST_ACQ,
+  ST_CONT,
+  ST_HOLD_COUNT,
+  ST_HOLD_MAX,
+  ST_HOLD_MIN,
+  ST_HOLD_TOTAL,
+  ST_POINTS,
+  ST_WAIT_MAX,
+  ST_WAIT_MIN,
+  ST_WAIT_TOTAL,
+  STAT_FIELDS,
+  type LockClassName,
+  type OpName,
+} from './shm/layout.js';
+
+export interface PointStats {
+  acquisitions: number;
+  contentions: number;
+}
+
+/** One lock class. Times are in nanoseconds (lock_stat prints µs; the text table converts). */
+export interface LockStatRow {
+  class: LockClassName;
+  contentions: number;
+  'waittime-min': number;
+  'waittime-max': number;
+  'waittime-total': number;
+  'waittime-avg': number;
+  acquisitions: number;
+  'holdtime-min': number;
+  'holdtime-max': number;
+  'holdtime-total': number;
+  'holdtime-avg': number;
+  /** Contention points: what the thread was doing when it took the lock. */
+  points: Record<OpName, PointStats>;
+}
+
+export function collectLockStats(st: Float64Array, maxThreads: number): LockStatRow[] {
+  const rows: LockStatRow[] = [];
+  for (let cls = 0; cls < LOCK_CLASSES.length; cls++) {
+    let acq = 0;
+    let cont = 0;
+    let wTot = 0;
+    let wMin = 0;
+    let wMax = 0;
+    let hTot = 0;
+    let hMin = 0;
+    let hMax = 0;
+    let hCount = 0;
+    const points = Object.fromEntries(OPS.map((op) => [op, { acquisitions: 0, contentions: 0 }])) as Record<OpName, PointStats>;
+    for (let slot = 0; slot < maxThreads; slot++) {
+      const b = (slot * LOCK_CLASSES.length + cls) * STAT_FIELDS;
+      acq += st[b + ST_ACQ];
+      cont += st[b + ST_CONT];
+      wTot += st[b + ST_WAIT_TOTAL];
+      if (st[b + ST_WAIT_MIN] > 0 && (wMin === 0 || st[b + ST_WAIT_MIN] < wMin)) wMin = st[b + ST_WAIT_MIN];
+      wMax = Math.max(wMax, st[b + ST_WAIT_MAX]);
+      hTot += st[b + ST_HOLD_TOTAL];
+      hCount += st[b + ST_HOLD_COUNT];
+      if (st[b + ST_HOLD_MIN] > 0 && (hMin === 0 || st[b + ST_HOLD_MIN] < hMin)) hMin = st[b + ST_HOLD_MIN];
+      hMax = Math.max(hMax, st[b + ST_HOLD_MAX]);
+      for (let op = 0; op < OPS.length; op++) {
+        points[OPS[op]].acquisitions += st[b + ST_POINTS + op * 2];
+        points[OPS[op]].contentions += st[b + ST_POINTS + op * 2 + 1];
+      }
+    }
+    rows.push({
+      class: LOCK_CLASSES[cls],
+      contentions: cont,
+      'waittime-min': Math.round(wMin),
+      'waittime-max': Math.round(wMax),
+      'waittime-total': Math.round(wTot),
+      'waittime-avg': cont > 0 ? Math.round(wTot / cont) : 0,
+      acquisitions: acq,
+      'holdtime-min': Math.round(hMin),
+      'holdtime-max': Math.round(hMax),
+      'holdtime-total': Math.round(hTot),
+      'holdtime-avg': hCount > 0 ? Math.round(hTot / hCount) : 0,
+      points,
+    });
+  }
+  return rows;
+}

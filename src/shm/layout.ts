@@ -1,0 +1,335 @@
+// Shared-memory layout: every word of every SharedArrayBuffer dioread shares, as named constants.
+// ext4 counterpart: the in-memory structs (ext4_sb_info, ext4_inode_info, struct page, ext4_io_end_t)
+// that the kernel lays out with C; here they are Int32 words at offsets computed only in this file.
+//
+// Nothing else computes an offset: other modules call the accessors below (`inodeWord`,
+// `pageWord`, ...) or use the region bases of a `Layout`. Worker-side code imports only this file's
+// constants and types (the piscina rule: workers import types and constants, not main-thread code).
+//
+// Ownership of words: each constant's comment says who writes the word and under which lock;
+// "atomic" words are read with Atomics.load by anyone.
+
+export const BLOCK_SIZE = 4096;
+export const BLOCK_SHIFT = 12;
+/** O_DIRECT needs buffers aligned to the device's logical block; we align to a whole block. */
+export const DIRECT_ALIGN = 4096;
+
+// ---------------------------------------------------------------------------------------------
+// Header words (meta SAB, Int32 index). One per engine.
+// ---------------------------------------------------------------------------------------------
+export const H_MAGIC = 0; // written once at setup
+export const H_VERSION = 1; // written once at setup
+export const H_FLAGS = 2; // written once at setup: HF_* bits below
+export const H_BLOCK_COUNT = 3; // written once at setup: device size in blocks
+export const H_MAX_FILES = 4; // written once at setup
+export const H_EXTENTS_PER_FILE = 5; // written once at setup
+export const H_CACHE_PAGES = 6; // written once at setup
+export const H_IO_ENDS = 7; // written once at setup: io_end pool size
+export const H_MAX_THREADS = 8; // written once at setup: thread-slot count
+export const H_FRAME_BASE = 9; // written once at setup: byte offset of frame 0 in the frames SAB (aligned)
+export const H_STATS_LEVEL = 10; // atomic: 0 off, 1 counters, 2 timing; set by Engine
+export const H_HASH_MASK = 11; // written once at setup: buckets - 1 (a power of two minus one)
+export const H_CLOCK_HAND = 12; // atomic (Atomics.add by any evictor): CLOCK hand, modulo cachePages
+export const H_DOORBELL = 13; // atomic: bumped by end_io after queueing work; the conversion worker waits on it
+export const H_WQ_LOCK = 14; // lock word of class wq_lock: guards H_WQ_HEAD/H_WQ_TAIL and the ring
+export const H_WQ_HEAD = 15; // under wq_lock: next ring slot the conversion worker pops
+export const H_WQ_TAIL = 16; // under wq_lock: next ring slot end_io pushes
+export const H_IOEND_LOCK = 17; // lock word of class io_end_pool: guards the free list
+export const H_IOEND_FREE_HEAD = 18; // under io_end_pool lock: first free io_end, -1 if none
+export const H_IOEND_FREE_COUNT = 19; // written under io_end_pool lock, read atomically; waiters sleep on it
+export const H_ALLOC_LOCK = 20; // lock word of class alloc_lock: guards the bitmap and H_FREE_BLOCKS
+export const H_FREE_BLOCKS = 21; // under alloc_lock (read atomically by stat)
+export const H_ALLOC_GOAL = 22; // under alloc_lock: where the next search without a goal starts
+export const H_NAMESPACE_LOCK = 23; // lock word of class namespace_lock: guards inode allocation and names
+export const H_HASH_LOCK = 24; // lock word of class mapping_lock: guards hash chains and page identity
+export const H_DIRTY_PAGES = 25; // atomic counter: pages with PG_DIRTY set
+export const H_WQ_PAUSED = 26; // atomic: 1 while tests hold the conversion worker paused
+export const H_CONVERSIONS = 27; // atomic counter: io_ends converted (by the worker or by sync)
+export const H_SLOT_LOCK = 28; // lock word of class slot_lock: guards thread-slot claims
+export const H_META_LOCK = 29; // lock word of class meta_lock: serializes metadata writes to the image
+export const H_WORKER_CONVERSIONS = 30; // atomic counter: io_ends converted by the conversion worker
+export const H_SYNC_CONVERSIONS = 31; // atomic counter: io_ends converted by sync()/flush_completed_IO
+export const H_SHUTDOWN = 32; // atomic: 1 once the engine closes; the conversion worker exits after draining
+export const H_WRITEBACKS = 33; // atomic counter: pages written back
+export const H_EVICTIONS = 34; // atomic counter: pages evicted
+export const H_IOEND_WAITS = 35; // atomic counter: times a writer found the io_end pool empty and waited
+export const H_FIRST_DATA_BLOCK = 36; // written once at setup: first block the allocator may hand out
+export const H_CONVERSION_ERRORS = 37; // atomic counter: conversions that failed (the io_end stays queued)
+export const HEADER_WORDS = 64;
+
+export const HF_NOLOCK = 1 << 0; // dioreadNolock: readers take no inode mutex
+export const HF_DEVICE_DIRECT = 1 << 1; // the backing image is opened with O_DIRECT
+export const HF_MEMORY_DEVICE = 1 << 2; // in-memory device (a SAB) instead of an image file
+/**
+ * Test-only: mark extents written at allocation even in nolock mode (the bug the seed prevents).
+ * Not reachable from the public options; the stale-data negative control sets it.
+ */
+export const HF_UNSAFE_EARLY_WRITTEN = 1 << 3;
+
+export const SHM_MAGIC = 0x64696f72; // 'dior'
+export const SHM_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Inode table (ext4_inode_info): maxFiles records of INODE_WORDS words.
+// ---------------------------------------------------------------------------------------------
+export const I_STATE = 0; // under namespace_lock (read atomically): 0 free, 1 in use
+export const I_SIZE_LO = 1; // under i_mutex, inside an i_seq write section: i_size low 32 bits
+export const I_SIZE_HI = 2; // same: high bits
+export const I_SEQ = 3; // seqlock word (class extent_seqlock): odd while extents or size change
+export const I_MUTEX = 4; // lock word of class i_mutex
+export const I_COMPLETED_LOCK = 5; // lock word of class i_completed_io_lock (a spinlock)
+export const I_COMPLETED_HEAD = 6; // under i_completed_io_lock: first io_end on i_completed_io_list, -1
+export const I_COMPLETED_TAIL = 7; // under i_completed_io_lock: last io_end, -1
+export const I_COMPLETED_LEN = 8; // under i_completed_io_lock (read atomically by traces): list length
+export const I_WQ_QUEUED = 9; // atomic: 1 while this inode sits in the conversion ring (set by end_io, cleared by the worker)
+export const I_EXTENT_COUNT = 10; // under i_mutex inside i_seq: extents in use
+export const I_BLOCKS = 11; // under i_mutex: blocks allocated to the file
+export const I_NAME_LEN = 12; // under namespace_lock: bytes of name
+export const I_OPEN_COUNT = 13; // atomic: open handles
+export const I_GENERATION = 14; // under namespace_lock: bumped at each create, so stale handles are caught
+export const I_META_DIRTY = 15; // atomic: 1 when the inode or its extents changed since the last metadata write
+export const I_PENDING_IO = 16; // atomic: io_ends allocated for this inode and not yet freed
+export const I_NAME = 20; // under namespace_lock: MAX_NAME_BYTES of UTF-8, 4 per word
+export const MAX_NAME_BYTES = 64;
+export const INODE_WORDS = I_NAME + MAX_NAME_BYTES / 4; // 36
+
+// ---------------------------------------------------------------------------------------------
+// Extent table (ext4_extent): per inode, extentsPerFile sorted records of EXTENT_WORDS words.
+// Written under i_mutex inside an i_seq write section; read by anyone under the seqlock.
+// ---------------------------------------------------------------------------------------------
+export const E_LBLK = 0; // first logical block
+export const E_LEN = 1; // block count (1..EXT_MAX_LEN)
+export const E_PBLK = 2; // first physical block
+export const E_FLAGS = 3; // EXT_UNWRITTEN
+export const EXTENT_WORDS = 4;
+export const EXT_UNWRITTEN = 1; // EXT4_EXT_UNWRITTEN: allocated, data not yet known to be on disk
+export const EXT_MAX_LEN = 32768; // EXT_INIT_MAX_LEN
+
+// ---------------------------------------------------------------------------------------------
+// Page-cache descriptors (struct page): cachePages records of PAGE_WORDS words (64 bytes each,
+// one cache line, so two pages' words never share a line).
+// ---------------------------------------------------------------------------------------------
+export const P_FLAGS = 0; // atomic, changed with compareExchange-free stores by the page-lock holder: PG_* bits
+export const P_SEQ = 1; // page seqcount: odd while the frame's bytes or the page identity change
+export const P_LOCK = 2; // lock word of class page_lock (PG_locked), records the owner
+export const P_REFCOUNT = 3; // atomic: references (get_page/put_page); pins from io_ends count here
+export const P_INO = 4; // under mapping_lock + P_SEQ odd: owning inode, -1 when free
+export const P_INDEX = 5; // under mapping_lock + P_SEQ odd: page index (logical block)
+export const P_PBLK = 6; // under the page lock: physical block this page writes back to, -1 unknown
+export const P_HASH_NEXT = 7; // under mapping_lock: next page in the hash chain, -1
+export const P_REFERENCED = 8; // plain store by readers (PG_referenced), cleared by the CLOCK hand
+export const P_GENERATION = 9; // under mapping_lock: inode generation the page belongs to
+export const PAGE_WORDS = 16;
+
+export const PG_UPTODATE = 1 << 0;
+export const PG_DIRTY = 1 << 1;
+export const PG_WRITEBACK = 1 << 2;
+export const PG_UNINIT = 1 << 3; // buffer_uninit: the page's block sits in an UNWRITTEN extent
+
+// ---------------------------------------------------------------------------------------------
+// io_end pool (ext4_io_end_t): ioEnds records of IO_WORDS words.
+// ---------------------------------------------------------------------------------------------
+export const IO_STATE = 0; // under io_end_pool lock: IOS_FREE / IOS_ALLOCATED
+export const IO_FLAG = 1; // by the owner: EXT4_IO_UNWRITTEN until converted, then 0
+export const IO_INO = 2; // by the allocator: inode
+export const IO_LBLK = 3; // offset, in blocks
+export const IO_COUNT = 4; // size, in blocks
+export const IO_PAGE = 5; // pinned page, -1 for direct I/O
+export const IO_NEXT = 6; // under io_end_pool lock (free list) or i_completed_io_lock (completed list)
+export const IO_PREV = 7; // under i_completed_io_lock
+export const IO_LINKED = 8; // under i_completed_io_lock: 1 while on i_completed_io_list (!list_empty(&io->list))
+export const IO_WORDS = 12;
+export const IOS_FREE = 0;
+export const IOS_ALLOCATED = 1;
+export const EXT4_IO_UNWRITTEN = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Thread slots: one per attached view. The slot number is the owner id lock words record.
+// ---------------------------------------------------------------------------------------------
+export const S_STATE = 0; // under slot_lock: SLOT_FREE / SLOT_LIVE / SLOT_DEAD
+export const S_THREAD_ID = 1; // under slot_lock: worker_threads threadId of the holder
+export const S_ROLE = 2; // under slot_lock: SLOT_ROLE_*
+export const SLOT_WORDS = 4;
+export const SLOT_FREE = 0;
+export const SLOT_LIVE = 1;
+export const SLOT_DEAD = 2;
+export const SLOT_ROLE_MAIN = 1;
+export const SLOT_ROLE_POOL = 2;
+export const SLOT_ROLE_CONVERSION = 3;
+export const SLOT_ROLE_USER = 4;
+
+/** Direct-I/O bounce buffer per thread slot, in blocks (inside the frames SAB, aligned). */
+export const BOUNCE_BLOCKS = 16;
+
+// ---------------------------------------------------------------------------------------------
+// Lock statistics (lock_stat), a Float64 SAB: per thread slot, per lock class, STAT_FIELDS.
+// Each slot's numbers are written only by the thread holding that slot (plain stores, no
+// read-modify-write across threads); lockStats() sums the slots.
+// ---------------------------------------------------------------------------------------------
+export const LOCK_CLASSES = [
+  'i_mutex',
+  'i_completed_io_lock',
+  'page_lock',
+  'extent_seqlock',
+  'mapping_lock',
+  'alloc_lock',
+  'io_end_pool',
+  'namespace_lock',
+  'wq_lock',
+  'slot_lock',
+  'meta_lock',
+] as const;
+export type LockClassName = (typeof LOCK_CLASSES)[number];
+export const LC_I_MUTEX = 0;
+export const LC_COMPLETED_IO = 1;
+export const LC_PAGE = 2;
+export const LC_SEQLOCK = 3;
+export const LC_MAPPING = 4;
+export const LC_ALLOC = 5;
+export const LC_IO_END_POOL = 6;
+export const LC_NAMESPACE = 7;
+export const LC_WQ = 8;
+export const LC_SLOT = 9;
+export const LC_META = 10;
+
+/** Contention points: what the thread was doing when it took the lock (lock_stat's call sites). */
+export const OPS = ['read', 'write', 'writeback', 'convert', 'sync', 'truncate', 'other'] as const;
+export type OpName = (typeof OPS)[number];
+export const OP_READ = 0;
+export const OP_WRITE = 1;
+export const OP_WRITEBACK = 2;
+export const OP_CONVERT = 3;
+export const OP_SYNC = 4;
+export const OP_TRUNCATE = 5;
+export const OP_OTHER = 6;
+
+export const ST_ACQ = 0;
+export const ST_CONT = 1;
+export const ST_WAIT_TOTAL = 2; // ns
+export const ST_WAIT_MIN = 3; // ns, 0 = none yet
+export const ST_WAIT_MAX = 4;
+export const ST_HOLD_TOTAL = 5;
+export const ST_HOLD_MIN = 6;
+export const ST_HOLD_MAX = 7;
+export const ST_HOLD_COUNT = 8; // holds that were timed
+export const ST_POINTS = 9; // then per op: [acq, cont]
+export const STAT_FIELDS = ST_POINTS + OPS.length * 2; // 23
+
+export const STATS_OFF = 0;
+export const STATS_COUNTERS = 1;
+export const STATS_TIMING = 2;
+
+// ---------------------------------------------------------------------------------------------
+// Geometry and the computed layout.
+// ---------------------------------------------------------------------------------------------
+export interface Geometry {
+  blockCount: number;
+  maxFiles: number;
+  extentsPerFile: number;
+  cachePages: number;
+  ioEnds: number;
+  maxThreads: number;
+}
+
+/** Word offsets (Int32 index) of each region in the meta SAB; byte offsets in the frames SAB. */
+export interface Layout extends Geometry {
+  hashBuckets: number;
+  inodeBase: number;
+  extentBase: number;
+  bitmapBase: number;
+  bitmapWords: number;
+  pageBase: number;
+  hashBase: number;
+  ioEndBase: number;
+  wqRingBase: number;
+  slotBase: number;
+  metaWords: number;
+  /** Bytes the frames SAB needs: slack for alignment, the cache frames, the bounce buffers. */
+  framesBytes: number;
+  statsDoubles: number;
+}
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export function computeLayout(g: Geometry): Layout {
+  const hashBuckets = nextPow2(Math.max(16, g.cachePages * 2));
+  let at = HEADER_WORDS;
+  const inodeBase = at;
+  at += g.maxFiles * INODE_WORDS;
+  const extentBase = at;
+  at += g.maxFiles * g.extentsPerFile * EXTENT_WORDS;
+  const bitmapBase = at;
+  const bitmapWords = Math.ceil(g.blockCount / 32);
+  at += bitmapWords;
+  at = Math.ceil(at / PAGE_WORDS) * PAGE_WORDS; // page descriptors start on a cache line
+  const pageBase = at;
+  at += g.cachePages * PAGE_WORDS;
+  const hashBase = at;
+  at += hashBuckets;
+  const ioEndBase = at;
+  at += g.ioEnds * IO_WORDS;
+  const wqRingBase = at;
+  at += g.maxFiles;
+  const slotBase = at;
+  at += g.maxThreads * SLOT_WORDS;
+  return {
+    ...g,
+    hashBuckets,
+    inodeBase,
+    extentBase,
+    bitmapBase,
+    bitmapWords,
+    pageBase,
+    hashBase,
+    ioEndBase,
+    wqRingBase,
+    slotBase,
+    metaWords: at,
+    framesBytes: DIRECT_ALIGN + (g.cachePages + g.maxThreads * BOUNCE_BLOCKS) * BLOCK_SIZE,
+    statsDoubles: g.maxThreads * LOCK_CLASSES.length * STAT_FIELDS,
+  };
+}
+
+export function inodeWord(l: Layout, ino: number, field: number): number {
+  return l.inodeBase + ino * INODE_WORDS + field;
+}
+export function extentWord(l: Layout, ino: number, i: number): number {
+  return l.extentBase + (ino * l.extentsPerFile + i) * EXTENT_WORDS;
+}
+export function pageWord(l: Layout, page: number, field: number): number {
+  return l.pageBase + page * PAGE_WORDS + field;
+}
+export function ioEndWord(l: Layout, io: number, field: number): number {
+  return l.ioEndBase + io * IO_WORDS + field;
+}
+export function slotWord(l: Layout, slot: number, field: number): number {
+  return l.slotBase + slot * SLOT_WORDS + field;
+}
+export function statIndex(l: Layout, slot: number, lockClass: number, field: number): number {
+  return (slot * LOCK_CLASSES.length + lockClass) * STAT_FIELDS + field;
+}
+/** Byte offset of a page-cache frame in the frames SAB. */
+export function frameOffset(frameBase: number, page: number): number {
+  return frameBase + page * BLOCK_SIZE;
+}
+/** Byte offset of a thread slot's direct-I/O bounce buffer in the frames SAB. */
+export function bounceOffset(l: Layout, frameBase: number, slot: number): number {
+  return frameBase + (l.cachePages + slot * BOUNCE_BLOCKS) * BLOCK_SIZE;
+}
+
+/** What share() hands to another thread: the buffers and the layout, all structured-cloneable. */
+export interface SharedDescriptor {
+  kind: 'dioread-shared-descriptor';
+  version: number;
+  meta: SharedArrayBuffer;
+  frames: SharedArrayBuffer;
+  stats: SharedArrayBuffer;
+  /** The in-memory device's blocks, when the engine has no image file. */
+  memoryDevice: SharedArrayBuffer | null;
+  path: string | null;
+  layout: Layout;
+}

@@ -1,0 +1,263 @@
+// Shared-memory locks: the futex-style mutex and the spinlock, with lock_stat accounting.
+// ext4/kernel counterpart: struct mutex (kernel/locking/mutex.c), spinlock_t, and lock_stat
+// (kernel/locking/lockdep.c, CONFIG_LOCK_STAT) that counts per lock class.
+//
+// Lock word format (one Int32 in the meta SAB):
+//   0                      unlocked
+//   (owner << 1) | W       locked by thread slot `owner - 1`; W = 1 when sleepers may be waiting
+// The owner id in the word is what makes a dead owner detectable (DESIGN.md invariant 10) and lets
+// unlock assert that the releasing thread is the holder.
+//
+// Thread safety: every function here may run on any thread. Only worker threads may sleep: the
+// main thread must never call Atomics.wait (it would freeze the event loop), so a lock that is
+// still contended after its spin throws there instead of sleeping (the engine never takes a
+// lock on the main thread; the assertion keeps it that way).
+//
+// Invariants: a word is released only by its owner; a thread never re-acquires a lock it holds
+// (both are asserted, cheaply, from the word itself).
+
+import { DioreadError, InvariantError } from '../errors.js';
+import {
+  H_STATS_LEVEL,
+  LOCK_CLASSES,
+  OP_READ,
+  SLOT_DEAD,
+  ST_ACQ,
+  ST_CONT,
+  ST_HOLD_COUNT,
+  ST_HOLD_MAX,
+  ST_HOLD_MIN,
+  ST_HOLD_TOTAL,
+  ST_POINTS,
+  ST_WAIT_MAX,
+  ST_WAIT_MIN,
+  ST_WAIT_TOTAL,
+  STAT_FIELDS,
+  STATS_TIMING,
+  S_STATE,
+  type Layout,
+  slotWord,
+} from '../shm/layout.js';
+
+/** What a lock operation needs to know about the calling thread. One per attached view. */
+export interface LockContext {
+  readonly i32: Int32Array;
+  readonly st: Float64Array;
+  readonly layout: Layout;
+  /** Thread slot of this view; lock words record slot + 1. */
+  readonly slot: number;
+  /** Contention point: the operation this thread is doing now (OP_*). */
+  op: number;
+  /** False on the main thread: no Atomics.wait there. */
+  readonly canBlock: boolean;
+  /** Test hook: spin iterations before sleeping (0 = the defaults below). */
+  readonly spinOverride: number;
+}
+
+/** A mutex spins this many times before it sleeps: a wake-up costs ~70 µs here, a spin ~10 ns. */
+export const MUTEX_SPINS = 200;
+/** A spinlock guards a few stores, so it spins longer before it sleeps. */
+export const SPINLOCK_SPINS = 4000;
+/** A sleeper wakes this often to see whether the owner died (invariant 10). */
+export const DEAD_OWNER_CHECK_MS = 250;
+
+const now = () => performance.now() * 1e6; // ns, as a double
+
+function statBase(c: LockContext, cls: number): number {
+  return (c.slot * LOCK_CLASSES.length + cls) * STAT_FIELDS;
+}
+
+/** Count an acquisition (and, if it waited, the contention and the wait). Plain stores: this slot owns its stats. */
+function account(c: LockContext, cls: number, waitedNs: number, contended: boolean): void {
+  const st = c.st;
+  const b = statBase(c, cls);
+  st[b + ST_ACQ]++;
+  st[b + ST_POINTS + c.op * 2]++;
+  if (contended) {
+    st[b + ST_CONT]++;
+    st[b + ST_POINTS + c.op * 2 + 1]++;
+    if (waitedNs >= 0) {
+      st[b + ST_WAIT_TOTAL] += waitedNs;
+      if (st[b + ST_WAIT_MIN] === 0 || waitedNs < st[b + ST_WAIT_MIN]) st[b + ST_WAIT_MIN] = waitedNs || 1;
+      if (waitedNs > st[b + ST_WAIT_MAX]) st[b + ST_WAIT_MAX] = waitedNs;
+    }
+  }
+}
+
+/** Record a contention without an acquisition (seqlock read retries, trylock failures). */
+export function accountContention(c: LockContext, cls: number): void {
+  if (Atomics.load(c.i32, H_STATS_LEVEL) === 0) return;
+  const b = statBase(c, cls);
+  c.st[b + ST_CONT]++;
+  c.st[b + ST_POINTS + c.op * 2 + 1]++;
+}
+
+/** Record an acquisition of a lock-free section (seqlock reads). */
+export function accountAcquire(c: LockContext, cls: number): void {
+  if (Atomics.load(c.i32, H_STATS_LEVEL) === 0) return;
+  const b = statBase(c, cls);
+  c.st[b + ST_ACQ]++;
+  c.st[b + ST_POINTS + c.op * 2]++;
+}
+
+function lockName(cls: number, word: number): string {
+  return `${LOCK_CLASSES[cls]} (word ${word})`;
+}
+
+/**
+ * Take the lock at `word`. Returns a hold token to hand back to `unlock` (the acquire time in ns
+ * when timing is on, else 0).
+ */
+export function lock(c: LockContext, word: number, cls: number, spins = MUTEX_SPINS): number {
+  const i32 = c.i32;
+  const me = (c.slot + 1) << 1;
+  if (Atomics.compareExchange(i32, word, 0, me) === 0) {
+    const level = Atomics.load(i32, H_STATS_LEVEL);
+    if (level === 0) return 0;
+    account(c, cls, -1, false);
+    return level === STATS_TIMING ? now() : 0;
+  }
+  return lockSlow(c, word, cls, c.spinOverride || spins);
+}
+
+/** A spinlock: the same word format, spinning longer before sleeping; held only across a few stores. */
+export function spinLock(c: LockContext, word: number, cls: number): number {
+  return lock(c, word, cls, SPINLOCK_SPINS);
+}
+
+function lockSlow(c: LockContext, word: number, cls: number, spins: number): number {
+  const i32 = c.i32;
+  const me = (c.slot + 1) << 1;
+  const level = Atomics.load(i32, H_STATS_LEVEL);
+  const t0 = level === STATS_TIMING ? now() : 0;
+  let v = Atomics.load(i32, word);
+  if (v >> 1 === c.slot + 1) {
+    throw new InvariantError(`${lockName(cls, word)} taken again by its owner, thread slot ${c.slot}`);
+  }
+  for (let i = 0; i < spins; i++) {
+    v = Atomics.load(i32, word);
+    if (v === 0 && Atomics.compareExchange(i32, word, 0, me) === 0) return acquired(c, cls, level, t0);
+  }
+  if (!c.canBlock) {
+    throw new InvariantError(`${lockName(cls, word)} is contended and the main thread may not wait on it`);
+  }
+  // Sleep phase (Drepper's "futexes are tricky", mutex 2): once we have slept, we take the lock with
+  // the waiters bit set, because other sleepers may still be queued behind us.
+  let sleptMs = 0;
+  for (;;) {
+    v = Atomics.load(i32, word);
+    if (v === 0) {
+      if (Atomics.compareExchange(i32, word, 0, me | 1) === 0) return acquired(c, cls, level, t0);
+      continue;
+    }
+    if ((v & 1) === 0 && Atomics.compareExchange(i32, word, v, v | 1) !== v) continue;
+    const r = Atomics.wait(i32, word, v | 1, DEAD_OWNER_CHECK_MS);
+    if (r === 'timed-out') {
+      sleptMs += DEAD_OWNER_CHECK_MS;
+      checkOwnerAlive(c, word, cls, sleptMs);
+    }
+  }
+}
+
+function acquired(c: LockContext, cls: number, level: number, t0: number): number {
+  if (level === 0) return 0;
+  if (level === STATS_TIMING) {
+    const t1 = now();
+    account(c, cls, t1 - t0, true);
+    return t1;
+  }
+  account(c, cls, -1, true);
+  return 0;
+}
+
+/** Invariant 10: a waiter that finds the owner's thread slot dead fails instead of hanging. */
+export function checkOwnerAlive(c: LockContext, word: number, cls: number, waitedMs: number): void {
+  const v = Atomics.load(c.i32, word);
+  if (v === 0) return;
+  const ownerSlot = (v >> 1) - 1;
+  if (ownerSlot < 0 || ownerSlot >= c.layout.maxThreads) {
+    throw new InvariantError(`${lockName(cls, word)} holds owner slot ${ownerSlot}, outside 0..${c.layout.maxThreads - 1}`);
+  }
+  if (Atomics.load(c.i32, slotWord(c.layout, ownerSlot, S_STATE)) === SLOT_DEAD) {
+    throw new DioreadError(
+      'EOWNERDEAD',
+      `${lockName(cls, word)} is held by thread slot ${ownerSlot}, whose thread died; waited ${waitedMs} ms`,
+    );
+  }
+}
+
+/** Try once: returns a hold token (>= 0) when taken, -1 when not. A failed try counts as a contention. */
+export function tryLock(c: LockContext, word: number, cls: number): number {
+  const me = (c.slot + 1) << 1;
+  if (Atomics.compareExchange(c.i32, word, 0, me) === 0) {
+    const level = Atomics.load(c.i32, H_STATS_LEVEL);
+    if (level === 0) return 0;
+    account(c, cls, -1, false);
+    return level === STATS_TIMING ? now() : 0;
+  }
+  accountContention(c, cls);
+  return -1;
+}
+
+/** Release. `token` is what lock() returned (for hold times). */
+export function unlock(c: LockContext, word: number, cls: number, token: number): void {
+  const old = Atomics.exchange(c.i32, word, 0);
+  if (old >> 1 !== c.slot + 1) {
+    throw new InvariantError(
+      `${lockName(cls, word)} released by thread slot ${c.slot} but its word says owner slot ${(old >> 1) - 1}`,
+    );
+  }
+  if (old & 1) Atomics.notify(c.i32, word, 1);
+  if (token !== 0) {
+    const held = now() - token;
+    const st = c.st;
+    const b = statBase(c, cls);
+    st[b + ST_HOLD_TOTAL] += held;
+    st[b + ST_HOLD_COUNT]++;
+    if (st[b + ST_HOLD_MIN] === 0 || held < st[b + ST_HOLD_MIN]) st[b + ST_HOLD_MIN] = held || 1;
+    if (held > st[b + ST_HOLD_MAX]) st[b + ST_HOLD_MAX] = held;
+  }
+}
+
+/** True when the calling thread's slot owns the lock at `word` (for assertions). */
+export function holds(c: LockContext, word: number): boolean {
+  return Atomics.load(c.i32, word) >> 1 === c.slot + 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seqlock (include/linux/seqlock.h). Writers are already serialized by another lock (the inode
+// mutex for extents and i_size), so the write side is only the counter; readers never block a
+// writer and retry when the counter moved or was odd.
+// ---------------------------------------------------------------------------------------------
+
+export function seqWriteBegin(i32: Int32Array, word: number): void {
+  const s = Atomics.add(i32, word, 1);
+  if (s & 1) throw new InvariantError(`seqlock word ${word} entered for write while already odd (${s})`);
+}
+
+export function seqWriteEnd(i32: Int32Array, word: number): void {
+  Atomics.add(i32, word, 1);
+  Atomics.notify(i32, word); // readers that gave up spinning sleep on the word
+}
+
+/** Begin a read section: returns an even sequence, waiting out a writer (spin, then sleep briefly). */
+export function seqReadBegin(c: LockContext, word: number, cls: number): number {
+  let s = Atomics.load(c.i32, word);
+  if ((s & 1) === 0) return s;
+  accountContention(c, cls);
+  for (let i = 0; i < SPINLOCK_SPINS; i++) {
+    s = Atomics.load(c.i32, word);
+    if ((s & 1) === 0) return s;
+  }
+  if (!c.canBlock) return -1; // the main thread's caller falls back to a worker
+  for (;;) {
+    Atomics.wait(c.i32, word, s, 1);
+    s = Atomics.load(c.i32, word);
+    if ((s & 1) === 0) return s;
+  }
+}
+
+export function seqReadRetry(i32: Int32Array, word: number, s: number): boolean {
+  return Atomics.load(i32, word) !== s;
+}
+

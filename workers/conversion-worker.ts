@@ -1,0 +1,115 @@
+// The conversion worker: dioread's dio_unwritten_wq, a dedicated worker_thread.
+// ext4 counterpart: the dio_unwritten_wq workqueue running ext4_end_io_work (the seed's version):
+// take the inode mutex, convert (ext4_end_io_nolock), unlink under i_completed_io_lock, free.
+//
+// It sleeps on the doorbell word with Atomics.waitAsync, so its event loop stays free for the
+// comlink control calls (pause, resume, drain, stats, shutdown). Worker-side code: it imports the
+// engine's thread-side modules and constants, never the main-thread Engine.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from '../src/comlink-node.js';
+import { Volume } from '../src/volume.js';
+import { flushCompletedIO, wqEmpty, wqPop } from '../src/page-io.js';
+import { lockInode, unlockInode } from '../src/inode.js';
+import {
+  H_DOORBELL,
+  H_SHUTDOWN,
+  H_WORKER_CONVERSIONS,
+  H_WQ_PAUSED,
+  I_WQ_QUEUED,
+  OP_CONVERT,
+  SLOT_ROLE_CONVERSION,
+  inodeWord,
+  type SharedDescriptor,
+} from '../src/shm/layout.js';
+
+export interface ConversionStats {
+  /** io_ends this worker converted and freed. */
+  converted: number;
+  /** Inodes taken off the ring. */
+  batches: number;
+  /** Times the worker woke up. */
+  wakeups: number;
+  paused: boolean;
+  /** The last conversion error, if any (the io_end stays on its list, as in the seed). */
+  lastError: string | null;
+}
+
+export interface ConversionWorkerApi {
+  ready(): boolean;
+  pause(): void;
+  resume(): void;
+  /** Convert everything queued now (even while paused); returns io_ends converted. */
+  drain(): number;
+  stats(): ConversionStats;
+  shutdown(): void;
+}
+
+const v = new Volume(workerData as SharedDescriptor, SLOT_ROLE_CONVERSION);
+const i32 = v.i32;
+const stats: ConversionStats = { converted: 0, batches: 0, wakeups: 0, paused: false, lastError: null };
+
+/** ext4_end_io_work, per queued inode. */
+function processQueued(): number {
+  let n = 0;
+  for (let ino = wqPop(v); ino >= 0; ino = wqPop(v)) {
+    // Clear the queued flag first: completions from now on queue the inode again.
+    Atomics.store(i32, inodeWord(v.layout, ino, I_WQ_QUEUED), 0);
+    v.op = OP_CONVERT;
+    const tok = lockInode(v, ino);
+    try {
+      n += flushCompletedIO(v, ino);
+    } catch (err) {
+      stats.lastError = (err as Error).message;
+      console.error(`dioread conversion worker: failed to convert unwritten extents of inode ${ino}: ${(err as Error).message}`);
+    } finally {
+      unlockInode(v, ino, tok);
+    }
+    stats.batches++;
+  }
+  stats.converted += n;
+  Atomics.add(i32, H_WORKER_CONVERSIONS, n);
+  return n;
+}
+
+let stopping = false;
+
+async function loop(): Promise<void> {
+  for (;;) {
+    const seen = Atomics.load(i32, H_DOORBELL);
+    if (!stats.paused) processQueued();
+    if (stopping || (Atomics.load(i32, H_SHUTDOWN) === 1 && wqEmpty(v))) break;
+    const w = Atomics.waitAsync(i32, H_DOORBELL, seen);
+    if (w.async) await w.value;
+    stats.wakeups++;
+  }
+  v.detach();
+  parentPort!.close();
+}
+
+const api: ConversionWorkerApi = {
+  ready: () => true,
+  pause() {
+    stats.paused = true;
+    Atomics.store(i32, H_WQ_PAUSED, 1);
+  },
+  resume() {
+    stats.paused = false;
+    Atomics.store(i32, H_WQ_PAUSED, 0);
+    Atomics.add(i32, H_DOORBELL, 1);
+    Atomics.notify(i32, H_DOORBELL);
+  },
+  drain: () => processQueued(),
+  stats: () => ({ ...stats }),
+  shutdown() {
+    processQueued();
+    stopping = true;
+    Atomics.store(i32, H_SHUTDOWN, 1);
+    Atomics.add(i32, H_DOORBELL, 1);
+    Atomics.notify(i32, H_DOORBELL);
+  },
+};
+
+Comlink.expose(api, nodeEndpoint(parentPort as never));
+void loop();

@@ -1,0 +1,72 @@
+// Pool worker: runs the async API's operations, synchronously, on a piscina worker thread.
+// ext4 counterpart: none directly; it plays the part of the thread a system call runs on.
+// Worker-side code: it imports thread-side modules and constants only.
+
+import { Piscina } from 'piscina';
+import { fileRead, fileStat, fileSync, fileTruncate, fileWrite, getSize, lockInode, syncLocked, unlockInode } from '../src/inode.js';
+import { inodeName, openInode, releaseInode, usedInodes } from '../src/namei.js';
+import { persistAll } from '../src/super.js';
+import { OP_OTHER, SLOT_ROLE_POOL, type SharedDescriptor } from '../src/shm/layout.js';
+import { Volume } from '../src/volume.js';
+
+export type PoolTask =
+  | { op: 'open'; name: string; create: boolean; exclusive: boolean }
+  | { op: 'read'; ino: number; position: number; length: number; direct: boolean }
+  | { op: 'write'; ino: number; position: number; data: Uint8Array; direct: boolean }
+  | { op: 'sync'; ino: number }
+  | { op: 'truncate'; ino: number; length: number }
+  | { op: 'stat'; ino: number }
+  | { op: 'release'; ino: number }
+  | { op: 'list' }
+  | { op: 'syncAll' }
+  | { op: 'persistAll' };
+
+const v = new Volume(Piscina.workerData as SharedDescriptor, SLOT_ROLE_POOL);
+
+export default function run(t: PoolTask): unknown {
+  switch (t.op) {
+    case 'open':
+      v.op = OP_OTHER;
+      return openInode(v, t.name, t.create, t.exclusive);
+    case 'read': {
+      const data = new Uint8Array(t.length);
+      const bytesRead = fileRead(v, t.ino, data, 0, t.length, t.position, t.direct);
+      return Piscina.move({ bytesRead, data } as never);
+    }
+    case 'write':
+      return fileWrite(v, t.ino, t.data, 0, t.data.byteLength, t.position, t.direct);
+    case 'sync':
+      fileSync(v, t.ino);
+      return null;
+    case 'truncate':
+      fileTruncate(v, t.ino, t.length);
+      return null;
+    case 'stat':
+      return fileStat(v, t.ino);
+    case 'release':
+      releaseInode(v, t.ino);
+      return null;
+    case 'list':
+      return usedInodes(v).map((ino) => ({ name: inodeName(v, ino), size: getSize(v, ino) }));
+    case 'syncAll':
+      for (const ino of usedInodes(v)) {
+        const tok = lockInode(v, ino);
+        try {
+          syncLocked(v, ino);
+        } finally {
+          unlockInode(v, ino, tok);
+        }
+      }
+      return null;
+    case 'persistAll': {
+      const inodes = usedInodes(v);
+      const toks = inodes.map((ino) => lockInode(v, ino));
+      try {
+        persistAll(v, inodes, true);
+      } finally {
+        inodes.forEach((ino, i) => unlockInode(v, ino, toks[i]));
+      }
+      return null;
+    }
+  }
+}
