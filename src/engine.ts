@@ -428,15 +428,15 @@ export class FileHandle {
     checkPosition('read', position);
     const hit = this.direct ? -1 : this.readCachedHere(buf, position);
     if (hit >= 0) return { bytesRead: hit, buffer: buf };
-    const r = await this.engine.run<{ bytesRead: number; data: Uint8Array }>({
+    const data = await this.engine.run<Uint8Array>({
       op: 'read',
       ino: this.ino,
       position,
       length: buf.byteLength,
       direct: this.direct,
     });
-    buf.set(r.data.subarray(0, r.bytesRead));
-    return { bytesRead: r.bytesRead, buffer: buf };
+    buf.set(data);
+    return { bytesRead: data.byteLength, buffer: buf };
   }
 
   /**

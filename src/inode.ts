@@ -246,6 +246,10 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
 // Write
 // ------------------------------------------------------------------------------------------------
 
+/** mapRangeForWrite's per-block state bits. */
+const MAPPED_UNWRITTEN = 1;
+const FRESH = 2;
+
 /** Extent records kept free for the splits later conversions need (see extents.convertUnwritten). */
 function conversionReserve(v: Volume): number {
   return Math.min(Math.floor(v.layout.extentsPerFile / 4), 2 * v.layout.ioEnds + 2);
@@ -259,6 +263,7 @@ function conversionReserve(v: Volume): number {
  * Caller holds i_mutex.
  */
 function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblks: Int32Array, unw: Uint8Array): number {
+  // unw[i]: 0 written, MAPPED_UNWRITTEN, or FRESH (allocated by this call: its old bytes are garbage).
   const createUnwritten = v.nolock && !v.unsafeEarlyWritten;
   const seq = inodeWord(v.layout, ino, I_SEQ);
   let inSection = false;
@@ -270,7 +275,7 @@ function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblk
         const k = Math.min(v.mapLen, n - i);
         for (let j = 0; j < k; j++) {
           pblks[i + j] = v.mapPblk + j;
-          unw[i + j] = v.mapUnwritten ? 1 : 0;
+          unw[i + j] = v.mapUnwritten ? MAPPED_UNWRITTEN : 0;
         }
         i += k;
         continue;
@@ -291,7 +296,7 @@ function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblk
       v.i32[inodeWord(v.layout, ino, I_BLOCKS)] += a.count;
       for (let j = 0; j < a.count; j++) {
         pblks[i + j] = a.pblk + j;
-        unw[i + j] = createUnwritten ? 1 : 0;
+        unw[i + j] = FRESH | (createUnwritten ? MAPPED_UNWRITTEN : 0);
       }
       i += a.count;
     }
@@ -356,14 +361,14 @@ function bufferedWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: nu
       if (!(pageFlags(v, p) & PG_UPTODATE) && !whole) {
         // Partial write of a page not in memory: read what the file holds there (zeros for a hole,
         // an UNWRITTEN block, or past EOF), as block_write_begin does.
-        if (unw[i] || pageStart >= size) v.frames.fill(0, frame, frame + BLOCK_SIZE);
+        if (unw[i] !== 0 || pageStart >= size) v.frames.fill(0, frame, frame + BLOCK_SIZE);
         else v.dev.readBlocks(pblks[i], 1, v.frames, frame);
       }
       pageSeqBegin(v, p);
       v.frames.set(buf.subarray(bufOff + (from - pos), bufOff + (to - pos)), frame + (from - pageStart));
       pageSeqEnd(v, p);
       setPagePblk(v, p, pblks[i]);
-      const old = setPageFlags(v, p, PG_UPTODATE | PG_DIRTY | (unw[i] ? PG_UNINIT : 0));
+      const old = setPageFlags(v, p, PG_UPTODATE | PG_DIRTY | (unw[i] & MAPPED_UNWRITTEN ? PG_UNINIT : 0));
       if (!(old & PG_DIRTY)) Atomics.add(v.i32, H_DIRTY_PAGES, 1);
     } finally {
       unlockPage(v, p, lt);
@@ -403,16 +408,17 @@ function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: numb
     // A run: physically contiguous, same written state, at most BOUNCE_BLOCKS.
     let k = 1;
     while (i + k < mapped && k < BOUNCE_BLOCKS && pblks[i + k] === pblks[i] + k && unw[i + k] === unw[i]) k++;
+    const runUnwritten = (unw[i] & MAPPED_UNWRITTEN) !== 0;
     const runStart = (first + i) * BLOCK_SIZE;
     const from = Math.max(pos, runStart);
     const to = Math.min(end, runStart + k * BLOCK_SIZE);
     // Partial first or last block: start from what the file holds there.
     if (from > runStart || to < runStart + k * BLOCK_SIZE) {
-      if (unw[i] || runStart >= size) v.frames.fill(0, bounce, bounce + k * BLOCK_SIZE);
+      if (unw[i] !== 0 || runStart >= size) v.frames.fill(0, bounce, bounce + k * BLOCK_SIZE);
       else v.dev.readBlocks(pblks[i], k, v.frames, bounce);
     }
     v.frames.set(buf.subarray(bufOff + (from - pos), bufOff + (to - pos)), bounce + (from - runStart));
-    const io = unw[i] ? allocIoEnd(v, ino, ino) : -1;
+    const io = runUnwritten ? allocIoEnd(v, ino, ino) : -1;
     try {
       v.dev.writeBlocks(pblks[i], k, v.frames, bounce);
     } catch (err) {
@@ -498,6 +504,9 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
     } finally {
       seqWriteEnd(v.i32, seq);
     }
+    // 6. A reader that sampled the old size may have cached a page past the new end meanwhile
+    //    (it held no inode lock): drop such pages again, now that their blocks are gone.
+    for (const p of inodePages(v, ino, keep)) dropPage(v, ino, p, pageIndex(v, p));
     Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
   } finally {
     unlockInode(v, ino, tok);

@@ -31,7 +31,8 @@ export default function run(t: PoolTask): unknown {
     case 'read': {
       const data = new Uint8Array(t.length);
       const bytesRead = fileRead(v, t.ino, data, 0, t.length, t.position, t.direct);
-      return Piscina.move({ bytesRead, data } as never);
+      // The view's length is bytesRead; its buffer moves to the main thread without a copy.
+      return Piscina.move(data.subarray(0, bytesRead));
     }
     case 'write':
       return fileWrite(v, t.ino, t.data, 0, t.data.byteLength, t.position, t.direct);

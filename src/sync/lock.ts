@@ -3,10 +3,17 @@
 // (kernel/locking/lockdep.c, CONFIG_LOCK_STAT) that counts per lock class.
 //
 // Lock word format (one Int32 in the meta SAB):
-//   0                      unlocked
-//   (owner << 1) | W       locked by thread slot `owner - 1`; W = 1 when sleepers may be waiting
+//   0                          unlocked
+//   (owner << 2) | H | W       locked by thread slot `owner - 1`
+//   H | W  (owner 0, H set)    unlocked but reserved: handed off to a woken waiter
+// W (LW_WAITERS) = sleepers may be waiting; H (LW_HANDOFF) = a waiter is starving.
 // The owner id in the word is what makes a dead owner detectable (DESIGN.md invariant 10) and lets
 // unlock assert that the releasing thread is the holder.
+//
+// Fairness: like the kernel mutex (MUTEX_FLAG_HANDOFF), a waiter that was woken and still lost the
+// race sets H; the next unlock then leaves the word reserved instead of free, so a thread that
+// keeps re-taking the lock (a writer in a loop) cannot starve the sleepers forever. Only a waiter
+// whose wait ended by a notify or a timeout, or the starving one, may take a reserved word.
 //
 // Thread safety: every function here may run on any thread. Only worker threads may sleep: the
 // main thread must never call Atomics.wait (it would freeze the event loop), so a lock that is
@@ -63,6 +70,14 @@ export const DEAD_OWNER_CHECK_MS = 250;
 
 const now = () => performance.now() * 1e6; // ns, as a double
 
+export const LW_WAITERS = 1;
+export const LW_HANDOFF = 2;
+const LW_OWNER_SHIFT = 2;
+/** Thread slot owning a lock word, or -1 when free or reserved. */
+export function lockOwnerSlot(v: number): number {
+  return (v >>> LW_OWNER_SHIFT) - 1;
+}
+
 function statBase(c: LockContext, cls: number): number {
   return (c.slot * LOCK_CLASSES.length + cls) * STAT_FIELDS;
 }
@@ -110,7 +125,7 @@ function lockName(cls: number, word: number): string {
  */
 export function lock(c: LockContext, word: number, cls: number, spins = MUTEX_SPINS): number {
   const i32 = c.i32;
-  const me = (c.slot + 1) << 1;
+  const me = (c.slot + 1) << LW_OWNER_SHIFT;
   if (Atomics.compareExchange(i32, word, 0, me) === 0) {
     const level = Atomics.load(i32, H_STATS_LEVEL);
     if (level === 0) return 0;
@@ -127,11 +142,11 @@ export function spinLock(c: LockContext, word: number, cls: number): number {
 
 function lockSlow(c: LockContext, word: number, cls: number, spins: number): number {
   const i32 = c.i32;
-  const me = (c.slot + 1) << 1;
+  const me = (c.slot + 1) << LW_OWNER_SHIFT;
   const level = Atomics.load(i32, H_STATS_LEVEL);
   const t0 = level === STATS_TIMING ? now() : 0;
   let v = Atomics.load(i32, word);
-  if (v >> 1 === c.slot + 1) {
+  if (lockOwnerSlot(v) === c.slot) {
     throw new InvariantError(`${lockName(cls, word)} taken again by its owner, thread slot ${c.slot}`);
   }
   for (let i = 0; i < spins; i++) {
@@ -141,18 +156,34 @@ function lockSlow(c: LockContext, word: number, cls: number, spins: number): num
   if (!c.canBlock) {
     throw new InvariantError(`${lockName(cls, word)} is contended and the main thread may not wait on it`);
   }
-  // Sleep phase (Drepper's "futexes are tricky", mutex 2): once we have slept, we take the lock with
-  // the waiters bit set, because other sleepers may still be queued behind us.
+  // Sleep phase (Drepper, "Futexes are tricky", mutex 2, plus the kernel's handoff): once we have
+  // slept we take the lock with the waiters bit set, because other sleepers may still be queued.
   let sleptMs = 0;
+  let mayTakeReserved = false;
+  let starving = false;
   for (;;) {
     v = Atomics.load(i32, word);
     if (v === 0) {
-      if (Atomics.compareExchange(i32, word, 0, me | 1) === 0) return acquired(c, cls, level, t0);
+      if (Atomics.compareExchange(i32, word, 0, me | LW_WAITERS) === 0) return acquired(c, cls, level, t0);
       continue;
     }
-    if ((v & 1) === 0 && Atomics.compareExchange(i32, word, v, v | 1) !== v) continue;
-    const r = Atomics.wait(i32, word, v | 1, DEAD_OWNER_CHECK_MS);
-    if (r === 'timed-out') {
+    if (v >>> LW_OWNER_SHIFT === 0) {
+      // Reserved by a handoff: ours to take only if we were woken for it or are the starving one.
+      if (mayTakeReserved || starving) {
+        if (Atomics.compareExchange(i32, word, v, me | LW_WAITERS) === v) return acquired(c, cls, level, t0);
+        continue;
+      }
+    } else {
+      const want = v | LW_WAITERS | (starving ? LW_HANDOFF : 0);
+      if (want !== v && Atomics.compareExchange(i32, word, v, want) !== v) continue;
+      v = want;
+    }
+    const r = Atomics.wait(i32, word, v, DEAD_OWNER_CHECK_MS);
+    if (r === 'ok') {
+      if (mayTakeReserved) starving = true; // woken before and still lost: ask for a handoff
+      mayTakeReserved = true;
+    } else if (r === 'timed-out') {
+      mayTakeReserved = true;
       sleptMs += DEAD_OWNER_CHECK_MS;
       checkOwnerAlive(c, word, cls, sleptMs);
     }
@@ -174,8 +205,9 @@ function acquired(c: LockContext, cls: number, level: number, t0: number): numbe
 export function checkOwnerAlive(c: LockContext, word: number, cls: number, waitedMs: number): void {
   const v = Atomics.load(c.i32, word);
   if (v === 0) return;
-  const ownerSlot = (v >> 1) - 1;
-  if (ownerSlot < 0 || ownerSlot >= c.layout.maxThreads) {
+  const ownerSlot = lockOwnerSlot(v);
+  if (ownerSlot < 0) return; // reserved for a woken waiter, nobody holds it
+  if (ownerSlot >= c.layout.maxThreads) {
     throw new InvariantError(`${lockName(cls, word)} holds owner slot ${ownerSlot}, outside 0..${c.layout.maxThreads - 1}`);
   }
   if (Atomics.load(c.i32, slotWord(c.layout, ownerSlot, S_STATE)) === SLOT_DEAD) {
@@ -188,7 +220,7 @@ export function checkOwnerAlive(c: LockContext, word: number, cls: number, waite
 
 /** Try once: returns a hold token (>= 0) when taken, -1 when not. A failed try counts as a contention. */
 export function tryLock(c: LockContext, word: number, cls: number): number {
-  const me = (c.slot + 1) << 1;
+  const me = (c.slot + 1) << LW_OWNER_SHIFT;
   if (Atomics.compareExchange(c.i32, word, 0, me) === 0) {
     const level = Atomics.load(c.i32, H_STATS_LEVEL);
     if (level === 0) return 0;
@@ -201,13 +233,19 @@ export function tryLock(c: LockContext, word: number, cls: number): number {
 
 /** Release. `token` is what lock() returned (for hold times). */
 export function unlock(c: LockContext, word: number, cls: number, token: number): void {
-  const old = Atomics.exchange(c.i32, word, 0);
-  if (old >> 1 !== c.slot + 1) {
-    throw new InvariantError(
-      `${lockName(cls, word)} released by thread slot ${c.slot} but its word says owner slot ${(old >> 1) - 1}`,
-    );
+  const i32 = c.i32;
+  let old = Atomics.load(i32, word);
+  for (;;) {
+    if (lockOwnerSlot(old) !== c.slot) {
+      throw new InvariantError(`${lockName(cls, word)} released by thread slot ${c.slot} but its word says owner slot ${lockOwnerSlot(old)}`);
+    }
+    // A starving waiter asked for a handoff: leave the word reserved (owner 0) for the woken waiter.
+    const next = old & LW_HANDOFF ? LW_HANDOFF | LW_WAITERS : 0;
+    const seen = Atomics.compareExchange(i32, word, old, next);
+    if (seen === old) break;
+    old = seen; // a waiter set a bit meanwhile
   }
-  if (old & 1) Atomics.notify(c.i32, word, 1);
+  if (old & (LW_WAITERS | LW_HANDOFF)) Atomics.notify(i32, word, 1);
   if (token !== 0) {
     const held = now() - token;
     const st = c.st;
@@ -221,7 +259,7 @@ export function unlock(c: LockContext, word: number, cls: number, token: number)
 
 /** True when the calling thread's slot owns the lock at `word` (for assertions). */
 export function holds(c: LockContext, word: number): boolean {
-  return Atomics.load(c.i32, word) >> 1 === c.slot + 1;
+  return lockOwnerSlot(Atomics.load(c.i32, word)) === c.slot;
 }
 
 // ---------------------------------------------------------------------------------------------

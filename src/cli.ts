@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// The dioread command line: mkfs, put, cat, ls, stat, fsck, bench, profile (and demo).
+// ext4 counterpart: the e2fsprogs tools and fio, for this engine. Commands live in src/cli/.
+import { Command } from 'commander';
+import { DioreadError } from './errors.js';
+import { register as registerFiles } from './cli/files.js';
+import { register as registerDemo } from './cli/demo.js';
+
+const program = new Command();
+program
+  .name('dioread')
+  .description('the ext4 dioread_nolock design in user space: a storage engine for Node.js')
+  .showHelpAfterError();
+registerFiles(program);
+registerDemo(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof DioreadError) {
+    console.error(`dioread: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+});

@@ -1,0 +1,121 @@
+// dioread mkfs, put, cat, ls, stat, fsck: the file-level commands. No single ext4 counterpart:
+// these are the user-space tools (mkfs, cp in and out, ls, stat, e2fsck) over an image.
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { Engine } from '../engine.js';
+import { fsckImage } from '../fsck.js';
+import { parseSize } from './args.js';
+
+async function withEngine<T>(image: string, fn: (eng: Engine) => Promise<T>): Promise<T> {
+  const eng = await Engine.open({ path: image, create: false });
+  try {
+    return await fn(eng);
+  } finally {
+    await eng.close();
+  }
+}
+
+async function readAllInput(source: string | undefined): Promise<Buffer> {
+  if (source && source !== '-') return fs.readFileSync(source);
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function register(program: Command): void {
+  program
+    .command('mkfs')
+    .description('format an image file (metadata only: data blocks keep what they held)')
+    .argument('<image>', 'image file (created if missing)')
+    .option('--size <bytes>', 'device size, e.g. 256M or 1G', parseSize, 64 * 1024 * 1024)
+    .option('--max-files <n>', 'inode table size', (t) => Number(t), 64)
+    .option('--extents-per-file <n>', 'extent records per file', (t) => Number(t), 4096)
+    .action(async (image: string, o: { size: number; maxFiles: number; extentsPerFile: number }) => {
+      await Engine.mkfs(image, { sizeBytes: o.size, maxFiles: o.maxFiles, extentsPerFile: o.extentsPerFile });
+      console.log(`formatted ${image}: ${o.size} bytes, ${o.maxFiles} files, ${o.extentsPerFile} extents per file`);
+    });
+
+  program
+    .command('put')
+    .description('copy a host file (or stdin) into a file of the image')
+    .argument('<image>', 'image file')
+    .argument('<name>', 'file name inside the image')
+    .argument('[source]', 'host file to copy; - or omitted: stdin')
+    .option('--direct', 'write through a direct handle (bypass the page cache)')
+    .option('--sync', 'fsync before closing', true)
+    .action(async (image: string, name: string, source: string | undefined, o: { direct?: boolean; sync: boolean }) => {
+      const data = await readAllInput(source);
+      await withEngine(image, async (eng) => {
+        const f = await eng.open(name, { create: true, direct: !!o.direct });
+        await f.truncate(0);
+        const chunk = 1 << 20;
+        for (let at = 0; at < data.length; at += chunk) await f.write(data.subarray(at, at + chunk), at);
+        if (o.sync) await f.sync();
+        await f.close();
+      });
+      console.error(`put ${data.length} bytes into ${name}`);
+    });
+
+  program
+    .command('cat')
+    .description('write a file of the image to stdout')
+    .argument('<image>', 'image file')
+    .argument('<name>', 'file name inside the image')
+    .option('--direct', 'read through a direct handle')
+    .action(async (image: string, name: string, o: { direct?: boolean }) => {
+      await withEngine(image, async (eng) => {
+        const f = await eng.open(name, { direct: !!o.direct });
+        const { size } = await f.stat();
+        const buf = Buffer.alloc(1 << 20);
+        for (let at = 0; at < size; ) {
+          const { bytesRead } = await f.read(buf, at);
+          if (bytesRead === 0) break;
+          await new Promise<void>((resolve, reject) => process.stdout.write(buf.subarray(0, bytesRead), (e) => (e ? reject(e) : resolve())));
+          at += bytesRead;
+        }
+        await f.close();
+      });
+    });
+
+  program
+    .command('ls')
+    .description('list the files of an image')
+    .argument('<image>', 'image file')
+    .option('--json', 'print JSON')
+    .action(async (image: string, o: { json?: boolean }) => {
+      const list = await withEngine(image, (eng) => eng.list());
+      if (o.json) console.log(JSON.stringify(list, null, 2));
+      else for (const f of list) console.log(`${String(f.size).padStart(14)}  ${f.name}`);
+    });
+
+  program
+    .command('stat')
+    .description('show a file: size, blocks, extents, cached and dirty pages')
+    .argument('<image>', 'image file')
+    .argument('<name>', 'file name inside the image')
+    .action(async (image: string, name: string) => {
+      const st = await withEngine(image, async (eng) => {
+        const f = await eng.open(name);
+        const s = await f.stat();
+        await f.close();
+        return s;
+      });
+      console.log(JSON.stringify(st, null, 2));
+    });
+
+  program
+    .command('fsck')
+    .description('check an image: checksums, extents, bitmap (exit 1 when it finds errors)')
+    .argument('<image>', 'image file')
+    .option('--json', 'print the report as JSON')
+    .action((image: string, o: { json?: boolean }) => {
+      const r = fsckImage(image);
+      if (o.json) console.log(JSON.stringify(r, null, 2));
+      else {
+        console.log(`${image}: ${r.clean ? 'clean' : 'ERRORS'}, ${r.files.length} files, ${r.usedBlocks} blocks used, ${r.freeBlocks} free`);
+        for (const e of r.errors) console.log(`error: ${e}`);
+        for (const w of r.warnings) console.log(`warning: ${w}`);
+      }
+      if (!r.clean) process.exitCode = 1;
+    });
+}
