@@ -21,6 +21,7 @@ import {
   H_EVICTIONS,
   H_HASH_LOCK,
   H_HASH_MASK,
+  H_HASH_SEQ,
   LC_MAPPING,
   LC_PAGE,
   P_FLAGS,
@@ -106,6 +107,7 @@ function lookupLocked(v: Volume, ino: number, index: number): number {
 
 function hashInsert(v: Volume, p: number, ino: number, index: number): void {
   const i32 = v.i32;
+  Atomics.add(i32, H_HASH_SEQ, 1);
   const b = v.layout.hashBase + (pageHash(ino, index) & i32[H_HASH_MASK]);
   i32[pd(v, p) + P_HASH_NEXT] = i32[b];
   Atomics.store(i32, b, p);
@@ -116,6 +118,7 @@ function hashRemove(v: Volume, p: number): void {
   const d = pd(v, p);
   const ino = i32[d + P_INO];
   if (ino < 0) return;
+  Atomics.add(i32, H_HASH_SEQ, 1);
   const b = v.layout.hashBase + (pageHash(ino, i32[d + P_INDEX]) & i32[H_HASH_MASK]);
   let cur = i32[b];
   if (cur === p) {
@@ -178,6 +181,18 @@ export function pageSeqBegin(v: Volume, p: number): void {
 }
 export function pageSeqEnd(v: Volume, p: number): void {
   Atomics.add(v.i32, pd(v, p) + P_SEQ, 1);
+}
+
+/**
+ * Is (ino, index) cached? A lockless probe whose "no" is trusted only if no hash chain changed
+ * during it (H_HASH_SEQ); otherwise it asks again under mapping_lock. Returns a page with a
+ * reference taken, or -1: an authoritative miss without touching a shared lock in the common case.
+ */
+export function findGetPageFast(v: Volume, ino: number, index: number): number {
+  const s = Atomics.load(v.i32, H_HASH_SEQ);
+  const p = findPage(v, ino, index);
+  if (p < 0 && Atomics.load(v.i32, H_HASH_SEQ) === s) return -1;
+  return findGetPage(v, ino, index);
 }
 
 /** find_get_page: the page caching (ino, index) with a reference, or -1. */

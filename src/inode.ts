@@ -15,7 +15,7 @@
 import { allocBlocks, freeBlocks } from './alloc.js';
 import {
   clearPageFlags,
-  findGetPage,
+  findGetPageFast,
   frameOf,
   getPageIfCaching,
   grabPage,
@@ -203,7 +203,7 @@ function fillPage(v: Volume, ino: number, p: number, index: number, locked: bool
  * thread's aligned bounce buffer. Returns bytes copied (at most up to the end of a physical run).
  */
 function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, bufOff: number, off: number, remaining: number, locked: boolean): number {
-  const p = findGetPage(v, ino, index);
+  const p = findGetPageFast(v, ino, index);
   if (p >= 0) {
     const c = Math.min(BLOCK_SIZE - off, remaining);
     const lt = lockPage(v, p);
@@ -437,6 +437,19 @@ function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: numb
   // Readers may have cached zeros for these UNWRITTEN blocks while we wrote: drop them again.
   invalidateRange(v, ino, first, first + mapped);
   return end - pos;
+}
+
+/**
+ * drop_caches for one file: write back, convert, and drop every cached page (so that reads go to
+ * the device again, as after `echo 1 > /proc/sys/vm/drop_caches`). Takes the inode mutex.
+ */
+export function dropFileCache(v: Volume, ino: number): void {
+  const tok = lockInode(v, ino);
+  try {
+    invalidateRange(v, ino, 0, 0x7fffffff);
+  } finally {
+    unlockInode(v, ino, tok);
+  }
 }
 
 /** Write back, convert and drop the cached pages of [from, to) (invalidate_inode_pages2_range). */

@@ -3,7 +3,7 @@
 // Worker-side code: it imports thread-side modules and constants only.
 
 import { Piscina } from 'piscina';
-import { fileRead, fileStat, fileSync, fileTruncate, fileWrite, getSize, lockInode, syncLocked, unlockInode } from '../src/inode.js';
+import { dropFileCache, fileRead, fileStat, fileSync, fileTruncate, fileWrite, getSize, lockInode, syncLocked, unlockInode } from '../src/inode.js';
 import { inodeName, openInode, releaseInode, usedInodes } from '../src/namei.js';
 import { persistAll } from '../src/super.js';
 import { OP_OTHER, SLOT_ROLE_POOL, type SharedDescriptor } from '../src/shm/layout.js';
@@ -19,6 +19,7 @@ export type PoolTask =
   | { op: 'release'; ino: number }
   | { op: 'list' }
   | { op: 'syncAll' }
+  | { op: 'dropCaches' }
   | { op: 'persistAll' };
 
 const v = new Volume(Piscina.workerData as SharedDescriptor, SLOT_ROLE_POOL);
@@ -58,6 +59,9 @@ export default function run(t: PoolTask): unknown {
           unlockInode(v, ino, tok);
         }
       }
+      return null;
+    case 'dropCaches':
+      for (const ino of usedInodes(v)) dropFileCache(v, ino);
       return null;
     case 'persistAll': {
       const inodes = usedInodes(v);

@@ -55,6 +55,7 @@ export const H_EVICTIONS = 34; // atomic counter: pages evicted
 export const H_IOEND_WAITS = 35; // atomic counter: times a writer found the io_end pool empty and waited
 export const H_FIRST_DATA_BLOCK = 36; // written once at setup: first block the allocator may hand out
 export const H_CONVERSION_ERRORS = 37; // atomic counter: conversions that failed (the io_end stays queued)
+export const H_HASH_SEQ = 38; // under mapping_lock (read atomically): bumped by every hash insert and removal
 export const HEADER_WORDS = 64;
 
 export const HF_NOLOCK = 1 << 0; // dioreadNolock: readers take no inode mutex
