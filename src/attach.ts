@@ -8,6 +8,7 @@ import { inodeName, openInode, releaseInode, usedInodes } from './namei.js';
 import { SLOT_ROLE_USER, type SharedDescriptor } from './shm/layout.js';
 import { checkBool, checkBuffer, checkEnd, checkOptions, checkPosition } from './validate.js';
 import { Volume } from './volume.js';
+import { collectLockStats, type LockStatRow } from './lockstat.js';
 import { getSize } from './inode.js';
 
 export interface OpenOptions {
@@ -99,6 +100,16 @@ export class AttachedEngine {
   /** Names and sizes of the files. */
   listSync(): Array<{ name: string; size: number }> {
     return usedInodes(this.volume).map((ino) => ({ name: inodeName(this.volume, ino), size: getSize(this.volume, ino) }));
+  }
+
+  /** lock_stat rows summed over every thread, as the engine's lockStats() gives them. */
+  lockStats(): LockStatRow[] {
+    return collectLockStats(this.volume.st, this.volume.layout.maxThreads);
+  }
+
+  /** Clear the lock statistics of every thread. */
+  resetLockStats(): void {
+    this.volume.st.fill(0);
   }
 
   /** The thread slot this view holds (the owner id lock words record). */

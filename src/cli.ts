@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { DioreadError } from './errors.js';
 import { register as registerFiles } from './cli/files.js';
 import { register as registerDemo } from './cli/demo.js';
+import { register as registerProfile } from './cli/profile.js';
 
 const program = new Command();
 program
@@ -13,6 +14,7 @@ program
   .showHelpAfterError();
 registerFiles(program);
 registerDemo(program);
+registerProfile(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof DioreadError) {

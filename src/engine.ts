@@ -14,11 +14,12 @@ import { nodeEndpoint } from './comlink-node.js';
 import { Piscina } from 'piscina';
 import { parseOpenOptions, type OpenOptions } from './attach.js';
 import { FileDevice, MemoryDevice, probeDirectAlignment, type BlockDevice } from './device.js';
-import { DioreadError, showValue } from './errors.js';
+import { DioreadError, reviveError, showValue } from './errors.js';
 import type { FileStat } from './inode.js';
 import { getSize } from './inode.js';
 import { readPageFast } from './cache.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
+import { buildChromeTrace, type ChromeTrace } from './profile/chrome-trace.js';
 import { DEFAULT_EXTENTS_PER_FILE, DEFAULT_MAX_FILES, SB_STATE_MOUNTED } from './ondisk.js';
 import {
   BLOCK_SIZE,
@@ -41,6 +42,7 @@ import {
   STATS_COUNTERS,
   STATS_OFF,
   STATS_TIMING,
+  STATS_TRACE,
   computeLayout,
   type Layout,
   type SharedDescriptor,
@@ -81,6 +83,8 @@ export interface EngineOptions {
   lockStats?: LockStatsLevel;
   /** Worker threads behind the async API. Default 2. */
   poolThreads?: number;
+  /** Trace events kept per thread (for startTrace/trace()). Default 0: no trace buffer. */
+  traceEvents?: number;
 }
 
 const ENGINE_OPTIONS = [
@@ -96,6 +100,7 @@ const ENGINE_OPTIONS = [
   'maxThreads',
   'lockStats',
   'poolThreads',
+  'traceEvents',
 ] as const;
 
 export const DEFAULT_SIZE_BYTES = 64 * 1024 * 1024;
@@ -170,6 +175,7 @@ export class Engine {
     const maxThreads = checkInt(where, 'maxThreads', o.maxThreads, 4, 1024, 64);
     const statsLevel = checkChoice(where, 'lockStats', o.lockStats, STATS_LEVELS, 'counters');
     const poolThreads = checkInt(where, 'poolThreads', o.poolThreads, 1, 64, 2);
+    const traceCapacity = checkInt(where, 'traceEvents', o.traceEvents, 0, 1 << 22, 0);
     const unsafe = (opts as Record<symbol, unknown>)[UNSAFE_EARLY_WRITTEN] === true;
 
     let memory: SharedArrayBuffer | null = null;
@@ -200,10 +206,11 @@ export class Engine {
       dev.close();
       throw err;
     }
-    const layout: Layout = computeLayout({ blockCount: sb.blockCount, maxFiles: sb.maxFiles, extentsPerFile: sb.extentsPerFile, cachePages, ioEnds, maxThreads });
+    const layout: Layout = computeLayout({ blockCount: sb.blockCount, maxFiles: sb.maxFiles, extentsPerFile: sb.extentsPerFile, cachePages, ioEnds, maxThreads, traceCapacity });
     const meta = new SharedArrayBuffer(layout.metaWords * 4);
     const frames = new SharedArrayBuffer(layout.framesBytes);
     const stats = new SharedArrayBuffer(layout.statsDoubles * 8);
+    const trace = layout.traceDoubles > 0 ? new SharedArrayBuffer(layout.traceDoubles * 8) : null;
     let frameBase = 0;
     let direct = false;
     if (path !== null && deviceDirect !== false) {
@@ -226,7 +233,7 @@ export class Engine {
     } finally {
       dev.close();
     }
-    const desc: SharedDescriptor = { kind: 'dioread-shared-descriptor', version: 1, meta, frames, stats, memoryDevice: memory, path, layout };
+    const desc: SharedDescriptor = { kind: 'dioread-shared-descriptor', version: 1, meta, frames, stats, trace, memoryDevice: memory, path, layout };
     const main = new Volume(desc, SLOT_ROLE_MAIN);
     const convWorker = new Worker(new URL('../workers/conversion-worker.js', import.meta.url), { workerData: desc });
     convWorker.on('exit', () => markSlotDeadByThreadId(i32, layout, convWorker.threadId));
@@ -250,7 +257,10 @@ export class Engine {
   /** Run a task on the pool, tracked so that close() waits for it. */
   run<T>(task: PoolTask, transfer?: ArrayBuffer[]): Promise<T> {
     if (this.closed || this.closing) return Promise.reject(new DioreadError('EBADF', `${task.op}: the engine is closed`));
-    const p = this.pool.run(task, transfer ? { transferList: transfer } : undefined) as Promise<T>;
+    // Errors come back structured-cloned, as plain Errors: restore the DioreadError and its code.
+    const p = (this.pool.run(task, transfer ? { transferList: transfer } : undefined) as Promise<T>).catch((err: unknown) => {
+      throw reviveError(err);
+    });
     this.inflight.add(p);
     const done = () => this.inflight.delete(p);
     p.then(done, done);
@@ -310,6 +320,35 @@ export class Engine {
   setLockStatsLevel(level: LockStatsLevel): void {
     const l = checkChoice('engine.setLockStatsLevel', 'level', level, STATS_LEVELS, 'counters');
     Atomics.store(this.main.i32, H_STATS_LEVEL, LEVEL_CODE[l]);
+  }
+
+  get lockStatsLevel(): LockStatsLevel {
+    const code = Atomics.load(this.main.i32, H_STATS_LEVEL);
+    return code >= STATS_TIMING ? 'timing' : code === STATS_COUNTERS ? 'counters' : 'off';
+  }
+
+  /**
+   * Start recording trace events (lock waits, long holds, device I/O, conversions, completed-list
+   * lengths) on every thread; needs Engine.open({ traceEvents: N }). Implies 'timing' statistics.
+   */
+  startTrace(): void {
+    this.live('engine.startTrace');
+    if (this.desc.trace === null) {
+      throw new DioreadError('EINVAL', 'engine.startTrace: the engine was opened with traceEvents 0 (pass traceEvents: N to Engine.open)');
+    }
+    new Float64Array(this.desc.trace).fill(0);
+    Atomics.store(this.main.i32, H_STATS_LEVEL, STATS_TRACE);
+  }
+
+  /** Stop recording; statistics stay at 'timing'. */
+  stopTrace(): void {
+    if (Atomics.load(this.main.i32, H_STATS_LEVEL) === STATS_TRACE) Atomics.store(this.main.i32, H_STATS_LEVEL, STATS_TIMING);
+  }
+
+  /** The recorded events as a Chrome trace-event object (open it in Perfetto or chrome://tracing). */
+  traceJson(): ChromeTrace {
+    if (this.desc.trace === null) throw new DioreadError('EINVAL', 'engine.traceJson: the engine was opened with traceEvents 0');
+    return buildChromeTrace(new Float64Array(this.desc.trace), this.main.i32, this.desc.layout);
   }
 
   counters(): EngineCounters {

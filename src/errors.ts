@@ -38,6 +38,20 @@ export class DioreadError extends Error {
   }
 }
 
+/**
+ * Rebuild a DioreadError that crossed a thread boundary. A worker's error reaches the main thread
+ * by structured clone, which keeps only the message (a plain Error: the class and `code` are lost);
+ * the message still starts with "CODE: ", which is enough to restore both. Anything else passes.
+ */
+export function reviveError(err: unknown): unknown {
+  if (err instanceof DioreadError || !(err instanceof Error)) return err;
+  const m = /^([A-Z]+): /.exec(err.message);
+  if (m === null || !Object.hasOwn(ERRNO, m[1])) return err;
+  const revived = new DioreadError(m[1] as DioreadErrorCode, err.message.slice(m[0].length), { cause: err });
+  if (err.stack) revived.stack = `${revived.name}: ${revived.message}\n    (in a worker thread)\n${err.stack.split('\n').slice(1).join('\n')}`;
+  return revived;
+}
+
 /** Show a value the way an error message should: strings quoted, everything else inspected briefly. */
 export function showValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);

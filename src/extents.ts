@@ -18,7 +18,9 @@ import {
   EXT_UNWRITTEN,
   EXTENT_WORDS,
   I_EXTENT_COUNT,
+  I_MUTEX,
   I_SEQ,
+  OP_OTHER,
   LC_SEQLOCK,
   extentWord,
   inodeWord,
@@ -76,11 +78,11 @@ export function mapBlocksSeq(v: Volume, ino: number, lblk: number): number {
   const word = inodeWord(v.layout, ino, I_SEQ);
   accountAcquire(v, LC_SEQLOCK);
   for (let tries = 0; ; tries++) {
-    const s = seqReadBegin(v, word, LC_SEQLOCK);
+    const s = seqReadBegin(v, word, LC_SEQLOCK, word - I_SEQ + I_MUTEX);
     if (s < 0) return -1; // main thread, writer active: caller falls back
     mapBlocks(v, ino, lblk);
     if (!seqReadRetry(v.i32, word, s)) return s;
-    accountContention(v, LC_SEQLOCK);
+    accountContention(v, LC_SEQLOCK, OP_OTHER);
     if (tries > 1_000_000) throw new InvariantError(`extent seqlock of inode ${ino} kept moving for 1e6 retries`);
   }
 }

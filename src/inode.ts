@@ -80,7 +80,7 @@ export function getSize(v: Volume, ino: number): number {
     if ((s & 1) === 0) {
       const size = i32[lo + 1] * TWO32 + (i32[lo] >>> 0);
       if (Atomics.load(i32, seq) === s) return size;
-    } else if (seqReadBegin(v, seq, LC_SEQLOCK) < 0) {
+    } else if (seqReadBegin(v, seq, LC_SEQLOCK, inodeWord(v.layout, ino, I_MUTEX)) < 0) {
       return -1; // main thread, writer mid-update: caller falls back to a worker
     }
   }
@@ -122,7 +122,7 @@ const grabbed: Grabbed = { page: -1, lockToken: 0 };
  * file). `direct` reads bypass the page cache except to stay coherent with cached newer data.
  */
 export function fileRead(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number, direct: boolean): number {
-  v.op = OP_READ;
+  v.setOp(OP_READ);
   const locked = !v.nolock;
   const tok = locked ? lockInode(v, ino) : 0;
   try {
@@ -327,7 +327,7 @@ function enospc(v: Volume, ino: number, pos: number, len: number): DioreadError 
  */
 export function fileWrite(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number, direct: boolean): number {
   if (len === 0) return 0;
-  v.op = OP_WRITE;
+  v.setOp(OP_WRITE);
   const tok = lockInode(v, ino);
   try {
     return direct ? directWriteLocked(v, ino, buf, bufOff, len, pos) : bufferedWriteLocked(v, ino, buf, bufOff, len, pos);
@@ -480,7 +480,7 @@ function dropPage(v: Volume, ino: number, p: number, index: number): void {
 
 /** ext4_truncate (and extension with a hole). */
 export function fileTruncate(v: Volume, ino: number, newSize: number): void {
-  v.op = OP_TRUNCATE;
+  v.setOp(OP_TRUNCATE);
   const tok = lockInode(v, ino);
   try {
     const old = getSize(v, ino);
@@ -557,7 +557,7 @@ function zeroTail(v: Volume, ino: number, index: number, keepBytes: number): voi
  * inode mutex), make the data durable, then commit the metadata (invariants 2 and 6).
  */
 export function fileSync(v: Volume, ino: number): void {
-  v.op = OP_SYNC;
+  v.setOp(OP_SYNC);
   const tok = lockInode(v, ino);
   try {
     syncLocked(v, ino);

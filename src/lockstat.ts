@@ -13,6 +13,7 @@ import {
   ST_HOLD_MAX,
   ST_HOLD_MIN,
   ST_HOLD_TOTAL,
+  ST_HOLDER,
   ST_POINTS,
   ST_WAIT_MAX,
   ST_WAIT_MIN,
@@ -23,8 +24,12 @@ import {
 } from './shm/layout.js';
 
 export interface PointStats {
+  /** Acquisitions by threads doing this operation. */
   acquisitions: number;
+  /** Contentions suffered by threads doing this operation (lock_stat's contention points). */
   contentions: number;
+  /** Contentions caused while the holder was doing this operation (lock_stat's contending points). */
+  contending: number;
 }
 
 /** One lock class. Times are in nanoseconds (lock_stat prints µs; the text table converts). */
@@ -42,6 +47,8 @@ export interface LockStatRow {
   'holdtime-avg': number;
   /** Contention points: what the thread was doing when it took the lock. */
   points: Record<OpName, PointStats>;
+  /** behind[waiterOp][holderOp]: contentions of a waiter doing waiterOp behind a holder doing holderOp. */
+  behind: Record<OpName, Record<OpName, number>>;
 }
 
 export function collectLockStats(st: Float64Array, maxThreads: number): LockStatRow[] {
@@ -56,7 +63,8 @@ export function collectLockStats(st: Float64Array, maxThreads: number): LockStat
     let hMin = 0;
     let hMax = 0;
     let hCount = 0;
-    const points = Object.fromEntries(OPS.map((op) => [op, { acquisitions: 0, contentions: 0 }])) as Record<OpName, PointStats>;
+    const points = Object.fromEntries(OPS.map((op) => [op, { acquisitions: 0, contentions: 0, contending: 0 }])) as Record<OpName, PointStats>;
+    const behind = Object.fromEntries(OPS.map((w) => [w, Object.fromEntries(OPS.map((h) => [h, 0]))])) as Record<OpName, Record<OpName, number>>;
     for (let slot = 0; slot < maxThreads; slot++) {
       const b = (slot * LOCK_CLASSES.length + cls) * STAT_FIELDS;
       acq += st[b + ST_ACQ];
@@ -71,6 +79,11 @@ export function collectLockStats(st: Float64Array, maxThreads: number): LockStat
       for (let op = 0; op < OPS.length; op++) {
         points[OPS[op]].acquisitions += st[b + ST_POINTS + op * 2];
         points[OPS[op]].contentions += st[b + ST_POINTS + op * 2 + 1];
+        for (let h = 0; h < OPS.length; h++) {
+          const n = st[b + ST_HOLDER + op * OPS.length + h];
+          behind[OPS[op]][OPS[h]] += n;
+          points[OPS[h]].contending += n;
+        }
       }
     }
     rows.push({
@@ -86,6 +99,7 @@ export function collectLockStats(st: Float64Array, maxThreads: number): LockStat
       'holdtime-total': Math.round(hTot),
       'holdtime-avg': hCount > 0 ? Math.round(hTot / hCount) : 0,
       points,
+      behind,
     });
   }
   return rows;

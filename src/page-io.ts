@@ -60,6 +60,8 @@ import {
   PG_DIRTY,
   PG_UNINIT,
   PG_WRITEBACK,
+  TK_CONVERT,
+  TK_LIST_LEN,
   type Layout,
   inodeWord,
   ioEndWord,
@@ -83,6 +85,7 @@ import {
   unlockPage,
 } from './cache.js';
 import { convertUnwritten } from './extents.js';
+import { nowNs, traceEvent, tracing } from './sync/trace.js';
 import type { Volume } from './volume.js';
 
 /** Lay out the free list at setup (before any thread attaches). */
@@ -224,8 +227,9 @@ export function endIoWrite(v: Volume, io: number): void {
   else i32[inodeWord(v.layout, ino, I_COMPLETED_HEAD)] = io;
   i32[inodeWord(v.layout, ino, I_COMPLETED_TAIL)] = io;
   i32[W(v, io, IO_LINKED)] = 1;
-  Atomics.add(i32, inodeWord(v.layout, ino, I_COMPLETED_LEN), 1);
+  const len = Atomics.add(i32, inodeWord(v.layout, ino, I_COMPLETED_LEN), 1) + 1;
   unlock(v, lockWord, LC_COMPLETED_IO, tok);
+  if (tracing(v)) traceEvent(v, TK_LIST_LEN, nowNs(), 0, ino, len, 0);
   queueConversion(v, ino);
 }
 
@@ -241,7 +245,8 @@ function unlinkLocked(v: Volume, ino: number, io: number): void {
   i32[W(v, io, IO_PREV)] = -1;
   i32[W(v, io, IO_NEXT)] = -1;
   i32[W(v, io, IO_LINKED)] = 0;
-  Atomics.sub(i32, inodeWord(v.layout, ino, I_COMPLETED_LEN), 1);
+  const len = Atomics.sub(i32, inodeWord(v.layout, ino, I_COMPLETED_LEN), 1) - 1;
+  if (tracing(v)) traceEvent(v, TK_LIST_LEN, nowNs(), 0, ino, len, 0);
 }
 
 /**
@@ -255,12 +260,14 @@ export function endIoNolock(v: Volume, io: number): void {
   const lblk = i32[W(v, io, IO_LBLK)];
   const count = i32[W(v, io, IO_COUNT)];
   const seq = inodeWord(v.layout, ino, I_SEQ);
+  const t0 = tracing(v) ? nowNs() : 0;
   seqWriteBegin(i32, seq);
   try {
     convertUnwritten(v, ino, lblk, count);
   } finally {
     seqWriteEnd(i32, seq);
   }
+  if (t0 !== 0) traceEvent(v, TK_CONVERT, t0, nowNs() - t0, ino, lblk, count);
   i32[W(v, io, IO_FLAG)] = 0;
   Atomics.store(i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
   // The blocks are written now: the cached pages no longer need the io_end path.
@@ -384,7 +391,7 @@ export function writebackPage(v: Volume, p: number, heldIno: number): boolean {
   const f0 = pageFlags(v, p);
   if (!(f0 & PG_DIRTY)) return false;
   const savedOp = v.op;
-  v.op = OP_WRITEBACK;
+  v.setOp(OP_WRITEBACK);
   let io = (f0 & PG_UNINIT) !== 0 ? allocIoEnd(v, pageIno(v, p), heldIno) : -1;
   try {
     const lt = tryLockPage(v, p);
@@ -404,7 +411,7 @@ export function writebackPage(v: Volume, p: number, heldIno: number): boolean {
     }
   } finally {
     if (io >= 0) freeIoEnd(v, io);
-    v.op = savedOp;
+    v.setOp(savedOp);
   }
 }
 
@@ -422,6 +429,16 @@ const MAX_RUN_PAGES = 64;
  * on the completed list. Returns pages written.
  */
 export function writebackInode(v: Volume, ino: number, fromIndex = 0, toIndex = 0x7fffffff): number {
+  const savedOp = v.op;
+  v.setOp(OP_WRITEBACK);
+  try {
+    return writebackInodeRange(v, ino, fromIndex, toIndex);
+  } finally {
+    v.setOp(savedOp);
+  }
+}
+
+function writebackInodeRange(v: Volume, ino: number, fromIndex: number, toIndex: number): number {
   const pages = inodePages(v, ino, fromIndex).filter((p) => pageIndex(v, p) < toIndex);
   let written = 0;
   let run: number[] = [];

@@ -25,6 +25,12 @@ import {
   H_MAGIC,
   H_VERSION,
   SLOT_DEAD,
+  S_OP,
+  TK_FLUSH,
+  TK_IO_READ,
+  TK_IO_WRITE,
+  TR_HEADER,
+  traceBase,
   SLOT_FREE,
   SLOT_LIVE,
   bounceOffset,
@@ -33,13 +39,18 @@ import {
   type SharedDescriptor,
 } from './shm/layout.js';
 import type { LockContext } from './sync/lock.js';
+import { nowNs, traceEvent, tracing } from './sync/trace.js';
 
 export class Volume implements LockContext {
   readonly i32: Int32Array;
   readonly st: Float64Array;
   readonly layout: Layout;
   readonly slot: number;
+  /** Contention point: what this thread does now. Change it with setOp (it is published). */
   op = OP_OTHER;
+  readonly trace: Float64Array | null;
+  readonly traceBase: number;
+  private readonly opWord: number;
   readonly canBlock: boolean;
   spinOverride = 0;
 
@@ -84,14 +95,32 @@ export class Volume implements LockContext {
     this.unsafeEarlyWritten = (flags & HF_UNSAFE_EARLY_WRITTEN) !== 0;
     this.canBlock = !isMainThread;
     this.slot = claimSlot(this.i32, this.layout, role);
+    this.opWord = slotWord(this.layout, this.slot, S_OP);
+    this.i32[this.opWord] = OP_OTHER;
+    this.trace = desc.trace ? new Float64Array(desc.trace) : null;
+    this.traceBase = traceBase(this.layout, this.slot);
+    if (this.trace) this.trace.fill(0, this.traceBase, this.traceBase + TR_HEADER);
     this.bounceBase = bounceOffset(this.layout, this.frameBase, this.slot);
     try {
-      this.dev = desc.memoryDevice
+      const dev = desc.memoryDevice
         ? new MemoryDevice(desc.memoryDevice)
         : new FileDevice(desc.path!, this.layout.blockCount, (flags & HF_DEVICE_DIRECT) !== 0);
+      this.dev = new TracedDevice(dev, this);
     } catch (err) {
       Atomics.store(this.i32, slotWord(this.layout, this.slot, S_STATE), SLOT_FREE);
       throw err;
+    }
+  }
+
+  /**
+   * Say what this thread is doing (OP_*): lock statistics count per operation, and waiters read
+   * it from the slot table to learn what a holder was doing. Stored only when it changes, so a
+   * read loop does not keep writing a shared line.
+   */
+  setOp(op: number): void {
+    if (this.op !== op) {
+      this.op = op;
+      this.i32[this.opWord] = op;
     }
   }
 
@@ -143,4 +172,53 @@ export function markSlotDeadByThreadId(i32: Int32Array, l: Layout, deadThreadId:
 
 export function assertNotDetached(v: Volume): void {
   if (v.isDetached) throw new InvariantError(`volume of thread slot ${v.slot} used after detach`);
+}
+
+/**
+ * The thread's device, with trace spans around each transfer when tracing is on (one flag load per
+ * I/O otherwise).
+ */
+class TracedDevice implements BlockDevice {
+  readonly blockCount: number;
+  readonly direct: boolean;
+  constructor(
+    private readonly dev: BlockDevice,
+    private readonly v: Volume,
+  ) {
+    this.blockCount = dev.blockCount;
+    this.direct = dev.direct;
+  }
+  readBlocks(pblk: number, count: number, dst: Uint8Array, dstOff: number): void {
+    if (!tracing(this.v)) return this.dev.readBlocks(pblk, count, dst, dstOff);
+    const t0 = nowNs();
+    this.dev.readBlocks(pblk, count, dst, dstOff);
+    traceEvent(this.v, TK_IO_READ, t0, nowNs() - t0, pblk, count, 0);
+  }
+  writeBlocks(pblk: number, count: number, src: Uint8Array, srcOff: number): void {
+    if (!tracing(this.v)) return this.dev.writeBlocks(pblk, count, src, srcOff);
+    const t0 = nowNs();
+    this.dev.writeBlocks(pblk, count, src, srcOff);
+    traceEvent(this.v, TK_IO_WRITE, t0, nowNs() - t0, pblk, count, 0);
+  }
+  writeBlockList(pblk: number, bufs: Uint8Array[]): void {
+    if (!tracing(this.v)) return this.dev.writeBlockList(pblk, bufs);
+    const t0 = nowNs();
+    this.dev.writeBlockList(pblk, bufs);
+    traceEvent(this.v, TK_IO_WRITE, t0, nowNs() - t0, pblk, bufs.length, 0);
+  }
+  readMeta(pos: number, dst: Uint8Array): void {
+    this.dev.readMeta(pos, dst);
+  }
+  writeMeta(pos: number, src: Uint8Array): void {
+    this.dev.writeMeta(pos, src);
+  }
+  flush(): void {
+    if (!tracing(this.v)) return this.dev.flush();
+    const t0 = nowNs();
+    this.dev.flush();
+    traceEvent(this.v, TK_FLUSH, t0, nowNs() - t0, -1, 0, 0);
+  }
+  close(): void {
+    this.dev.close();
+  }
 }

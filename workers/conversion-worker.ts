@@ -56,7 +56,7 @@ function processQueued(): number {
   for (let ino = wqPop(v); ino >= 0; ino = wqPop(v)) {
     // Clear the queued flag first: completions from now on queue the inode again.
     Atomics.store(i32, inodeWord(v.layout, ino, I_WQ_QUEUED), 0);
-    v.op = OP_CONVERT;
+    v.setOp(OP_CONVERT);
     const tok = lockInode(v, ino);
     try {
       n += flushCompletedIO(v, ino);

@@ -27,7 +27,7 @@ const v = new Volume(Piscina.workerData as SharedDescriptor, SLOT_ROLE_POOL);
 export default function run(t: PoolTask): unknown {
   switch (t.op) {
     case 'open':
-      v.op = OP_OTHER;
+      v.setOp(OP_OTHER);
       return openInode(v, t.name, t.create, t.exclusive);
     case 'read': {
       const data = new Uint8Array(t.length);

@@ -45,7 +45,7 @@ export const H_HASH_LOCK = 24; // lock word of class mapping_lock: guards hash c
 export const H_DIRTY_PAGES = 25; // atomic counter: pages with PG_DIRTY set
 export const H_WQ_PAUSED = 26; // atomic: 1 while tests hold the conversion worker paused
 export const H_CONVERSIONS = 27; // atomic counter: io_ends converted (by the worker or by sync)
-export const H_SLOT_LOCK = 28; // lock word of class slot_lock: guards thread-slot claims
+export const H_TRACE_CAPACITY = 28; // written once at setup: trace events per thread slot (0: tracing off)
 export const H_META_LOCK = 29; // lock word of class meta_lock: serializes metadata writes to the image
 export const H_WORKER_CONVERSIONS = 30; // atomic counter: io_ends converted by the conversion worker
 export const H_SYNC_CONVERSIONS = 31; // atomic counter: io_ends converted by sync()/flush_completed_IO
@@ -147,10 +147,12 @@ export const EXT4_IO_UNWRITTEN = 1;
 // ---------------------------------------------------------------------------------------------
 // Thread slots: one per attached view. The slot number is the owner id lock words record.
 // ---------------------------------------------------------------------------------------------
-export const S_STATE = 0; // under slot_lock: SLOT_FREE / SLOT_LIVE / SLOT_DEAD
-export const S_THREAD_ID = 1; // under slot_lock: worker_threads threadId of the holder
-export const S_ROLE = 2; // under slot_lock: SLOT_ROLE_*
-export const SLOT_WORDS = 4;
+export const S_STATE = 0; // claimed by compareExchange (FREE -> LIVE); LIVE -> DEAD by the engine on thread exit
+export const S_THREAD_ID = 1; // by the claimer, before anyone reads it: worker_threads threadId of the holder
+export const S_ROLE = 2; // by the claimer: SLOT_ROLE_*
+export const S_OP = 3; // plain store by the slot's own thread: OP_* it is doing now (waiters read it to
+//                       learn what the lock holder was doing: lock_stat's "contending" points)
+export const SLOT_WORDS = 16; // one 64-byte line per slot: S_OP stores never bounce a neighbour's line
 export const SLOT_FREE = 0;
 export const SLOT_LIVE = 1;
 export const SLOT_DEAD = 2;
@@ -177,7 +179,6 @@ export const LOCK_CLASSES = [
   'io_end_pool',
   'namespace_lock',
   'wq_lock',
-  'slot_lock',
   'meta_lock',
 ] as const;
 export type LockClassName = (typeof LOCK_CLASSES)[number];
@@ -190,8 +191,7 @@ export const LC_ALLOC = 5;
 export const LC_IO_END_POOL = 6;
 export const LC_NAMESPACE = 7;
 export const LC_WQ = 8;
-export const LC_SLOT = 9;
-export const LC_META = 10;
+export const LC_META = 9;
 
 /** Contention points: what the thread was doing when it took the lock (lock_stat's call sites). */
 export const OPS = ['read', 'write', 'writeback', 'convert', 'sync', 'truncate', 'other'] as const;
@@ -213,17 +213,47 @@ export const ST_HOLD_TOTAL = 5;
 export const ST_HOLD_MIN = 6;
 export const ST_HOLD_MAX = 7;
 export const ST_HOLD_COUNT = 8; // holds that were timed
-export const ST_POINTS = 9; // then per op: [acq, cont]
-export const STAT_FIELDS = ST_POINTS + OPS.length * 2; // 23
+export const ST_POINTS = 9; // then per op: [acq, cont] ("contention points": what the waiter was doing)
+export const ST_HOLDER = ST_POINTS + OPS.length * 2; // then per (waiter op, holder op): contentions
+//                                                      (the holder's op is lock_stat's "contending point")
+export const STAT_FIELDS = ST_HOLDER + OPS.length * OPS.length; // 72
 
 export const STATS_OFF = 0;
 export const STATS_COUNTERS = 1;
 export const STATS_TIMING = 2;
+/** Timing, plus trace events into the trace buffer (needs H_TRACE_CAPACITY > 0). */
+export const STATS_TRACE = 3;
+
+// ---------------------------------------------------------------------------------------------
+// Trace buffer (a Float64 SAB, present when tracing was asked for at open): per thread slot,
+// TR_HEADER doubles then H_TRACE_CAPACITY events of TRACE_FIELDS doubles. Written only by the
+// slot's own thread; read by the engine when it builds the Chrome trace.
+// ---------------------------------------------------------------------------------------------
+export const TR_COUNT = 0; // events recorded (may exceed capacity: the excess is dropped and counted)
+export const TR_HEADER = 2;
+export const TE_TS = 0; // ms since the epoch (performance.timeOrigin + performance.now()), start of the event
+export const TE_DUR = 1; // ms (0 for instant and counter events)
+export const TE_KIND = 2; // TK_*
+export const TE_A = 3; // kind-specific: lock class, pblk, inode...
+export const TE_B = 4;
+export const TE_C = 5;
+export const TRACE_FIELDS = 6;
+export const TK_LOCK_WAIT = 1; // A lock class, B waiter op, C holder op
+export const TK_LOCK_HOLD = 2; // A lock class, B op (holds longer than TRACE_HOLD_MIN_NS)
+export const TK_IO_READ = 3; // A pblk, B blocks
+export const TK_IO_WRITE = 4; // A pblk, B blocks
+export const TK_CONVERT = 5; // A inode, B lblk, C blocks
+export const TK_LIST_LEN = 6; // A inode, B completed-list length (a counter track)
+export const TK_FLUSH = 7; // A inode (fdatasync)
+export const TK_BATCH = 8; // A op, B operations: a workload thread's batch of reads or writes
+export const TRACE_HOLD_MIN_NS = 20_000;
 
 // ---------------------------------------------------------------------------------------------
 // Geometry and the computed layout.
 // ---------------------------------------------------------------------------------------------
 export interface Geometry {
+  /** Trace events kept per thread slot; 0 disables tracing. */
+  traceCapacity?: number;
   blockCount: number;
   maxFiles: number;
   extentsPerFile: number;
@@ -248,6 +278,9 @@ export interface Layout extends Geometry {
   /** Bytes the frames SAB needs: slack for alignment, the cache frames, the bounce buffers. */
   framesBytes: number;
   statsDoubles: number;
+  /** Trace events per thread slot (0: no trace buffer). */
+  traceCapacity: number;
+  traceDoubles: number;
 }
 
 function nextPow2(n: number): number {
@@ -292,6 +325,8 @@ export function computeLayout(g: Geometry): Layout {
     metaWords: at,
     framesBytes: DIRECT_ALIGN + (g.cachePages + g.maxThreads * BOUNCE_BLOCKS) * BLOCK_SIZE,
     statsDoubles: g.maxThreads * LOCK_CLASSES.length * STAT_FIELDS,
+    traceCapacity: g.traceCapacity ?? 0,
+    traceDoubles: (g.traceCapacity ?? 0) > 0 ? g.maxThreads * (TR_HEADER + (g.traceCapacity ?? 0) * TRACE_FIELDS) : 0,
   };
 }
 
@@ -313,6 +348,10 @@ export function slotWord(l: Layout, slot: number, field: number): number {
 export function statIndex(l: Layout, slot: number, lockClass: number, field: number): number {
   return (slot * LOCK_CLASSES.length + lockClass) * STAT_FIELDS + field;
 }
+/** Index of a thread slot's trace header in the trace buffer (events follow it). */
+export function traceBase(l: Layout, slot: number): number {
+  return slot * (TR_HEADER + l.traceCapacity * TRACE_FIELDS);
+}
 /** Byte offset of a page-cache frame in the frames SAB. */
 export function frameOffset(frameBase: number, page: number): number {
   return frameBase + page * BLOCK_SIZE;
@@ -329,6 +368,8 @@ export interface SharedDescriptor {
   meta: SharedArrayBuffer;
   frames: SharedArrayBuffer;
   stats: SharedArrayBuffer;
+  /** Trace events per slot, when the engine was opened with tracing. */
+  trace: SharedArrayBuffer | null;
   /** The in-memory device's blocks, when the engine has no image file. */
   memoryDevice: SharedArrayBuffer | null;
   path: string | null;

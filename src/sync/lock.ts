@@ -27,8 +27,15 @@ import { DioreadError, InvariantError } from '../errors.js';
 import {
   H_STATS_LEVEL,
   LOCK_CLASSES,
-  OP_READ,
+  OP_OTHER,
+  OPS,
   SLOT_DEAD,
+  ST_HOLDER,
+  STATS_TRACE,
+  S_OP,
+  TK_LOCK_HOLD,
+  TK_LOCK_WAIT,
+  TRACE_HOLD_MIN_NS,
   ST_ACQ,
   ST_CONT,
   ST_HOLD_COUNT,
@@ -45,9 +52,10 @@ import {
   type Layout,
   slotWord,
 } from '../shm/layout.js';
+import { nowNs, traceEvent, type TraceContext } from './trace.js';
 
 /** What a lock operation needs to know about the calling thread. One per attached view. */
-export interface LockContext {
+export interface LockContext extends TraceContext {
   readonly i32: Int32Array;
   readonly st: Float64Array;
   readonly layout: Layout;
@@ -68,7 +76,7 @@ export const SPINLOCK_SPINS = 4000;
 /** A sleeper wakes this often to see whether the owner died (invariant 10). */
 export const DEAD_OWNER_CHECK_MS = 250;
 
-const now = () => performance.now() * 1e6; // ns, as a double
+const now = nowNs;
 
 export const LW_WAITERS = 1;
 export const LW_HANDOFF = 2;
@@ -82,8 +90,11 @@ function statBase(c: LockContext, cls: number): number {
   return (c.slot * LOCK_CLASSES.length + cls) * STAT_FIELDS;
 }
 
-/** Count an acquisition (and, if it waited, the contention and the wait). Plain stores: this slot owns its stats. */
-function account(c: LockContext, cls: number, waitedNs: number, contended: boolean): void {
+/**
+ * Count an acquisition (and, if it waited, the contention, the holder's operation and the wait).
+ * Plain stores: this slot owns its stats.
+ */
+function account(c: LockContext, cls: number, waitedNs: number, contended: boolean, holderOp: number): void {
   const st = c.st;
   const b = statBase(c, cls);
   st[b + ST_ACQ]++;
@@ -91,6 +102,7 @@ function account(c: LockContext, cls: number, waitedNs: number, contended: boole
   if (contended) {
     st[b + ST_CONT]++;
     st[b + ST_POINTS + c.op * 2 + 1]++;
+    st[b + ST_HOLDER + c.op * OPS.length + holderOp]++;
     if (waitedNs >= 0) {
       st[b + ST_WAIT_TOTAL] += waitedNs;
       if (st[b + ST_WAIT_MIN] === 0 || waitedNs < st[b + ST_WAIT_MIN]) st[b + ST_WAIT_MIN] = waitedNs || 1;
@@ -99,12 +111,16 @@ function account(c: LockContext, cls: number, waitedNs: number, contended: boole
   }
 }
 
-/** Record a contention without an acquisition (seqlock read retries, trylock failures). */
-export function accountContention(c: LockContext, cls: number): void {
+/**
+ * Record a contention without an acquisition (seqlock read retries: the "holder" is the writer
+ * whose section moved the sequence; trylock failures).
+ */
+export function accountContention(c: LockContext, cls: number, holderOp = OP_OTHER): void {
   if (Atomics.load(c.i32, H_STATS_LEVEL) === 0) return;
   const b = statBase(c, cls);
   c.st[b + ST_CONT]++;
   c.st[b + ST_POINTS + c.op * 2 + 1]++;
+  c.st[b + ST_HOLDER + c.op * OPS.length + holderOp]++;
 }
 
 /** Record an acquisition of a lock-free section (seqlock reads). */
@@ -129,8 +145,8 @@ export function lock(c: LockContext, word: number, cls: number, spins = MUTEX_SP
   if (Atomics.compareExchange(i32, word, 0, me) === 0) {
     const level = Atomics.load(i32, H_STATS_LEVEL);
     if (level === 0) return 0;
-    account(c, cls, -1, false);
-    return level === STATS_TIMING ? now() : 0;
+    account(c, cls, -1, false, 0);
+    return level >= STATS_TIMING ? now() : 0;
   }
   return lockSlow(c, word, cls, c.spinOverride || spins);
 }
@@ -144,14 +160,17 @@ function lockSlow(c: LockContext, word: number, cls: number, spins: number): num
   const i32 = c.i32;
   const me = (c.slot + 1) << LW_OWNER_SHIFT;
   const level = Atomics.load(i32, H_STATS_LEVEL);
-  const t0 = level === STATS_TIMING ? now() : 0;
+  const t0 = level >= STATS_TIMING ? now() : 0;
   let v = Atomics.load(i32, word);
   if (lockOwnerSlot(v) === c.slot) {
     throw new InvariantError(`${lockName(cls, word)} taken again by its owner, thread slot ${c.slot}`);
   }
+  // What the holder is doing, sampled the first time we see an owner (a reserved word has none).
+  let holderOp = lockOwnerSlot(v) >= 0 ? holderOpOf(c, v) : -1;
   for (let i = 0; i < spins; i++) {
     v = Atomics.load(i32, word);
-    if (v === 0 && Atomics.compareExchange(i32, word, 0, me) === 0) return acquired(c, cls, level, t0);
+    if (v === 0 && Atomics.compareExchange(i32, word, 0, me) === 0) return acquired(c, cls, level, t0, holderOp);
+    if (holderOp < 0 && v >>> LW_OWNER_SHIFT !== 0) holderOp = holderOpOf(c, v);
   }
   if (!c.canBlock) {
     throw new InvariantError(`${lockName(cls, word)} is contended and the main thread may not wait on it`);
@@ -164,16 +183,17 @@ function lockSlow(c: LockContext, word: number, cls: number, spins: number): num
   for (;;) {
     v = Atomics.load(i32, word);
     if (v === 0) {
-      if (Atomics.compareExchange(i32, word, 0, me | LW_WAITERS) === 0) return acquired(c, cls, level, t0);
+      if (Atomics.compareExchange(i32, word, 0, me | LW_WAITERS) === 0) return acquired(c, cls, level, t0, holderOp);
       continue;
     }
     if (v >>> LW_OWNER_SHIFT === 0) {
       // Reserved by a handoff: ours to take only if we were woken for it or are the starving one.
       if (mayTakeReserved || starving) {
-        if (Atomics.compareExchange(i32, word, v, me | LW_WAITERS) === v) return acquired(c, cls, level, t0);
+        if (Atomics.compareExchange(i32, word, v, me | LW_WAITERS) === v) return acquired(c, cls, level, t0, holderOp);
         continue;
       }
     } else {
+      if (holderOp < 0) holderOp = holderOpOf(c, v);
       const want = v | LW_WAITERS | (starving ? LW_HANDOFF : 0);
       if (want !== v && Atomics.compareExchange(i32, word, v, want) !== v) continue;
       v = want;
@@ -190,14 +210,24 @@ function lockSlow(c: LockContext, word: number, cls: number, spins: number): num
   }
 }
 
-function acquired(c: LockContext, cls: number, level: number, t0: number): number {
+/** What the holder of lock word value `v` is doing (its slot's S_OP), or OP_OTHER if unknown. */
+function holderOpOf(c: LockContext, v: number): number {
+  const owner = lockOwnerSlot(v);
+  if (owner < 0 || owner >= c.layout.maxThreads) return OP_OTHER;
+  const op = c.i32[slotWord(c.layout, owner, S_OP)];
+  return op >= 0 && op < OPS.length ? op : OP_OTHER;
+}
+
+function acquired(c: LockContext, cls: number, level: number, t0: number, holderOpSeen: number): number {
   if (level === 0) return 0;
-  if (level === STATS_TIMING) {
+  const holderOp = holderOpSeen < 0 ? OP_OTHER : holderOpSeen;
+  if (level >= STATS_TIMING) {
     const t1 = now();
-    account(c, cls, t1 - t0, true);
+    account(c, cls, t1 - t0, true, holderOp);
+    if (level === STATS_TRACE) traceEvent(c, TK_LOCK_WAIT, t0, t1 - t0, cls, c.op, holderOp);
     return t1;
   }
-  account(c, cls, -1, true);
+  account(c, cls, -1, true, holderOp);
   return 0;
 }
 
@@ -224,10 +254,10 @@ export function tryLock(c: LockContext, word: number, cls: number): number {
   if (Atomics.compareExchange(c.i32, word, 0, me) === 0) {
     const level = Atomics.load(c.i32, H_STATS_LEVEL);
     if (level === 0) return 0;
-    account(c, cls, -1, false);
-    return level === STATS_TIMING ? now() : 0;
+    account(c, cls, -1, false, 0);
+    return level >= STATS_TIMING ? now() : 0;
   }
-  accountContention(c, cls);
+  accountContention(c, cls, holderOpOf(c, Atomics.load(c.i32, word)));
   return -1;
 }
 
@@ -247,7 +277,11 @@ export function unlock(c: LockContext, word: number, cls: number, token: number)
   }
   if (old & (LW_WAITERS | LW_HANDOFF)) Atomics.notify(i32, word, 1);
   if (token !== 0) {
-    const held = now() - token;
+    const t1 = now();
+    const held = t1 - token;
+    if (held > TRACE_HOLD_MIN_NS && Atomics.load(i32, H_STATS_LEVEL) === STATS_TRACE) {
+      traceEvent(c, TK_LOCK_HOLD, token, held, cls, c.op, 0);
+    }
     const st = c.st;
     const b = statBase(c, cls);
     st[b + ST_HOLD_TOTAL] += held;
@@ -279,10 +313,11 @@ export function seqWriteEnd(i32: Int32Array, word: number): void {
 }
 
 /** Begin a read section: returns an even sequence, waiting out a writer (spin, then sleep briefly). */
-export function seqReadBegin(c: LockContext, word: number, cls: number): number {
+export function seqReadBegin(c: LockContext, word: number, cls: number, writerLockWord = -1): number {
   let s = Atomics.load(c.i32, word);
   if ((s & 1) === 0) return s;
-  accountContention(c, cls);
+  // The writer holds `writerLockWord` (the inode mutex): what it does is the contending point.
+  accountContention(c, cls, writerLockWord >= 0 ? holderOpOf(c, Atomics.load(c.i32, writerLockWord)) : OP_OTHER);
   for (let i = 0; i < SPINLOCK_SPINS; i++) {
     s = Atomics.load(c.i32, word);
     if ((s & 1) === 0) return s;
