@@ -195,6 +195,22 @@ export function findGetPageFast(v: Volume, ino: number, index: number): number {
   return findGetPage(v, ino, index);
 }
 
+/**
+ * The page caching (ino, index), found for certain: the lockless probe, and when it misses, a look
+ * under mapping_lock (a lockless walk can miss when a chain changes under it). No reference is
+ * taken: for callers whose page cannot change identity meanwhile (it is pinned).
+ */
+export function findPageSure(v: Volume, ino: number, index: number): number {
+  const p = findPage(v, ino, index);
+  if (p >= 0) return p;
+  const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
+  try {
+    return lookupLocked(v, ino, index);
+  } finally {
+    unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+  }
+}
+
 /** find_get_page: the page caching (ino, index) with a reference, or -1. */
 export function findGetPage(v: Volume, ino: number, index: number): number {
   const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);

@@ -38,6 +38,7 @@ import {
   HF_MEMORY_DEVICE,
   HF_NOLOCK,
   HF_UNSAFE_EARLY_WRITTEN,
+  HF_UNSAFE_UNPIN_AT_WRITEBACK,
   SLOT_ROLE_MAIN,
   STATS_COUNTERS,
   STATS_OFF,
@@ -48,7 +49,7 @@ import {
   type SharedDescriptor,
 } from './shm/layout.js';
 import { initShared, loadMetadata, mkfs, readSuperBlock, writeSuperState } from './super.js';
-import { UNSAFE_EARLY_WRITTEN } from './testing-symbols.js';
+import { UNSAFE_EARLY_WRITTEN, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
 import { checkBool, checkBuffer, checkChoice, checkEnd, checkInt, checkOptions, checkPosition } from './validate.js';
 import { Volume, markSlotDeadByThreadId } from './volume.js';
 import type { ConversionStats, ConversionWorkerApi } from '../workers/conversion-worker.js';
@@ -177,6 +178,7 @@ export class Engine {
     const poolThreads = checkInt(where, 'poolThreads', o.poolThreads, 1, 64, 2);
     const traceCapacity = checkInt(where, 'traceEvents', o.traceEvents, 0, 1 << 22, 0);
     const unsafe = (opts as Record<symbol, unknown>)[UNSAFE_EARLY_WRITTEN] === true;
+    const unsafeUnpin = (opts as Record<symbol, unknown>)[UNSAFE_UNPIN_AT_WRITEBACK] === true;
 
     let memory: SharedArrayBuffer | null = null;
     let dev: BlockDevice;
@@ -223,7 +225,7 @@ export class Engine {
         throw new DioreadError('EINVAL', `${where}: deviceDirect: true but ${JSON.stringify(path)} cannot be read with O_DIRECT here`);
       }
     }
-    const flags = (nolock ? HF_NOLOCK : 0) | (direct ? HF_DEVICE_DIRECT : 0) | (memory ? HF_MEMORY_DEVICE : 0) | (unsafe ? HF_UNSAFE_EARLY_WRITTEN : 0);
+    const flags = (nolock ? HF_NOLOCK : 0) | (direct ? HF_DEVICE_DIRECT : 0) | (memory ? HF_MEMORY_DEVICE : 0) | (unsafe ? HF_UNSAFE_EARLY_WRITTEN : 0) | (unsafeUnpin ? HF_UNSAFE_UNPIN_AT_WRITEBACK : 0);
     const i32 = new Int32Array(meta);
     initShared(i32, layout, flags, frameBase, sb.firstDataBlock, LEVEL_CODE[statsLevel]);
     try {
@@ -241,7 +243,7 @@ export class Engine {
     const conversion = Comlink.wrap<ConversionWorkerApi>(nodeEndpoint(convWorker as never));
     await conversion.ready();
     const pool = new Piscina({
-      filename: new URL('../workers/pool-worker.js', import.meta.url).href,
+      filename: new URL('../workers/pool-entry.cjs', import.meta.url).href,
       workerData: desc,
       minThreads: poolThreads,
       maxThreads: poolThreads,

@@ -245,6 +245,28 @@ export function convertUnwritten(v: Volume, ino: number, lblk: number, count: nu
 }
 
 /**
+ * Extra extent records that converting [lblk, lblk+count) needs for its splits (at most 2 per
+ * unwritten extent it touches; merges afterwards may give some back). Caller holds i_mutex.
+ */
+export function conversionSplits(v: Volume, ino: number, lblk: number, count: number): number {
+  let need = 0;
+  for (const [s, len] of unwrittenExtentsIn(v, ino, lblk, count)) need += (lblk > s ? 1 : 0) + (lblk + count < s + len ? 1 : 0);
+  return need;
+}
+
+/** The unwritten extents that [lblk, lblk+count) touches, as [lblk, len, pblk]. Caller holds i_mutex. */
+export function unwrittenExtentsIn(v: Volume, ino: number, lblk: number, count: number): Array<[number, number, number]> {
+  const i32 = v.i32;
+  const out: Array<[number, number, number]> = [];
+  for (let i = firstEndingAfter(v, ino, lblk); i < extentCount(v, ino); i++) {
+    const e = extentWord(v.layout, ino, i);
+    if (i32[e + E_LBLK] >= lblk + count) break;
+    if (i32[e + E_FLAGS] & EXT_UNWRITTEN) out.push([i32[e + E_LBLK], i32[e + E_LEN], i32[e + E_PBLK]]);
+  }
+  return out;
+}
+
+/**
  * Drop every block at or past `fromLblk` (ext4_ext_truncate / ext4_ext_remove_space). Calls
  * `free(pblk, count)` for each physical run released. Caller holds i_mutex inside the seqlock
  * write section. Returns blocks released.

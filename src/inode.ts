@@ -16,6 +16,7 @@ import { allocBlocks, freeBlocks } from './alloc.js';
 import {
   clearPageFlags,
   findGetPageFast,
+  findPage,
   frameOf,
   getPageIfCaching,
   grabPage,
@@ -42,6 +43,7 @@ import {
   BOUNCE_BLOCKS,
   EXT_MAX_LEN,
   H_DIRTY_PAGES,
+  H_HASH_SEQ,
   H_SYNC_CONVERSIONS,
   I_BLOCKS,
   I_COMPLETED_LEN,
@@ -222,7 +224,10 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
     if (locked) mapBlocks(v, ino, index);
     const pblk = v.mapPblk;
     const unwritten = v.mapUnwritten;
-    const blocks = Math.min(v.mapLen, BOUNCE_BLOCKS, Math.ceil((off + remaining) / BLOCK_SIZE));
+    // The run stops before the first later page the cache holds: that page may be newer than the
+    // device (dirty, or awaiting conversion over an UNWRITTEN block), and its turn comes through the
+    // cache probe. Without the cut a direct read returned old bytes or zeros for it (invariant 9).
+    const blocks = uncachedRun(v, ino, index, Math.min(v.mapLen, BOUNCE_BLOCKS, Math.ceil((off + remaining) / BLOCK_SIZE)));
     const c = Math.min(blocks * BLOCK_SIZE - off, remaining);
     if (pblk < 0 || unwritten) {
       buf.fill(0, bufOff, bufOff + c);
@@ -240,6 +245,18 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
     v.framesBuf.copy(buf, bufOff, v.bounceBase + off, v.bounceBase + off + c);
     return c;
   }
+}
+
+/**
+ * How many of the `blocks` pages from `index` on are not cached (at least 1: the caller already
+ * looked at `index`). A lockless probe; a "not cached" it trusts only if no hash chain changed
+ * meanwhile (H_HASH_SEQ), else it keeps just the first block.
+ */
+function uncachedRun(v: Volume, ino: number, index: number, blocks: number): number {
+  if (blocks <= 1) return blocks;
+  const s = Atomics.load(v.i32, H_HASH_SEQ);
+  for (let i = 1; i < blocks; i++) if (findPage(v, ino, index + i) >= 0) return i;
+  return Atomics.load(v.i32, H_HASH_SEQ) === s ? blocks : 1;
 }
 
 // ------------------------------------------------------------------------------------------------

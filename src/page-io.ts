@@ -59,6 +59,7 @@ import {
   OP_WRITEBACK,
   PG_DIRTY,
   PG_UNINIT,
+  PG_UPTODATE,
   PG_WRITEBACK,
   TK_CONVERT,
   TK_LIST_LEN,
@@ -69,7 +70,8 @@ import {
 import { holds, seqWriteBegin, seqWriteEnd, spinLock, unlock } from './sync/lock.js';
 import {
   clearPageFlags,
-  findPage,
+  findGetPage,
+  findPageSure,
   frameOf,
   getPage,
   inodePages,
@@ -84,7 +86,7 @@ import {
   tryLockPage,
   unlockPage,
 } from './cache.js';
-import { convertUnwritten } from './extents.js';
+import { conversionSplits, convertUnwritten, extentRoom, unwrittenExtentsIn } from './extents.js';
 import { nowNs, traceEvent, tracing } from './sync/trace.js';
 import type { Volume } from './volume.js';
 
@@ -162,7 +164,7 @@ export function freeIoEnd(v: Volume, io: number): void {
 /** put_page for each page of [lblk, lblk+count): the pins an io_end took at writeback. */
 function unpinRange(v: Volume, ino: number, lblk: number, count: number): void {
   for (let i = 0; i < count; i++) {
-    const p = findPage(v, ino, lblk + i);
+    const p = findPageSure(v, ino, lblk + i);
     if (p < 0) throw new InvariantError(`io_end pin: page of inode ${ino} index ${lblk + i} is not in the cache though pinned`);
     putPage(v, p);
   }
@@ -174,8 +176,11 @@ export function kickConversionWorker(v: Volume): void {
   Atomics.notify(v.i32, H_DOORBELL, 1);
 }
 
-/** queue_work(dio_unwritten_wq): put the inode on the ring once and ring the doorbell. */
-export function queueConversion(v: Volume, ino: number): void {
+/**
+ * queue_work(dio_unwritten_wq): put the inode on the ring once and ring the doorbell. The
+ * conversion worker requeues an inode whose mutex is busy with `kick` false: it retries on a timer.
+ */
+export function queueConversion(v: Volume, ino: number, kick = true): void {
   const i32 = v.i32;
   if (Atomics.compareExchange(i32, inodeWord(v.layout, ino, I_WQ_QUEUED), 0, 1) !== 0) return; // already queued
   const tok = spinLock(v, H_WQ_LOCK, LC_WQ);
@@ -187,7 +192,7 @@ export function queueConversion(v: Volume, ino: number): void {
   i32[v.layout.wqRingBase + (tail % v.layout.maxFiles)] = ino;
   i32[H_WQ_TAIL] = tail + 1;
   unlock(v, H_WQ_LOCK, LC_WQ, tok);
-  kickConversionWorker(v);
+  if (kick) kickConversionWorker(v);
 }
 
 /** The conversion worker's side of the ring: next queued inode, or -1. */
@@ -261,9 +266,14 @@ export function endIoNolock(v: Volume, io: number): void {
   const count = i32[W(v, io, IO_COUNT)];
   const seq = inodeWord(v.layout, ino, I_SEQ);
   const t0 = tracing(v) ? nowNs() : 0;
+  // No room left for the splits (the extent table is fixed per file): convert whole extents
+  // instead, after the zero-out below (else the io_end could never convert: sync and close failed
+  // with ENOSPC for good and the session's metadata was never written).
+  let [from, to] = [lblk, lblk + count];
+  if (conversionSplits(v, ino, lblk, count) > extentRoom(v, ino)) [from, to] = zeroOutForConversion(v, ino, io, lblk, count);
   seqWriteBegin(i32, seq);
   try {
-    convertUnwritten(v, ino, lblk, count);
+    convertUnwritten(v, ino, from, to - from);
   } finally {
     seqWriteEnd(i32, seq);
   }
@@ -273,12 +283,72 @@ export function endIoNolock(v: Volume, io: number): void {
   // The blocks are written now: the cached pages no longer need the io_end path.
   if (i32[W(v, io, IO_PAGE)] >= 0) {
     for (let i = 0; i < count; i++) {
-      const p = findPage(v, ino, lblk + i);
+      const p = findPageSure(v, ino, lblk + i);
       if (p >= 0) clearPageFlags(v, p, PG_UNINIT);
     }
   }
   Atomics.add(i32, H_CONVERSIONS, 1);
   Atomics.notify(i32, H_CONVERSIONS);
+}
+
+const ZERO_BLOCK = new Uint8Array(BLOCK_SIZE);
+
+/**
+ * ext4_ext_zeroout (EXT4_EXT_MAY_ZEROOUT) for a conversion that cannot split: make every block of
+ * the unwritten extents that [lblk, lblk+count) touches hold, on the device, what a reader must see
+ * there, so that the whole extents can be marked written. A cached page is written as it is (under
+ * its page lock, which also waits out writeback in flight); an uncached block whose data another
+ * queued io_end already put on the device is left alone; any other block gets zeros, as an
+ * unwritten block reads. Caller holds the inode mutex (no write, truncate or conversion runs),
+ * outside the seqlock write section (this does I/O). Returns the range to convert.
+ */
+function zeroOutForConversion(v: Volume, ino: number, io: number, lblk: number, count: number): [number, number] {
+  const end = lblk + count;
+  const queued = queuedRanges(v, ino, io);
+  let from = lblk;
+  let to = end;
+  for (const [s, len, pblk] of unwrittenExtentsIn(v, ino, lblk, count)) {
+    from = Math.min(from, s);
+    to = Math.max(to, s + len);
+    for (let x = s; x < s + len; x++) {
+      if (x >= lblk && x < end) continue; // this io_end's data is on the device
+      if (writeCachedPage(v, ino, x, pblk + (x - s))) continue;
+      if (queued.some(([l, c]) => x >= l && x < l + c)) continue;
+      v.dev.writeMeta((pblk + (x - s)) * BLOCK_SIZE, ZERO_BLOCK); // buffered fd: any alignment
+    }
+  }
+  return [from, to];
+}
+
+/** Write the cached, uptodate page of (ino, index) to `pblk` under its page lock; false if none. */
+function writeCachedPage(v: Volume, ino: number, index: number, pblk: number): boolean {
+  const p = findGetPage(v, ino, index);
+  if (p < 0) return false;
+  const lt = lockPage(v, p);
+  try {
+    if (pageIno(v, p) !== ino || pageIndex(v, p) !== index || !(pageFlags(v, p) & PG_UPTODATE)) return false;
+    v.dev.writeBlocks(pblk, 1, v.frames, frameOf(v, p));
+    return true;
+  } finally {
+    unlockPage(v, p, lt);
+    putPage(v, p);
+  }
+}
+
+/** [lblk, count] of the io_ends other than `except` queued on the inode's list, still unconverted. */
+function queuedRanges(v: Volume, ino: number, except: number): Array<[number, number]> {
+  const i32 = v.i32;
+  const lockWord = inodeWord(v.layout, ino, I_COMPLETED_LOCK);
+  const out: Array<[number, number]> = [];
+  const tok = spinLock(v, lockWord, LC_COMPLETED_IO);
+  try {
+    for (let io = i32[inodeWord(v.layout, ino, I_COMPLETED_HEAD)], n = 0; io >= 0 && n < v.layout.ioEnds; io = i32[W(v, io, IO_NEXT)], n++) {
+      if (io !== except && i32[W(v, io, IO_FLAG)] === EXT4_IO_UNWRITTEN) out.push([i32[W(v, io, IO_LBLK)], i32[W(v, io, IO_COUNT)]]);
+    }
+  } finally {
+    unlock(v, lockWord, LC_COMPLETED_IO, tok);
+  }
+  return out;
 }
 
 /**
@@ -339,7 +409,8 @@ export function freeIoEndsBeyond(v: Volume, ino: number, fromIndex: number): num
       drop.push(io);
     } else if (lb + c > fromIndex) {
       i32[W(v, io, IO_COUNT)] = fromIndex - lb;
-      trims.push([fromIndex, lb + c - fromIndex]);
+      // Only a writeback io_end pins pages (IO_PAGE >= 0); a direct one left queued pins none.
+      if (i32[W(v, io, IO_PAGE)] >= 0) trims.push([fromIndex, lb + c - fromIndex]);
     }
     io = next;
   }
@@ -374,8 +445,13 @@ function writeRun(v: Volume, ino: number, pages: number[], uninit: boolean, io: 
   if (uninit) {
     i32[W(v, io, IO_LBLK)] = pageIndex(v, pages[0]);
     i32[W(v, io, IO_COUNT)] = pages.length;
-    i32[W(v, io, IO_PAGE)] = pages[0];
-    for (const p of pages) getPage(v, p); // the seed's get_page: pinned until converted
+    if (v.unsafeUnpinAtWriteback) {
+      // Test-only broken mode: an ordinary clean page now, evictable before conversion (dccaf33f).
+      for (const p of pages) clearPageFlags(v, p, PG_UNINIT);
+    } else {
+      i32[W(v, io, IO_PAGE)] = pages[0];
+      for (const p of pages) getPage(v, p); // the seed's get_page: pinned until converted
+    }
     endIoWrite(v, io);
   }
   for (const p of pages) clearPageFlags(v, p, PG_WRITEBACK);
@@ -444,29 +520,49 @@ function writebackInodeRange(v: Volume, ino: number, fromIndex: number, toIndex:
   let run: number[] = [];
   let runTokens: number[] = [];
   let runUninit = false;
+  // The io_end for an UNINIT run is taken before the run's first page lock, as writebackPage does:
+  // allocIoEnd may wait for the pool, and a thread waiting there with page locks held deadlocked
+  // with another writeback waiting for one of those locks (a pool of 1 under 4 writers).
+  let spare = -1;
   const flush = () => {
     if (run.length === 0) return;
-    const io = runUninit ? allocIoEnd(v, ino, ino) : -1;
+    const pages = run;
+    const tokens = runTokens;
+    run = [];
+    runTokens = [];
+    const io = runUninit ? spare : -1;
+    if (runUninit) spare = -1;
     try {
-      writeRun(v, ino, run, runUninit, io);
+      writeRun(v, ino, pages, runUninit, io);
     } catch (err) {
       if (io >= 0) freeIoEnd(v, io);
       throw err;
     } finally {
-      for (let i = 0; i < run.length; i++) unlockPage(v, run[i], runTokens[i]);
+      for (let i = 0; i < pages.length; i++) unlockPage(v, pages[i], tokens[i]);
     }
-    written += run.length;
-    run = [];
-    runTokens = [];
+    written += pages.length;
   };
   try {
-    for (const p of pages) {
+    for (let k = 0; k < pages.length; ) {
+      const p = pages[k];
       // Skip clean pages nobody holds; a locked page may be under writeback elsewhere: wait it out.
-      if (!(pageFlags(v, p) & PG_DIRTY) && !isPageLocked(v, p)) continue;
-      const lt = lockPage(v, p);
+      if (!(pageFlags(v, p) & PG_DIRTY) && !isPageLocked(v, p)) {
+        k++;
+        continue;
+      }
+      // PG_UNINIT is stable here: it is set and cleared only under the inode mutex, which we hold.
+      if (run.length === 0 && spare < 0 && pageFlags(v, p) & PG_UNINIT) spare = allocIoEnd(v, ino, ino);
+      // With page locks held, only try: the page may have been reclaimed for another inode since
+      // the scan, and its new owner may be waiting for one of ours. Without any, wait for it.
+      const lt = run.length > 0 ? tryLockPage(v, p) : lockPage(v, p);
+      if (lt < 0) {
+        flush();
+        continue;
+      }
       const f = pageFlags(v, p);
       if (pageIno(v, p) !== ino || !(f & PG_DIRTY)) {
         unlockPage(v, p, lt);
+        k++;
         continue;
       }
       const uninit = (f & PG_UNINIT) !== 0;
@@ -477,14 +573,25 @@ function writebackInodeRange(v: Volume, ino: number, fromIndex: number, toIndex:
         pageIndex(v, p) === pageIndex(v, last) + 1 &&
         pagePblk(v, p) === pagePblk(v, last) + 1 &&
         run.length < MAX_RUN_PAGES;
-      if (!contiguous) flush();
+      if (run.length > 0 && !contiguous) {
+        // Start a new run with no page lock held (it may need an io_end first).
+        unlockPage(v, p, lt);
+        flush();
+        continue;
+      }
+      if (run.length === 0 && uninit && spare < 0) {
+        unlockPage(v, p, lt);
+        continue; // became UNINIT after the peek (cannot under the mutex; cheap to handle)
+      }
       if (run.length === 0) runUninit = uninit;
       run.push(p);
       runTokens.push(lt);
+      k++;
     }
     flush();
   } finally {
     for (let i = 0; i < run.length; i++) unlockPage(v, run[i], runTokens[i]);
+    if (spare >= 0) freeIoEnd(v, spare);
   }
   return written;
 }

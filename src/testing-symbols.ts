@@ -7,3 +7,12 @@
  * runs with it to prove that its detector detects.
  */
 export const UNSAFE_EARLY_WRITTEN = Symbol.for('dioread.test.unsafeEarlyWritten');
+
+/**
+ * Engine.open({ ..., [UNSAFE_UNPIN_AT_WRITEBACK]: true }): writeback of an UNINIT page leaves it
+ * an ordinary clean page (no pin from its io_end, PG_UNINIT cleared) before its extent is
+ * converted: the bug ext4 fixed in commit dccaf33f (PG_writeback cleared before conversion), where
+ * the page could be evicted and re-read as zeros from the still-UNWRITTEN extent. The read-after-
+ * write test runs with it to prove that its detector detects (invariants 3 and 9).
+ */
+export const UNSAFE_UNPIN_AT_WRITEBACK = Symbol.for('dioread.test.unsafeUnpinAtWriteback');

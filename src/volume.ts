@@ -16,6 +16,7 @@ import {
   HF_DEVICE_DIRECT,
   HF_NOLOCK,
   HF_UNSAFE_EARLY_WRITTEN,
+  HF_UNSAFE_UNPIN_AT_WRITEBACK,
   OP_OTHER,
   S_ROLE,
   S_STATE,
@@ -64,6 +65,8 @@ export class Volume implements LockContext {
   readonly dev: BlockDevice;
   readonly nolock: boolean;
   readonly unsafeEarlyWritten: boolean;
+  /** Test-only broken mode (testing-symbols.ts UNSAFE_UNPIN_AT_WRITEBACK). */
+  readonly unsafeUnpinAtWriteback: boolean;
   readonly desc: SharedDescriptor;
 
   // Scratch results of an extent lookup (mapBlocks), so a lookup allocates nothing.
@@ -93,6 +96,7 @@ export class Volume implements LockContext {
     const flags = this.i32[H_FLAGS];
     this.nolock = (flags & HF_NOLOCK) !== 0;
     this.unsafeEarlyWritten = (flags & HF_UNSAFE_EARLY_WRITTEN) !== 0;
+    this.unsafeUnpinAtWriteback = (flags & HF_UNSAFE_UNPIN_AT_WRITEBACK) !== 0;
     this.canBlock = !isMainThread;
     this.slot = claimSlot(this.i32, this.layout, role);
     this.opWord = slotWord(this.layout, this.slot, S_OP);

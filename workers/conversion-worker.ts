@@ -10,14 +10,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/comlink-node.js';
 import { Volume } from '../src/volume.js';
-import { flushCompletedIO, wqEmpty, wqPop } from '../src/page-io.js';
+import { flushCompletedIO, queueConversion, wqEmpty, wqPop } from '../src/page-io.js';
+import { tryLock } from '../src/sync/lock.js';
 import { lockInode, unlockInode } from '../src/inode.js';
 import {
   H_DOORBELL,
   H_SHUTDOWN,
   H_WORKER_CONVERSIONS,
   H_WQ_PAUSED,
+  I_MUTEX,
   I_WQ_QUEUED,
+  LC_I_MUTEX,
   OP_CONVERT,
   SLOT_ROLE_CONVERSION,
   inodeWord,
@@ -50,26 +53,47 @@ const v = new Volume(workerData as SharedDescriptor, SLOT_ROLE_CONVERSION);
 const i32 = v.i32;
 const stats: ConversionStats = { converted: 0, batches: 0, wakeups: 0, paused: false, lastError: null };
 
-/** ext4_end_io_work, per queued inode. */
-function processQueued(): number {
+/** How long the worker waits before it retries inodes whose mutex was busy. */
+const BUSY_RETRY_MS = 1;
+
+/**
+ * ext4_end_io_work, per queued inode. The inode mutex is only tried, as later ext4 does
+ * (mutex_trylock, then requeue the work): a holder of that mutex may be waiting for an io_end,
+ * while the io_ends sit on other inodes' lists that only this worker drains; blocking here would
+ * close that cycle (a pool of 4 deadlocked so under 4 writers). Busy inodes go back on the ring
+ * after the pass. `block` (drain and shutdown, control calls) then takes the busy mutexes too,
+ * once everything else is converted. Returns io_ends converted and inodes requeued.
+ */
+function processQueued(block: boolean): { converted: number; requeued: number } {
   let n = 0;
+  const busy: number[] = [];
   for (let ino = wqPop(v); ino >= 0; ino = wqPop(v)) {
     // Clear the queued flag first: completions from now on queue the inode again.
     Atomics.store(i32, inodeWord(v.layout, ino, I_WQ_QUEUED), 0);
     v.setOp(OP_CONVERT);
-    const tok = lockInode(v, ino);
-    try {
-      n += flushCompletedIO(v, ino);
-    } catch (err) {
-      stats.lastError = (err as Error).message;
-      console.error(`dioread conversion worker: failed to convert unwritten extents of inode ${ino}: ${(err as Error).message}`);
-    } finally {
-      unlockInode(v, ino, tok);
-    }
-    stats.batches++;
+    const tok = tryLock(v, inodeWord(v.layout, ino, I_MUTEX), LC_I_MUTEX);
+    if (tok < 0) busy.push(ino);
+    else n += convertLocked(ino, tok);
   }
+  if (block) for (const ino of busy.splice(0)) n += convertLocked(ino, lockInode(v, ino));
+  for (const ino of busy) queueConversion(v, ino, false);
   stats.converted += n;
   Atomics.add(i32, H_WORKER_CONVERSIONS, n);
+  return { converted: n, requeued: busy.length };
+}
+
+/** Drain one inode's completed list; the caller took its mutex (token `tok`), released here. */
+function convertLocked(ino: number, tok: number): number {
+  let n = 0;
+  try {
+    n = flushCompletedIO(v, ino);
+  } catch (err) {
+    stats.lastError = (err as Error).message;
+    console.error(`dioread conversion worker: failed to convert unwritten extents of inode ${ino}: ${(err as Error).message}`);
+  } finally {
+    unlockInode(v, ino, tok);
+  }
+  stats.batches++;
   return n;
 }
 
@@ -78,9 +102,10 @@ let stopping = false;
 async function loop(): Promise<void> {
   for (;;) {
     const seen = Atomics.load(i32, H_DOORBELL);
-    if (!stats.paused) processQueued();
+    const requeued = stats.paused ? 0 : processQueued(false).requeued;
     if (stopping || (Atomics.load(i32, H_SHUTDOWN) === 1 && wqEmpty(v))) break;
-    const w = Atomics.waitAsync(i32, H_DOORBELL, seen);
+    // Inodes requeued because their mutex was busy: retry on a timer (their holders may not ring).
+    const w = Atomics.waitAsync(i32, H_DOORBELL, seen, requeued > 0 ? BUSY_RETRY_MS : Infinity);
     if (w.async) await w.value;
     stats.wakeups++;
   }
@@ -100,10 +125,10 @@ const api: ConversionWorkerApi = {
     Atomics.add(i32, H_DOORBELL, 1);
     Atomics.notify(i32, H_DOORBELL);
   },
-  drain: () => processQueued(),
+  drain: () => processQueued(true).converted,
   stats: () => ({ ...stats }),
   shutdown() {
-    processQueued();
+    processQueued(true);
     stopping = true;
     Atomics.store(i32, H_SHUTDOWN, 1);
     Atomics.add(i32, H_DOORBELL, 1);

@@ -66,6 +66,8 @@ export const HF_MEMORY_DEVICE = 1 << 2; // in-memory device (a SAB) instead of a
  * Not reachable from the public options; the stale-data negative control sets it.
  */
 export const HF_UNSAFE_EARLY_WRITTEN = 1 << 3;
+/** Test-only: writeback does not pin UNINIT pages until conversion (ext4's dccaf33f bug). */
+export const HF_UNSAFE_UNPIN_AT_WRITEBACK = 1 << 4;
 
 export const SHM_MAGIC = 0x64696f72; // 'dior'
 export const SHM_VERSION = 1;

@@ -1,0 +1,66 @@
+// Guards DESIGN.md invariants 6 and 7 when a file's fixed extent table is full: a conversion that
+// has no room to split its unwritten extent falls back to ext4's zero-out (the whole extent turns
+// written once every block of it holds on the device what a reader must see) instead of failing.
+// Before that fallback, the conversion failed with ENOSPC for good: direct writes failed, sync and
+// engine close threw, and close never wrote the session's metadata (the file vanished on reopen).
+// The image is pre-filled with a sentinel, so a zero-out that exposed old bytes would show.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PAGE, cleanup, firstDiff, freshImage, fsck, openImage, pattern, readWhole } from './helpers/files.js';
+
+for (const paused of [false, true]) {
+  test(`direct writes into a dirty unwritten extent split it past a 16-record table${paused ? ' (conversion worker paused)' : ''}`, async (t) => {
+    const image = await freshImage(8 << 20, { maxFiles: 4, extentsPerFile: 16 });
+    const eng = await openImage(image, { cachePages: 64 });
+    const a = await eng.open('a', { create: true });
+    const ad = await eng.open('a', { direct: true });
+    const n = 24;
+    const want = pattern(1, 0, n * PAGE - 99);
+    // One buffered write: one unwritten extent of 24 blocks, every page dirty (below the balance
+    // threshold of 32), nothing on the device yet.
+    await a.write(want, 0);
+    if (paused) await eng.pauseConversion();
+    // Each direct write of an even page writes that page back, converts it (splitting the extent
+    // around it: 2 more records) and writes the new bytes: the table fills after 7 of them.
+    let maxExtents = 0;
+    for (let i = 0; i < n; i += 2) {
+      const d = pattern(100 + i, i * PAGE, PAGE);
+      const { bytesWritten } = await ad.write(d, i * PAGE);
+      assert.equal(bytesWritten, PAGE, `direct write of page ${i}`);
+      d.copy(want, i * PAGE);
+      const st = await a.stat();
+      maxExtents = Math.max(maxExtents, st.extents);
+      for (const [kind, h] of [['buffered', a], ['direct', ad]] as const) {
+        const diff = firstDiff(await readWhole(h, n * PAGE), want); // the pages written stay inside the size
+        assert.equal(diff, null, `after the direct write of page ${i}, ${kind} read: ${diff?.what}`);
+      }
+    }
+    assert.equal((await a.stat()).size, want.length);
+    if (paused) await eng.resumeConversion();
+    await a.sync();
+    const st = await a.stat();
+    const c = eng.counters();
+    t.diagnostic(`extents at most ${maxExtents} of 16, after sync ${st.extents}; conversions ${c.conversions}, errors ${c.conversionErrors}`);
+    assert.equal(maxExtents, 16, 'the table did fill (else the fallback was not exercised)');
+    assert.equal(c.conversionErrors, 0);
+    assert.equal(st.pendingConversions, 0);
+    assert.equal(c.ioEndsFree, c.ioEndsTotal);
+    await a.close();
+    await ad.close();
+    await eng.close();
+    const r = fsck(image);
+    assert.ok(r.clean, r.summary);
+    assert.deepEqual(r.warnings, []);
+    assert.equal(r.files.length, 1, 'the file is on the image');
+    assert.equal(r.files[0].unwrittenBlocks, 0);
+    const eng2 = await openImage(image, { cachePages: 16 });
+    for (const direct of [false, true]) {
+      const h = await eng2.open('a', { direct });
+      const diff = firstDiff(await readWhole(h, want.length + PAGE), want);
+      assert.equal(diff, null, `after reopen (${direct ? 'direct' : 'buffered'}): ${diff?.what}`);
+      await h.close();
+    }
+    await eng2.close();
+    cleanup(image);
+  });
+}
