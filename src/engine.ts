@@ -16,8 +16,7 @@ import { parseOpenOptions, type OpenOptions } from './attach.js';
 import { FileDevice, MemoryDevice, probeDirectAlignment, type BlockDevice } from './device.js';
 import { DioreadError, reviveError, showValue } from './errors.js';
 import type { FileStat } from './inode.js';
-import { getSize } from './inode.js';
-import { readPageFast } from './cache.js';
+import { getSize, readHits } from './inode.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
 import { buildChromeTrace, type ChromeTrace } from './profile/chrome-trace.js';
 import { DEFAULT_EXTENTS_PER_FILE, DEFAULT_MAX_FILES, SB_STATE_MOUNTED } from './ondisk.js';
@@ -421,9 +420,20 @@ export class Engine {
     this.closing = true;
     try {
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
-      await this.pool.run({ op: 'syncAll' } satisfies PoolTask);
-      await this.control(() => this.conversion.drain());
-      await this.pool.run({ op: 'persistAll' } satisfies PoolTask);
+      // Every step runs even if an earlier one failed (an I/O error on one file): the metadata of
+      // everything that did land is still written; the image is then not marked clean.
+      let failure: unknown = null;
+      const step = async (what: () => Promise<unknown>) => {
+        try {
+          await what();
+        } catch (err) {
+          failure ??= reviveError(err);
+        }
+      };
+      await step(() => this.pool.run({ op: 'syncAll' } satisfies PoolTask));
+      await step(() => this.control(() => this.conversion.drain()));
+      await step(() => this.pool.run({ op: 'persistAll', clean: failure === null } satisfies PoolTask));
+      if (failure !== null) throw failure;
     } finally {
       this.closed = true;
       this.convWorker.ref();
@@ -500,16 +510,7 @@ export class FileHandle {
     if (size < 0) return -1;
     if (position >= size || buf.byteLength === 0) return 0;
     const n = Math.min(buf.byteLength, size - position);
-    let done = 0;
-    while (done < n) {
-      const at = position + done;
-      const index = Math.floor(at / BLOCK_SIZE);
-      const off = at - index * BLOCK_SIZE;
-      const c = Math.min(BLOCK_SIZE - off, n - done);
-      if (!readPageFast(v, this.ino, index, buf, done, off, c)) return -1;
-      done += c;
-    }
-    return n;
+    return readHits(v, this.ino, buf, 0, n, position) === n ? n : -1;
   }
 
   /** Write all of `buf` at `position`: { bytesWritten } (short only when the device fills). */

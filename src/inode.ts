@@ -120,6 +120,23 @@ function generationOf(v: Volume, ino: number): number {
 const grabbed: Grabbed = { page: -1, lockToken: 0 };
 
 /**
+ * Copy what the page cache holds of [pos, pos+n) into buf[bufOff..], lock-free, stopping at the
+ * first page it does not hold. Returns the bytes copied (n when every page was a hit).
+ */
+export function readHits(v: Volume, ino: number, buf: Uint8Array, bufOff: number, n: number, pos: number): number {
+  let done = 0;
+  while (done < n) {
+    const at = pos + done;
+    const index = Math.floor(at / BLOCK_SIZE);
+    const off = at - index * BLOCK_SIZE;
+    const c = Math.min(BLOCK_SIZE - off, n - done);
+    if (!readPageFast(v, ino, index, buf, bufOff + done, off, c)) return done;
+    done += c;
+  }
+  return done;
+}
+
+/**
  * Read up to `len` bytes at `pos` into buf[bufOff..]. Returns bytes read (short only at end of
  * file). `direct` reads bypass the page cache except to stay coherent with cached newer data.
  */
@@ -132,22 +149,21 @@ export function fileRead(v: Volume, ino: number, buf: Uint8Array, bufOff: number
     if (pos >= size || len === 0) return 0;
     const n = Math.min(len, size - pos);
     let done = 0;
-    while (done < n) {
+    for (;;) {
+      done += readHits(v, ino, buf, bufOff + done, n - done, pos + done);
+      if (done >= n) return n;
+      // A miss at pos + done.
       const at = pos + done;
       const index = Math.floor(at / BLOCK_SIZE);
       const off = at - index * BLOCK_SIZE;
-      const c = Math.min(BLOCK_SIZE - off, n - done);
-      if (!readPageFast(v, ino, index, buf, bufOff + done, off, c)) {
-        if (direct) done += readDirectSlow(v, ino, index, buf, bufOff + done, off, n - done, locked);
-        else {
-          readPageSlow(v, ino, index, buf, bufOff + done, off, c, locked);
-          done += c;
-        }
-        continue;
+      if (direct) done += readDirectSlow(v, ino, index, buf, bufOff + done, off, n - done, locked);
+      else {
+        const c = Math.min(BLOCK_SIZE - off, n - done);
+        readPageSlow(v, ino, index, buf, bufOff + done, off, c, locked);
+        done += c;
       }
-      done += c;
+      if (done >= n) return n;
     }
-    return n;
   } finally {
     if (locked) unlockInode(v, ino, tok);
   }

@@ -20,7 +20,7 @@ export type PoolTask =
   | { op: 'list' }
   | { op: 'syncAll' }
   | { op: 'dropCaches' }
-  | { op: 'persistAll' };
+  | { op: 'persistAll'; clean: boolean };
 
 const v = new Volume(Piscina.workerData as SharedDescriptor, SLOT_ROLE_POOL);
 
@@ -50,16 +50,22 @@ export default function run(t: PoolTask): unknown {
       return null;
     case 'list':
       return usedInodes(v).map((ino) => ({ name: inodeName(v, ino), size: getSize(v, ino) }));
-    case 'syncAll':
+    case 'syncAll': {
+      // Sync every file even when one fails; report the first failure at the end.
+      let failure: unknown = null;
       for (const ino of usedInodes(v)) {
         const tok = lockInode(v, ino);
         try {
           syncLocked(v, ino);
+        } catch (err) {
+          failure ??= err;
         } finally {
           unlockInode(v, ino, tok);
         }
       }
+      if (failure !== null) throw failure;
       return null;
+    }
     case 'dropCaches':
       for (const ino of usedInodes(v)) dropFileCache(v, ino);
       return null;
@@ -67,7 +73,7 @@ export default function run(t: PoolTask): unknown {
       const inodes = usedInodes(v);
       const toks = inodes.map((ino) => lockInode(v, ino));
       try {
-        persistAll(v, inodes, true);
+        persistAll(v, inodes, t.clean);
       } finally {
         inodes.forEach((ino, i) => unlockInode(v, ino, toks[i]));
       }
