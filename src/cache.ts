@@ -34,7 +34,7 @@ import {
   P_REFCOUNT,
   P_REFERENCED,
   P_SEQ,
-  PAGE_WORDS,
+  pageWord,
   PG_DIRTY,
   PG_UNINIT,
   PG_UPTODATE,
@@ -50,7 +50,7 @@ export function pageHash(ino: number, index: number): number {
 
 /** Descriptor word index of page p. */
 export function pd(v: Volume, p: number): number {
-  return v.layout.pageBase + p * PAGE_WORDS;
+  return pageWord(v.layout, p, 0);
 }
 
 export function frameOf(v: Volume, p: number): number {
@@ -64,7 +64,7 @@ export function findPage(v: Volume, ino: number, index: number): number {
   let p = i32[l.hashBase + (pageHash(ino, index) & i32[H_HASH_MASK])];
   let steps = 0;
   while (p >= 0) {
-    const d = l.pageBase + p * PAGE_WORDS;
+    const d = pageWord(l, p, 0);
     if (i32[d + P_INDEX] === index && i32[d + P_INO] === ino) return p;
     p = i32[d + P_HASH_NEXT];
     if (++steps > l.cachePages) return -1; // a chain changed under us: give up, the slow path locks
@@ -80,7 +80,7 @@ export function readPageFast(v: Volume, ino: number, index: number, dst: Uint8Ar
   const p = findPage(v, ino, index);
   if (p < 0) return false;
   const i32 = v.i32;
-  const d = v.layout.pageBase + p * PAGE_WORDS;
+  const d = pageWord(v.layout, p, 0);
   const s = Atomics.load(i32, d + P_SEQ);
   if (s & 1) return false;
   if ((Atomics.load(i32, d + P_FLAGS) & PG_UPTODATE) === 0) return false;

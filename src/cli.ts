@@ -6,6 +6,7 @@ import { DioreadError } from './errors.js';
 import { register as registerFiles } from './cli/files.js';
 import { register as registerDemo } from './cli/demo.js';
 import { register as registerProfile } from './cli/profile.js';
+import { register as registerBench } from './cli/bench.js';
 
 const program = new Command();
 program
@@ -15,6 +16,7 @@ program
 registerFiles(program);
 registerDemo(program);
 registerProfile(program);
+registerBench(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof DioreadError) {

@@ -1,0 +1,76 @@
+// The benchmark's options, their defaults and their checks (no parsing of argv: src/cli/bench.ts
+// does that with commander). fio counterpart: the job file's global section.
+
+export const WORKLOADS = ['cached', 'direct'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+export const MODES = ['lock', 'nolock'] as const;
+export type Mode = (typeof MODES)[number];
+export const BASELINES = ['sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct', 'fio'] as const;
+export type BaselineName = (typeof BASELINES)[number];
+export const LOCK_STATS_CHOICES = ['auto', 'counters', 'timing'] as const;
+export type LockStatsChoice = (typeof LOCK_STATS_CHOICES)[number];
+
+/** Which workload each peer belongs to: the cached peers read memory or the OS cache, fio the device. */
+export const BASELINE_WORKLOAD: Record<BaselineName, Workload> = {
+  'sab-memcpy': 'cached',
+  'node-fs': 'cached',
+  lmdb: 'cached',
+  'node-fs-direct': 'direct',
+  fio: 'direct',
+};
+
+export const DEFAULT_THREADS: Record<Workload, number[]> = { cached: [1, 2], direct: [1, 2, 4, 8, 16] };
+
+export interface BenchOptions {
+  workloads: Workload[];
+  /** Thread counts per workload (--threads sets both). */
+  threads: Record<Workload, number[]>;
+  modes: Mode[];
+  writers: number[];
+  /** Measured time per cell, and the unmeasured ramp before it. */
+  seconds: number;
+  rampSeconds: number;
+  /** Size of the region the readers read (the writers write past it). */
+  fileMib: number;
+  blockSize: number;
+  baselines: BaselineName[];
+  /** 'auto': 'timing' where the clock reads are negligible (direct), else 'counters'. */
+  lockStats: LockStatsChoice;
+  /** Directory for the temporary image and the peers' files. */
+  dir: string;
+  /** An image to use and keep (formatted when missing or empty) instead of a temporary one. */
+  image?: string;
+  /** Where the JSON and the SVG go. */
+  jsonPath: string;
+  svgPath: string;
+  quiet: boolean;
+}
+
+/** Time one read in this many per workload (the writer: one write in WRITER_SAMPLE_EVERY). */
+export const SAMPLE_EVERY: Record<Workload, number> = { cached: 64, direct: 1 };
+export const WRITER_SAMPLE_EVERY = 16;
+
+export const MAX_THREADS_PER_CELL = 256;
+export const MAX_WRITERS = 16;
+
+/** Throws an Error naming the bad value; returns the options unchanged when they hold. */
+export function checkOptions(o: BenchOptions): BenchOptions {
+  if (o.workloads.length === 0) throw new Error('bench: --workload lists no workload');
+  if (o.modes.length === 0) throw new Error('bench: --modes lists no mode');
+  for (const w of o.workloads) {
+    for (const t of o.threads[w]) {
+      if (!Number.isSafeInteger(t) || t < 1 || t > MAX_THREADS_PER_CELL) throw new Error(`bench: thread count ${t} is outside 1..${MAX_THREADS_PER_CELL}`);
+    }
+  }
+  for (const n of o.writers) {
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_WRITERS) throw new Error(`bench: writer count ${n} is outside 0..${MAX_WRITERS}`);
+  }
+  if (!(o.seconds > 0 && o.seconds <= 3600)) throw new Error(`bench: --seconds ${o.seconds} is outside (0, 3600]`);
+  if (!(o.rampSeconds >= 0 && o.rampSeconds <= 600)) throw new Error(`bench: --ramp-seconds ${o.rampSeconds} is outside [0, 600]`);
+  if (!Number.isSafeInteger(o.fileMib) || o.fileMib < 1 || o.fileMib > 4096) throw new Error(`bench: --file-mib ${o.fileMib} is outside 1..4096`);
+  const bs = o.blockSize;
+  if (!Number.isSafeInteger(bs) || bs < 512 || bs > 1 << 20 || (bs & (bs - 1)) !== 0) {
+    throw new Error(`bench: --block-size ${bs} must be a power of two from 512 to 1 MiB (O_DIRECT needs 512-byte multiples)`);
+  }
+  return o;
+}

@@ -1,0 +1,72 @@
+// The text report printed after a run: a table per (workload, writers) panel — read IOPS per mode
+// and per peer, nolock/lock, p99 completion latency, i_mutex wait, writer IOPS — then the targets.
+// fio counterpart: fio's end-of-run summary (per group: IOPS, BW, clat percentiles).
+import { alignColumns, fmtIops, fmtNs, fmtRatio } from './format.js';
+import type { Mode, Workload } from './options.js';
+import { percentileKey } from './latency.js';
+import type { BenchReport, Job } from './report.js';
+import { SKEW_BUSY, isSkewed, type TargetResult } from './targets.js';
+
+const SKEW_MARK = '!';
+const skewed = isSkewed;
+
+/** IOPS of a cell, marked when other processes were busy during it. */
+function iopsCell(x: { read: { iops: number }; other_cpu_busy: number | null } | undefined): string {
+  return x ? `${fmtIops(x.read.iops)}${skewed(x) ? SKEW_MARK : ''}` : '-';
+}
+
+export function formatReport(r: BenchReport, targets: TargetResult[]): string {
+  const lines: string[] = [];
+  let anySkewed = false;
+  const cfg = r.config as { seconds: number; block_size: number; file_mib: number; workloads: Workload[]; writers: number[]; modes: Mode[] };
+  lines.push(`dioread bench (${r.version}): ${cfg.block_size}-byte random reads over ${cfg.file_mib} MiB, ${cfg.seconds} s per cell`);
+  const p99 = percentileKey(99);
+  for (const w of cfg.workloads) {
+    const peers = [...new Set(r.baselines.filter((b) => b.workload === w).map((b) => b.name))];
+    for (const writers of cfg.writers) {
+      const jobs = r.jobs.filter((j) => j.workload === w && j.writers === writers);
+      if (jobs.length === 0) continue;
+      lines.push('');
+      lines.push(`${w} · ${writers} writer${writers === 1 ? '' : 's'} — read IOPS${w === 'direct' ? ' (O_DIRECT)' : ' (page-cache hits)'}`);
+      const both = cfg.modes.includes('lock') && cfg.modes.includes('nolock');
+      const head = ['threads', ...cfg.modes, ...(both ? ['nolock/lock'] : []), ...peers, ...cfg.modes.map((m) => `p99 ${m}`), 'i_mutex wait (lock)', 'i_mutex reads (nolock)'];
+      if (writers > 0) head.push(...cfg.modes.map((m) => `writes/s ${m}`));
+      const rows: string[][] = [head];
+      const threads = [...new Set(jobs.map((j) => j.threads))].sort((a, b) => a - b);
+      for (const t of threads) {
+        const by = (m: Mode): Job | undefined => jobs.find((j) => j.threads === t && j.mode === m);
+        const lock = by('lock');
+        const nolock = by('nolock');
+        const row = [String(t), ...cfg.modes.map((m) => iopsCell(by(m)))];
+        anySkewed ||= cfg.modes.some((m) => skewed(by(m)));
+        if (both) row.push(fmtRatio(lock && nolock ? nolock.read.iops / lock.read.iops : null));
+        for (const p of peers) {
+          const b = r.baselines.find((x) => x.name === p && x.workload === w && x.threads === t);
+          row.push(iopsCell(b));
+          anySkewed ||= skewed(b);
+        }
+        row.push(...cfg.modes.map((m) => fmtNs(by(m)?.read.clat_ns.percentile[p99])));
+        const wait = lock?.locks.i_mutex['waittime-total'];
+        row.push(lock ? (wait === null ? 'not timed' : fmtNs(wait)) : '-');
+        row.push(nolock ? String(nolock.locks.i_mutex.points.read?.acquisitions ?? 0) : '-');
+        if (writers > 0) row.push(...cfg.modes.map((m) => fmtIops(by(m)?.write.iops)));
+        rows.push(row);
+      }
+      lines.push(...alignColumns(rows).map((l) => `  ${l}`));
+    }
+  }
+  if (anySkewed) {
+    lines.push('');
+    lines.push(`${SKEW_MARK} other processes used more than ${SKEW_BUSY * 100}% of the CPUs during that cell (other_cpu_busy in the JSON): its figure is skewed; rerun on a quiet machine`);
+  }
+  const skipped = (r.config as { baselines_skipped?: Array<{ name: string; reason: string }> }).baselines_skipped ?? [];
+  for (const s of skipped) lines.push(`\npeer ${s.name} skipped: ${s.reason}`);
+  lines.push('');
+  lines.push('targets (issue 3; benchmark targets, not tests):');
+  const rows: string[][] = [['', 'measured', 'target', 'aim', '']];
+  for (const t of targets) {
+    rows.push([t.what, fmtRatio(t.ratio), `>= ${t.min}x`, t.aim ? `${t.aim}x` : '', t.met === null ? 'not run' : `${t.met ? 'met' : 'MISSED'}${t.skewed ? ` (${SKEW_MARK} skewed)` : ''}`]);
+  }
+  lines.push(...alignColumns(rows).map((l) => `  ${l}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,139 @@
+// dioread bench: the read-scaling benchmark (the main job, `npm start`). This file only parses the
+// command line (commander) and writes the outputs; the benchmark itself is in bench/.
+// fio counterpart: fio's command line and its --output/--output-format=json.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parseSize } from './args.js';
+import { BASELINES, DEFAULT_THREADS, LOCK_STATS_CHOICES, MODES, WORKLOADS, checkOptions, type BenchOptions } from '../../bench/options.js';
+
+/** "a,b" → ['a', 'b'], every item one of `allowed` (duplicates dropped, order kept). */
+function choiceList<T extends string>(allowed: readonly T[], what: string): (text: string) => T[] {
+  return (text) => {
+    const items = text.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+    for (const t of items) if (!allowed.includes(t as T)) throw new InvalidArgumentError(`unknown ${what} ${JSON.stringify(t)} (choose from ${allowed.join(', ')})`);
+    return [...new Set(items as T[])];
+  };
+}
+
+function countList(min: number, max: number): (text: string) => number[] {
+  return (text) => {
+    const items = text.split(',').map((t) => t.trim());
+    const out = items.map((t) => {
+      const n = Number(t);
+      if (t === '' || !Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`not an integer in ${min}..${max}: ${JSON.stringify(t)}`);
+      return n;
+    });
+    return [...new Set(out)].sort((a, b) => a - b);
+  };
+}
+
+function seconds(min: number): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min || n > 3600) throw new InvalidArgumentError(`not a number of seconds (${min}..3600): ${JSON.stringify(text)}`);
+    return n;
+  };
+}
+
+function positiveInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`not a positive integer: ${JSON.stringify(text)}`);
+  return n;
+}
+
+interface BenchCliOptions {
+  workload: BenchOptions['workloads'];
+  threads?: number[];
+  modes: BenchOptions['modes'];
+  writers: number[];
+  seconds: number;
+  rampSeconds: number;
+  fileMib: number;
+  blockSize: number;
+  baselines: BenchOptions['baselines'];
+  lockStats: BenchOptions['lockStats'];
+  dir: string;
+  image?: string;
+  json: string;
+  svg: string;
+  quiet?: boolean;
+}
+
+/** An option whose default shows in --help as it is typed ("lock,nolock"), not as JSON. */
+function listOption<T>(flags: string, description: string, parse: (text: string) => T, text: string): Option {
+  return new Option(flags, description).argParser(parse).default(parse(text), text);
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('read-scaling benchmark: random reads from N threads, lock vs nolock, against sab-memcpy, node-fs, lmdb and fio (docs/BENCHMARKS.md)')
+    .addOption(listOption('--workload <list>', 'cached (page-cache hits), direct (O_DIRECT reads), or both', choiceList(WORKLOADS, 'workload'), 'cached,direct'))
+    .option('--threads <list>', `reader thread counts for every workload (default: ${DEFAULT_THREADS.cached.join(',')} for cached, ${DEFAULT_THREADS.direct.join(',')} for direct)`, countList(1, 256))
+    .addOption(listOption('--modes <list>', 'lock (readers take the inode mutex), nolock (dioread_nolock)', choiceList(MODES, 'mode'), 'lock,nolock'))
+    .addOption(listOption('--writers <list>', 'writer threads doing buffered writes to other blocks of the file', countList(0, 16), '0,1'))
+    .option('--seconds <n>', 'measured seconds per cell', seconds(0.001), 1)
+    .option('--ramp-seconds <n>', 'unmeasured warm-up per cell (fio ramp_time)', seconds(0), 0.2)
+    .option('--file-mib <n>', 'size of the region the readers read, MiB', positiveInt, 16)
+    .option('--block-size <bytes>', 'bytes per read (a power of two, 512 to 1M)', parseSize, 4096)
+    .addOption(listOption('--baselines <list>', "peers to run, or 'none'", (t: string) => (t.trim() === 'none' ? [] : choiceList(BASELINES, 'baseline')(t)), BASELINES.join(',')))
+    .addOption(
+      new Option('--lock-stats <level>', "lock statistics; auto: 'timing' for direct, 'counters' for cached (timing's clock reads would slow cached lock-mode reads)")
+        .choices(LOCK_STATS_CHOICES)
+        .default('auto'),
+    )
+    .option('--dir <dir>', 'where to make the temporary image (use a disk filesystem for direct)', os.tmpdir())
+    .option('--image <file>', "use and keep this image (formatted if missing; its file 'bench' is rewritten), e.g. to rerun fio by hand")
+    .option('--json <file>', 'JSON output (fio-shaped)', path.join('bench-results', 'dioread-bench.json'))
+    .option('--svg <file>', 'SVG chart', path.join('bench-results', 'dioread-bench.svg'))
+    .option('--quiet', 'no progress bar and no notes while running (the table and the paths are still printed)')
+    .action(async (o: BenchCliOptions, cmd: Command) => {
+      const [{ runBench }, { makeProgress }, { formatReport }, { evaluateTargets }, { renderSvg }] = await Promise.all([
+        import('../../bench/run.js'),
+        import('../../bench/progress.js'),
+        import('../../bench/table.js'),
+        import('../../bench/targets.js'),
+        import('../../bench/chart.js'),
+      ]);
+      const options: BenchOptions = {
+        workloads: o.workload,
+        threads: { cached: o.threads ?? DEFAULT_THREADS.cached, direct: o.threads ?? DEFAULT_THREADS.direct },
+        modes: o.modes,
+        writers: o.writers,
+        seconds: o.seconds,
+        rampSeconds: o.rampSeconds,
+        fileMib: o.fileMib,
+        blockSize: o.blockSize,
+        baselines: o.baselines,
+        lockStats: o.lockStats,
+        dir: o.dir,
+        image: o.image,
+        jsonPath: o.json,
+        svgPath: o.svg,
+        quiet: !!o.quiet,
+      };
+      try {
+        checkOptions(options);
+      } catch (err) {
+        cmd.error(`error: ${(err as Error).message}`);
+      }
+      const ui = makeProgress(options.quiet);
+      let report;
+      try {
+        report = await runBench(options, ui);
+      } finally {
+        ui.stop();
+      }
+      const targets = evaluateTargets(report);
+      console.log(formatReport(report, targets));
+      const jsonPath = path.resolve(o.json);
+      const svgPath = path.resolve(o.svg);
+      fs.mkdirSync(path.dirname(jsonPath), { recursive: true });
+      fs.writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+      fs.mkdirSync(path.dirname(svgPath), { recursive: true });
+      fs.writeFileSync(svgPath, await renderSvg(report));
+      console.log(`\nJSON: ${jsonPath}\nSVG:  ${svgPath}`);
+    });
+}

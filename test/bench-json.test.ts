@@ -1,0 +1,86 @@
+// Guards issue 3's output format: a tiny `dioread bench` run (every workload, mode, writer count
+// and peer that is installed) writes fio-shaped JSON and an SVG. It checks shapes and
+// self-consistency only — never how fast anything is (speed targets are not tests).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { BenchReport, IoStats } from '../bench/report.js';
+
+const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const PERCENTILE_KEYS = ['50.000000', '90.000000', '99.000000', '99.900000'];
+
+function checkIo(io: IoStats, where: string): void {
+  for (const k of ['io_bytes', 'bw_bytes', 'iops', 'runtime', 'total_ios'] as const) {
+    assert.equal(typeof io[k], 'number', `${where}.${k}`);
+    assert.ok(io[k] >= 0, `${where}.${k} >= 0`);
+  }
+  const c = io.clat_ns;
+  for (const k of ['min', 'max', 'mean', 'stddev', 'N'] as const) assert.equal(typeof c[k], 'number', `${where}.clat_ns.${k}`);
+  assert.deepEqual(Object.keys(c.percentile), PERCENTILE_KEYS, `${where}.clat_ns.percentile keys`);
+  assert.equal(io.total_ios > 0, io.iops > 0, `${where}: iops and total_ios agree`);
+  if (c.N > 0) {
+    assert.ok(c.percentile['50.000000'] <= c.percentile['99.900000'] && c.percentile['99.900000'] <= c.max, `${where}: clat_ns ordered`);
+  }
+}
+
+test('dioread bench: a tiny run writes fio-shaped JSON and an SVG chart', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dioread-bench-test-'));
+  try {
+    const json = path.join(dir, 'out.json');
+    const svg = path.join(dir, 'out.svg');
+    const args = [cli, 'bench', '--seconds', '0.1', '--ramp-seconds', '0.02', '--threads', '1,2', '--writers', '0,1', '--file-mib', '1', '--dir', dir, '--json', json, '--svg', svg, '--quiet'];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `bench exited with ${r.status}: ${r.stderr}`);
+    assert.match(r.stdout, /targets \(issue 3/);
+    assert.ok(r.stdout.includes(json) && r.stdout.includes(svg), 'the output names where it wrote');
+
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as BenchReport;
+    assert.deepEqual(Object.keys(report), ['version', 'config', 'jobs', 'baselines']);
+    assert.match(report.version, /^dioread-\d+\.\d+\.\d+/);
+    // 2 workloads x 2 modes x 2 writer counts x 2 thread counts
+    assert.equal(report.jobs.length, 16);
+    // Per cell, no count is asserted: in a 0.1 s cell a lock-mode writer can legitimately be kept
+    // off the inode mutex the whole time. Over the run, every kind of thread did some I/O.
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    for (const w of ['cached', 'direct']) {
+      for (const m of ['lock', 'nolock']) {
+        assert.ok(sum(report.jobs.filter((j) => j.workload === w && j.mode === m).map((j) => j.read.total_ios)) > 0, `${w}/${m}: reads were done`);
+      }
+    }
+    assert.ok(sum(report.jobs.map((j) => j.write.total_ios)) > 0, 'the writers wrote');
+    const lockReads = report.jobs.filter((j) => j.mode === 'lock').map((j) => j.locks.i_mutex.points.read?.acquisitions ?? 0);
+    assert.ok(sum(lockReads) > 0, 'lock-mode reads take the inode mutex');
+    for (const j of report.jobs) {
+      assert.deepEqual(Object.keys(j).slice(0, 8), ['jobname', 'workload', 'mode', 'threads', 'writers', 'read', 'write', 'locks']);
+      checkIo(j.read, `${j.jobname}.read`);
+      checkIo(j.write, `${j.jobname}.write`);
+      if (j.writers === 0) assert.equal(j.write.total_ios, 0);
+      assert.equal(typeof j.locks.i_mutex.acquisitions, 'number');
+      assert.ok('waittime-total' in j.locks.i_mutex, `${j.jobname}: i_mutex wait total present`);
+      if (j.locks.stats_level === 'timing') assert.equal(typeof j.locks.i_mutex['waittime-total'], 'number');
+      // DESIGN.md invariant 4, visible in the output: nolock readers never take the inode mutex.
+      if (j.mode === 'nolock') assert.equal(j.locks.i_mutex.points.read?.acquisitions ?? 0, 0, `${j.jobname}: reads took i_mutex`);
+      for (const k of ['usr_cpu', 'sys_cpu', 'cpu_user_ns', 'cpu_system_ns'] as const) assert.equal(typeof j[k], 'number');
+      assert.ok(j.other_cpu_busy === null || (j.other_cpu_busy >= 0 && j.other_cpu_busy <= 1), `${j.jobname}.other_cpu_busy`);
+    }
+    const skipped = (report.config.baselines_skipped as Array<{ name: string }>).map((s) => s.name);
+    const expected = ['sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct', 'fio'].filter((n) => !skipped.includes(n));
+    assert.deepEqual([...new Set(report.baselines.map((b) => b.name))], expected);
+    for (const b of report.baselines) {
+      assert.deepEqual(Object.keys(b).slice(0, 4), ['name', 'workload', 'threads', 'read']);
+      checkIo(b.read, `${b.name}/${b.threads}`);
+      assert.ok(b.read.total_ios > 0, `${b.name}/${b.threads}: a peer with nobody to wait for did some reads`);
+    }
+
+    const text = fs.readFileSync(svg, 'utf8');
+    assert.match(text, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(text, /read IOPS/);
+    assert.match(text, /reader threads/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
