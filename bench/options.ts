@@ -36,6 +36,11 @@ export interface BenchOptions {
   baselines: BaselineName[];
   /** 'auto': 'timing' where the clock reads are negligible (direct), else 'counters'. */
   lockStats: LockStatsChoice;
+  /**
+   * Also run each cached cell of each mode (no writer) at every lock-statistics level (off,
+   * counters, timing) and report what each level costs in read throughput (issue 4).
+   */
+  lockStatsCost: boolean;
   /** Directory for the temporary image and the peers' files. */
   dir: string;
   /** An image to use and keep (formatted when missing or empty) instead of a temporary one. */

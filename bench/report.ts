@@ -63,11 +63,24 @@ export interface Baseline {
   other_cpu_busy: number | null;
 }
 
+/** One cell of the lock-statistics cost run: the same cached cell at one level. */
+export interface LockStatsCostRow {
+  mode: string;
+  threads: number;
+  level: 'off' | 'counters' | 'timing';
+  read_iops: number;
+  /** 1 - iops / iops at 'off' (0.05 = the level costs 5% of read throughput). */
+  cost_vs_off: number;
+  other_cpu_busy: number | null;
+}
+
 export interface BenchReport {
   version: string;
   config: Record<string, unknown>;
   jobs: Job[];
   baselines: Baseline[];
+  /** Present with --lock-stats-cost. */
+  lock_stats_cost?: LockStatsCostRow[];
 }
 
 /** fio's read (or write) block from the threads' results over a window of `seconds`. */

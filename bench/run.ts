@@ -14,7 +14,7 @@ import { BASELINE_WORKLOAD, SAMPLE_EVERY, WRITER_SAMPLE_EVERY, checkOptions, typ
 import { FIO_INSTALL_HINT, fioArgs, fioVersion, runFio, type FioJob } from './fio.js';
 import { lmdbMissing, makeCachedHostFile, makeLmdbEnv, makeSab } from './peers.js';
 import type { BenchProgress } from './progress.js';
-import { cpuPercent, ioStats, lockDelta, type Baseline, type BenchReport, type Job } from './report.js';
+import { cpuPercent, ioStats, lockDelta, type Baseline, type BenchReport, type Job, type LockStatsCostRow } from './report.js';
 import { runCell } from './run-cell.js';
 import type { ReaderKind } from './tasks.js';
 
@@ -66,7 +66,8 @@ export async function runBench(o: BenchOptions, ui: BenchProgress): Promise<Benc
   const peers = wanted.filter((b) => !skipped.some((s) => s.name === b));
   const poolPeers = peers.filter((b): b is PoolPeer => b !== 'fio');
 
-  const engineCells = o.workloads.reduce((s, w) => s + o.threads[w].length, 0) * o.modes.length * o.writers.length;
+  const costCells = o.lockStatsCost && o.workloads.includes('cached') ? o.threads.cached.length * o.modes.length * LEVELS.length : 0;
+  const engineCells = o.workloads.reduce((s, w) => s + o.threads[w].length, 0) * o.modes.length * o.writers.length + costCells;
   const peerCells = peers.reduce((s, b) => s + o.threads[BASELINE_WORKLOAD[b]].length, 0);
   ui.start(engineCells + peerCells);
 
@@ -88,6 +89,7 @@ export async function runBench(o: BenchOptions, ui: BenchProgress): Promise<Benc
   });
   const jobs: Job[] = [];
   const baselines: Baseline[] = [];
+  const costRows: LockStatsCostRow[] = [];
   let runs: PhysicalRun[] = [];
   let span: PhysicalRun | null = null;
   let deviceDirect = false;
@@ -124,6 +126,7 @@ export async function runBench(o: BenchOptions, ui: BenchProgress): Promise<Benc
               ui.done();
             }
           }
+          if (o.lockStatsCost && w === 'cached') costRows.push(...(await lockStatsCostCells(eng, pool, o, readIos, mode, ui)));
         }
       } finally {
         await eng.close();
@@ -198,7 +201,43 @@ export async function runBench(o: BenchOptions, ui: BenchProgress): Promise<Benc
     },
     jobs,
     baselines,
+    ...(o.lockStatsCost ? { lock_stats_cost: costRows } : {}),
   };
+}
+
+const LEVELS = ['off', 'counters', 'timing'] as const;
+
+/**
+ * What each lock-statistics level costs: the same cached cell (no writer) at 'off', 'counters' and
+ * 'timing', one after the other on the same engine, reported against 'off'. In nolock mode a hit
+ * takes no lock, so the levels should cost nothing there; lock mode pays on every read's i_mutex.
+ */
+async function lockStatsCostCells(eng: Engine, pool: Piscina, o: BenchOptions, readIos: number, mode: Mode, ui: BenchProgress): Promise<LockStatsCostRow[]> {
+  const rows: LockStatsCostRow[] = [];
+  const before = eng.lockStatsLevel;
+  try {
+    for (const threads of o.threads.cached) {
+      let offIops = 0;
+      for (const level of LEVELS) {
+        ui.cell(`lock-stats cost: cached-${mode}-${threads}t at ${level}`);
+        eng.setLockStatsLevel(level);
+        const out = await runCell(pool, {
+          readers: threads,
+          read: { role: 'read', kind: 'dioread', desc: eng.share(), fileName: BENCH_FILE, direct: false, regionIos: readIos, blockSize: o.blockSize, sampleEvery: SAMPLE_EVERY.cached },
+          writers: 0,
+          seconds: o.seconds,
+          rampSeconds: o.rampSeconds,
+        });
+        const iops = ioStats(out.reads, out.seconds, SAMPLE_EVERY.cached).iops;
+        if (level === 'off') offIops = iops;
+        rows.push({ mode, threads, level, read_iops: iops, cost_vs_off: offIops > 0 ? 1 - iops / offIops : 0, other_cpu_busy: out.otherCpuBusy });
+        ui.done();
+      }
+    }
+  } finally {
+    eng.setLockStatsLevel(before);
+  }
+  return rows;
 }
 
 /** Cached cells need every page of the file in dioread's cache; direct cells need none of the read region. */

@@ -59,6 +59,22 @@ export function formatReport(r: BenchReport, targets: TargetResult[]): string {
     lines.push('');
     lines.push(`${SKEW_MARK} other processes used more than ${SKEW_BUSY * 100}% of the CPUs during that cell (other_cpu_busy in the JSON): its figure is skewed; rerun on a quiet machine`);
   }
+  if (r.lock_stats_cost && r.lock_stats_cost.length > 0) {
+    lines.push('');
+    lines.push('lock statistics cost — cached read IOPS at each level (issue 4 aims: counters <= 5%, timing <= 15%)');
+    const rows: string[][] = [['mode', 'threads', 'off', 'counters', 'timing', 'counters cost', 'timing cost']];
+    const cells = r.lock_stats_cost;
+    for (const key of [...new Set(cells.map((c) => `${c.mode}|${c.threads}`))]) {
+      const [mode, t] = key.split('|');
+      const at = (level: string) => cells.find((c) => c.mode === mode && String(c.threads) === t && c.level === level);
+      const pct = (level: string) => {
+        const c = at(level);
+        return c ? `${(c.cost_vs_off * 100).toFixed(1)}%` : '-';
+      };
+      rows.push([mode, t, fmtIops(at('off')?.read_iops), fmtIops(at('counters')?.read_iops), fmtIops(at('timing')?.read_iops), pct('counters'), pct('timing')]);
+    }
+    lines.push(...alignColumns(rows).map((l) => `  ${l}`));
+  }
   const skipped = (r.config as { baselines_skipped?: Array<{ name: string; reason: string }> }).baselines_skipped ?? [];
   for (const s of skipped) lines.push(`\npeer ${s.name} skipped: ${s.reason}`);
   lines.push('');

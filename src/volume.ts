@@ -54,6 +54,7 @@ export class Volume implements LockContext {
   private readonly opWord: number;
   readonly canBlock: boolean;
   spinOverride = 0;
+  holdSamples = 0;
 
   /** The frames SAB as bytes, and as a Buffer for Buffer#copy (a native copy with no allocation). */
   readonly frames: Uint8Array;

@@ -54,6 +54,7 @@ interface BenchCliOptions {
   blockSize: number;
   baselines: BenchOptions['baselines'];
   lockStats: BenchOptions['lockStats'];
+  lockStatsCost?: boolean;
   dir: string;
   image?: string;
   json: string;
@@ -84,6 +85,7 @@ export function register(program: Command): void {
         .choices(LOCK_STATS_CHOICES)
         .default('auto'),
     )
+    .option('--lock-stats-cost', 'also run the cached cells (no writer) at lock-statistics levels off, counters and timing, and report what each costs')
     .option('--dir <dir>', 'where to make the temporary image (use a disk filesystem for direct)', os.tmpdir())
     .option('--image <file>', "use and keep this image (formatted if missing; its file 'bench' is rewritten), e.g. to rerun fio by hand")
     .option('--json <file>', 'JSON output (fio-shaped)', path.join('bench-results', 'dioread-bench.json'))
@@ -108,6 +110,7 @@ export function register(program: Command): void {
         blockSize: o.blockSize,
         baselines: o.baselines,
         lockStats: o.lockStats,
+        lockStatsCost: !!o.lockStatsCost,
         dir: o.dir,
         image: o.image,
         jsonPath: o.json,
