@@ -405,6 +405,18 @@ export class Engine {
     return this.control(() => this.conversion.stats());
   }
 
+  /**
+   * Watch a worker thread that attaches to this engine: if it ends while its view still holds a
+   * thread slot (killed with worker.terminate(), which runs no exit handler in the worker), the
+   * slot is marked dead and waiters on locks it held fail with EOWNERDEAD (invariant 10).
+   */
+  watchWorker(worker: Worker): void {
+    this.live('engine.watchWorker');
+    if (!(worker instanceof Worker)) throw new DioreadError('EINVAL', `engine.watchWorker: not a worker_threads Worker: ${showValue(worker)}`);
+    const id = worker.threadId;
+    worker.once('exit', () => markSlotDeadByThreadId(this.main.i32, this.desc.layout, id));
+  }
+
   /** @internal */
   forget(fh: FileHandle): void {
     this.handles.delete(fh);

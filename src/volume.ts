@@ -55,6 +55,7 @@ export class Volume implements LockContext {
   readonly canBlock: boolean;
   spinOverride = 0;
   holdSamples = 0;
+  held = 0;
 
   /** The frames SAB as bytes, and as a Buffer for Buffer#copy (a native copy with no allocation). */
   readonly frames: Uint8Array;
@@ -106,6 +107,7 @@ export class Volume implements LockContext {
     this.traceBase = traceBase(this.layout, this.slot);
     if (this.trace) this.trace.fill(0, this.traceBase, this.traceBase + TR_HEADER);
     this.bounceBase = bounceOffset(this.layout, this.frameBase, this.slot);
+    if (this.canBlock) process.once('exit', this.onThreadExit);
     try {
       const dev = desc.memoryDevice
         ? new MemoryDevice(desc.memoryDevice)
@@ -142,9 +144,22 @@ export class Volume implements LockContext {
   detach(): void {
     if (this.detached) return;
     this.detached = true;
+    if (this.canBlock) process.off('exit', this.onThreadExit);
     this.dev.close();
     Atomics.store(this.i32, slotWord(this.layout, this.slot, S_STATE), SLOT_FREE);
   }
+
+  /**
+   * The thread ends without detach (an uncaught error, process.exit in the worker, or its code just
+   * ran out): a slot that still holds a lock is marked dead, so that the lock's waiters fail with
+   * EOWNERDEAD instead of hanging (invariant 10); one that holds none is freed. A thread killed
+   * with worker.terminate() runs no handler: Engine.watchWorker covers that case.
+   */
+  private readonly onThreadExit = (): void => {
+    if (this.detached) return;
+    this.detached = true;
+    Atomics.store(this.i32, slotWord(this.layout, this.slot, S_STATE), this.held > 0 ? SLOT_DEAD : SLOT_FREE);
+  };
 }
 
 /** Claim a free thread slot with compareExchange (no lock: the slot id is what locks record). */

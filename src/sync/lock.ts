@@ -69,6 +69,8 @@ export interface LockContext extends TraceContext {
   readonly spinOverride: number;
   /** Uncontended acquisitions seen at the timing level (picks which holds are timed). */
   holdSamples: number;
+  /** Locks this thread holds now: at thread exit, > 0 marks its slot dead (invariant 10). */
+  held: number;
 }
 
 /**
@@ -157,6 +159,7 @@ export function lock(c: LockContext, word: number, cls: number, spins = MUTEX_SP
   const i32 = c.i32;
   const me = (c.slot + 1) << LW_OWNER_SHIFT;
   if (Atomics.compareExchange(i32, word, 0, me) === 0) {
+    c.held++;
     const level = Atomics.load(i32, H_STATS_LEVEL);
     if (level === 0) return 0;
     account(c, cls, -1, false, 0);
@@ -233,6 +236,7 @@ function holderOpOf(c: LockContext, v: number): number {
 }
 
 function acquired(c: LockContext, cls: number, level: number, t0: number, holderOpSeen: number): number {
+  c.held++;
   if (level === 0) return 0;
   const holderOp = holderOpSeen < 0 ? OP_OTHER : holderOpSeen;
   if (level >= STATS_TIMING) {
@@ -266,6 +270,7 @@ export function checkOwnerAlive(c: LockContext, word: number, cls: number, waite
 export function tryLock(c: LockContext, word: number, cls: number): number {
   const me = (c.slot + 1) << LW_OWNER_SHIFT;
   if (Atomics.compareExchange(c.i32, word, 0, me) === 0) {
+    c.held++;
     const level = Atomics.load(c.i32, H_STATS_LEVEL);
     if (level === 0) return 0;
     account(c, cls, -1, false, 0);
@@ -289,6 +294,7 @@ export function unlock(c: LockContext, word: number, cls: number, token: number)
     if (seen === old) break;
     old = seen; // a waiter set a bit meanwhile
   }
+  c.held--;
   if (old & (LW_WAITERS | LW_HANDOFF)) Atomics.notify(i32, word, 1);
   if (token !== 0) {
     const t1 = now();
@@ -337,10 +343,13 @@ export function seqReadBegin(c: LockContext, word: number, cls: number, writerLo
     if ((s & 1) === 0) return s;
   }
   if (!c.canBlock) return -1; // the main thread's caller falls back to a worker
-  for (;;) {
+  for (let waits = 1; ; waits++) {
     Atomics.wait(c.i32, word, s, 1);
     s = Atomics.load(c.i32, word);
     if ((s & 1) === 0) return s;
+    // A writer that died inside its section leaves the sequence odd for ever: the writer holds
+    // `writerLockWord`, so its owner's slot tells (invariant 10).
+    if (writerLockWord >= 0 && waits % DEAD_OWNER_CHECK_MS === 0) checkOwnerAlive(c, writerLockWord, cls, waits);
   }
 }
 
