@@ -1,6 +1,7 @@
 // The "raw IO" yardstick: fio itself (psync, direct=1, randread, numjobs=N) on the dioread image,
 // over the physical blocks of the very file the engine's direct readers read.
 // fio counterpart: this is fio; the job is the one docs/BENCHMARKS.md shows how to run by hand.
+import type { IoStats } from './report.js';
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -66,14 +67,8 @@ function fioSeconds(s: number): string {
   return `${Math.max(0, Math.round(s * 1000))}ms`;
 }
 
-export interface FioRead {
-  io_bytes: number;
-  bw_bytes: number;
-  iops: number;
-  runtime: number;
-  total_ios: number;
-  clat_ns: ClatNs;
-}
+/** fio's read block: the same fields the benchmark's own IoStats carries (it copies fio's names). */
+export type FioRead = Omit<IoStats, 'sampled_every'>;
 
 export interface FioResult {
   read: FioRead;
@@ -104,7 +99,7 @@ export function parseFioJson(stdout: string): FioResult {
   if (start < 0) throw new Error('no JSON in fio output');
   const out = JSON.parse(stdout.slice(start)) as { jobs: Array<{ read: Record<string, unknown>; usr_cpu: number; sys_cpu: number }> };
   const job = out.jobs[0];
-  const r = job.read as { io_bytes: number; bw_bytes: number; iops: number; runtime: number; total_ios: number; clat_ns: ClatNs };
+  const r = job.read as FioRead;
   const c = r.clat_ns;
   return {
     read: {
