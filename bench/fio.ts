@@ -5,7 +5,7 @@ import type { IoStats } from './report.js';
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FIO_PERCENTILE_LIST, type ClatNs } from './latency.js';
+import { FIO_PERCENTILE_LIST } from './latency.js';
 
 export const FIO_INSTALL_HINT = 'fio is not on PATH: install it (Debian/Ubuntu: sudo apt-get install -y fio; Fedora: sudo dnf install fio; macOS: brew install fio) to compare with raw O_DIRECT reads';
 

@@ -67,7 +67,7 @@ export async function writeBenchFile(eng: Engine, plan: ImagePlan, blockSize: nu
         fillBlock(block, (at + b) / blockSize);
         block.copy(chunk, b);
       }
-      await f.write(chunk.subarray(0, n), at);
+      await f.write(chunk.subarray(0, n), { position: at });
     }
     await f.sync();
   } finally {

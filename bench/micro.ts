@@ -85,9 +85,9 @@ async function main(): Promise<void> {
     // A file whose pages are all cached, for the hit lookups and the copy.
     const cached = await eng.open('cached', { create: true });
     const chunk = Buffer.alloc(CACHED_BLOCKS * 4096, 7);
-    await cached.write(chunk, 0);
+    await cached.write(chunk, { position: 0 });
     await cached.sync();
-    const st = await cached.stat();
+    const st = await cached.cacheState();
     if (st.cachedPages !== CACHED_BLOCKS) throw new Error(`bench:micro: ${st.cachedPages} of ${CACHED_BLOCKS} pages cached`);
     const sync = view.openSync('cached');
     const hitPicks = picks(CACHED_BLOCKS, 17);
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
       const at = frameBytes + hitPicks[i] * 4096; // the same frames the hits copy from (any order)
       v.framesBuf.copy(dst, 0, at, at + 4096);
     }));
-    bench.add('readSync 4 KiB, cached, nolock (whole call)', batched((i) => void sync.readSync(dst, hitPicks[i] * 4096)));
+    bench.add('readSync 4 KiB, cached, nolock (whole call)', batched((i) => void sync.readSync(dst, { position: hitPicks[i] * 4096 })));
     await bench.run();
     console.log(`${bench.name}: each sample times ${BATCH} calls; figures are per call`);
     console.table(bench.table());

@@ -247,13 +247,13 @@ async function prepareWorkload(eng: Engine, pool: Piscina, plan: ImagePlan, w: W
     if (w === 'cached') {
       ui.cell('warming the page cache');
       await pool.run({ role: 'warm', desc: eng.share(), fileName: BENCH_FILE, sizeBytes: plan.fileBytes });
-      const st = await f.stat();
+      const st = await f.cacheState();
       const want = Math.ceil(plan.fileBytes / 4096);
       if (st.cachedPages < want) ui.note(`warning: only ${st.cachedPages} of ${want} pages of the bench file are cached; cached cells will miss`);
     } else {
       ui.cell('dropping the page cache');
       await eng.dropCaches();
-      const st = await f.stat();
+      const st = await f.cacheState();
       if (st.cachedPages !== 0) ui.note(`warning: ${st.cachedPages} pages of the bench file stayed cached after dropCaches`);
     }
   } finally {

@@ -47,7 +47,7 @@ function warm(desc: SharedDescriptor, fileName: string, sizeBytes: number): numb
     let done = 0;
     try {
       while (done < sizeBytes) {
-        const n = fh.readSync(buf.subarray(0, Math.min(buf.length, sizeBytes - done)), done);
+        const n = fh.readSync(buf.subarray(0, Math.min(buf.length, sizeBytes - done)), { position: done });
         if (n === 0) break;
         done += n;
       }

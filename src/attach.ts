@@ -1,78 +1,109 @@
-// attach(): the synchronous, worker-side face of an engine, like node:fs's *Sync calls.
+// attach(): the synchronous, worker-side face of an engine, call for call like node:fs's *Sync calls.
 // ext4 counterpart: the VFS file operations (read_iter, write_iter, fsync) a thread calls directly;
 // each call runs on the calling thread, over the shared buffers: nothing per call crosses threads.
 
 import { DioreadError } from './errors.js';
-import { fileRead, fileStat, fileSync, fileTruncate, fileWrite, type FileStat } from './inode.js';
+import { describeMode, parseLength, parseOpenArgs, parseReadArgs, parseWriteArgs, type OpenMode } from './fs-args.js';
+import { assertWritable, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, type CacheState } from './inode.js';
 import { inodeName, openInode, releaseInode, usedInodes } from './namei.js';
 import { SLOT_ROLE_USER, type SharedDescriptor } from './shm/layout.js';
-import { checkBool, checkBuffer, checkEnd, checkOptions, checkPosition } from './validate.js';
+import { Stats } from './stats.js';
+import { checkEnd } from './validate.js';
 import { Volume } from './volume.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
-import { getSize } from './inode.js';
-
-export interface OpenOptions {
-  create?: boolean;
-  exclusive?: boolean;
-  direct?: boolean;
-}
-export const OPEN_OPTIONS = ['create', 'exclusive', 'direct'] as const;
-
-export function parseOpenOptions(where: string, opts: unknown): Required<OpenOptions> {
-  const o = checkOptions(where, opts, OPEN_OPTIONS);
-  return {
-    create: checkBool(where, 'create', o.create, false),
-    exclusive: checkBool(where, 'exclusive', o.exclusive, false),
-    direct: checkBool(where, 'direct', o.direct, false),
-  };
-}
 
 /** A file opened through attach(): every call is synchronous and runs on this thread. */
 export class SyncFileHandle {
   private closed = false;
+  /** The file position: where reads and writes with position null / -1 go, and advance. */
+  private filePos = 0;
   constructor(
     private readonly v: Volume,
     readonly ino: number,
     readonly name: string,
-    readonly direct: boolean,
+    private readonly mode: OpenMode,
   ) {}
+
+  /** True for a handle opened with O_DIRECT (`direct: true`). */
+  get direct(): boolean {
+    return this.mode.direct;
+  }
 
   private live(where: string): void {
     if (this.closed) throw new DioreadError('EBADF', `${where}: file ${JSON.stringify(this.name)} is closed`);
     if (this.v.isDetached) throw new DioreadError('EBADF', `${where}: the view of file ${JSON.stringify(this.name)} was detached`);
   }
 
-  /** Read into `buf` from `position`; returns bytes read (short only at end of file). */
-  readSync(buf: Uint8Array, position: number): number {
-    this.live('readSync');
-    checkBuffer('readSync', buf);
-    checkPosition('readSync', position);
-    return fileRead(this.v, this.ino, buf, 0, buf.byteLength, position, this.direct);
+  private canRead(where: string): void {
+    this.live(where);
+    if (!this.mode.read) throw new DioreadError('EBADF', `${where}: file ${JSON.stringify(this.name)} was opened ${describeMode(this.mode)}, not for reading`);
   }
 
-  /** Write all of `buf` at `position`; returns bytes written (short only when the device fills). */
-  writeSync(buf: Uint8Array, position: number): number {
-    this.live('writeSync');
-    checkBuffer('writeSync', buf);
-    checkPosition('writeSync', position);
-    checkEnd('writeSync', position, buf.byteLength);
-    return fileWrite(this.v, this.ino, buf, 0, buf.byteLength, position, this.direct);
+  private canWrite(where: string): void {
+    this.live(where);
+    if (!this.mode.write) throw new DioreadError('EBADF', `${where}: file ${JSON.stringify(this.name)} was opened ${describeMode(this.mode)}, not for writing`);
   }
 
+  /**
+   * readSync(buffer, offset?, length?, position?) or readSync(buffer, { offset, length, position }):
+   * bytes read (short only at end of file). Position null or -1 reads at the file position.
+   */
+  readSync(buffer: NodeJS.ArrayBufferView, offsetOrOptions?: number | { offset?: number; length?: number; position?: number | bigint | null }, length?: number, position?: number | bigint | null): number {
+    this.canRead('readSync');
+    const a = parseReadArgs('readSync', buffer, offsetOrOptions, length, position);
+    const at = a.position ?? this.filePos;
+    const n = fileRead(this.v, this.ino, a.buffer, a.offset, a.length, at, this.mode.direct);
+    if (a.position === null) this.filePos = at + n;
+    return n;
+  }
+
+  /**
+   * writeSync(buffer, offset?, length?, position?), writeSync(buffer, { offset, length, position }) or
+   * writeSync(string, position?, encoding?): bytes written (short only when the device fills).
+   */
+  writeSync(buffer: NodeJS.ArrayBufferView | string, offsetOrOptions?: number | bigint | null | { offset?: number; length?: number; position?: number | bigint | null }, length?: number | string, position?: number | bigint | null): number {
+    this.canWrite('writeSync');
+    const a = parseWriteArgs('writeSync', buffer, offsetOrOptions, length, position);
+    const at = a.position ?? this.filePos;
+    checkEnd('writeSync', at, a.length);
+    const n = fileWrite(this.v, this.ino, a.buffer, a.offset, a.length, at, this.mode.direct, this.mode.append);
+    if (a.position === null || this.mode.append) this.filePos = this.v.writePos + n;
+    if (this.mode.sync && n > 0) fileSync(this.v, this.ino);
+    return n;
+  }
+
+  /** fsync: returns when every earlier write of this file is on disk, converted and committed. */
   fsyncSync(): void {
     this.live('fsyncSync');
     fileSync(this.v, this.ino);
   }
 
-  truncateSync(len = 0): void {
-    this.live('truncateSync');
-    checkPosition('truncateSync', len);
-    fileTruncate(this.v, this.ino, len);
+  /** fdatasync: the same as fsyncSync here (the size and extents are the metadata data needs). */
+  fdatasyncSync(): void {
+    this.live('fdatasyncSync');
+    fileSync(this.v, this.ino);
   }
 
-  statSync(): FileStat {
-    this.live('statSync');
-    return fileStat(this.v, this.ino);
+  ftruncateSync(len?: number): void {
+    this.canWrite('ftruncateSync');
+    fileTruncate(this.v, this.ino, parseLength('ftruncateSync', len));
+  }
+
+  /** Alias of ftruncateSync. */
+  truncateSync(len?: number): void {
+    this.canWrite('truncateSync');
+    fileTruncate(this.v, this.ino, parseLength('truncateSync', len));
+  }
+
+  fstatSync(): Stats {
+    this.live('fstatSync');
+    return new Stats(inodeAttrs(this.v, this.ino), 0, 1);
+  }
+
+  /** The engine's cache and conversion state of this file (not a node:fs call). */
+  cacheState(): CacheState {
+    this.live('cacheState');
+    return fileCacheState(this.v, this.ino);
   }
 
   get size(): number {
@@ -90,11 +121,19 @@ export class SyncFileHandle {
 export class AttachedEngine {
   constructor(readonly volume: Volume) {}
 
-  openSync(name: string, opts?: OpenOptions): SyncFileHandle {
+  /** openSync(name, flags?, mode?): node's flag strings ('r', 'r+', 'w', 'a+', ...), O_* numbers, or `{ create, exclusive, direct }`. */
+  openSync(name: string, flags?: string | number | { create?: boolean; exclusive?: boolean; direct?: boolean; flags?: string | number; mode?: number }, perm?: number): SyncFileHandle {
     if (this.volume.isDetached) throw new DioreadError('EBADF', 'openSync: this view was detached');
-    const o = parseOpenOptions('openSync', opts);
-    const ino = openInode(this.volume, name, o.create, o.exclusive);
-    return new SyncFileHandle(this.volume, ino, name, o.direct);
+    const o = parseOpenArgs('openSync', flags, perm);
+    if (o.mode.write && (typeof flags === 'string' || typeof flags === 'number')) assertWritable(this.volume, `openSync of ${JSON.stringify(name)} for writing`);
+    const ino = openInode(this.volume, name, o.mode.create, o.mode.exclusive, o.perm);
+    try {
+      if (o.mode.truncate) fileTruncate(this.volume, ino, 0);
+    } catch (err) {
+      releaseInode(this.volume, ino);
+      throw err;
+    }
+    return new SyncFileHandle(this.volume, ino, name, o.mode);
   }
 
   /** Names and sizes of the files. */

@@ -42,12 +42,12 @@ export class FileDevice implements BlockDevice {
   private metaFd: number;
   private closed = false;
 
-  constructor(readonly path: string, blockCount: number, direct: boolean) {
+  constructor(readonly path: string, blockCount: number, direct: boolean, readOnly = false) {
     this.blockCount = blockCount;
     this.direct = direct;
-    this.metaFd = fs.openSync(path, 'r+');
+    this.metaFd = fs.openSync(path, readOnly ? 'r' : 'r+');
     try {
-      this.dataFd = direct ? fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_DIRECT) : this.metaFd;
+      this.dataFd = direct ? fs.openSync(path, (readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR) | fs.constants.O_DIRECT) : this.metaFd;
     } catch (err) {
       fs.closeSync(this.metaFd);
       throw new DioreadError('EINVAL', `cannot open ${JSON.stringify(path)} with O_DIRECT: ${(err as Error).message}`, { cause: err });

@@ -7,115 +7,42 @@
 // shared buffers. The conversion worker (dio_unwritten_wq) is a dedicated worker_thread driven
 // through comlink for its control calls.
 
-import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from './comlink-node.js';
 import { Piscina } from 'piscina';
-import { parseOpenOptions, type OpenOptions } from './attach.js';
-import { FileDevice, MemoryDevice, probeDirectAlignment, type BlockDevice } from './device.js';
+import { parseOpenArgs, type OpenMode } from './fs-args.js';
+import { FileHandle, type HandleHost } from './file-handle.js';
 import { DioreadError, reviveError, showValue } from './errors.js';
-import type { FileStat } from './inode.js';
-import { getSize, readHits } from './inode.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
 import { buildChromeTrace, type ChromeTrace } from './profile/chrome-trace.js';
-import { DEFAULT_EXTENTS_PER_FILE, DEFAULT_MAX_FILES, SB_STATE_MOUNTED } from './ondisk.js';
+import { LEVEL_CODE, STATS_LEVELS, checkPath, parseEngineOptions, parseMkfsOptions, type EngineOptions, type LockStatsLevel } from './engine-options.js';
+import type { ImageLock } from './image-lock.js';
+import { mkfsImage, mountImage } from './mount.js';
 import {
-  BLOCK_SIZE,
   H_CONVERSION_ERRORS,
   H_CONVERSIONS,
   H_DIRTY_PAGES,
   H_EVICTIONS,
   H_FREE_BLOCKS,
   H_IOEND_FREE_COUNT,
+  H_READ_ONLY,
   H_IOEND_WAITS,
   H_STATS_LEVEL,
   H_SYNC_CONVERSIONS,
   H_WORKER_CONVERSIONS,
   H_WRITEBACKS,
-  HF_DEVICE_DIRECT,
-  HF_MEMORY_DEVICE,
-  HF_NOLOCK,
-  HF_UNSAFE_EARLY_WRITTEN,
-  HF_UNSAFE_UNPIN_AT_WRITEBACK,
   SLOT_ROLE_MAIN,
   STATS_COUNTERS,
-  STATS_OFF,
   STATS_TIMING,
   STATS_TRACE,
-  computeLayout,
   type Layout,
   type SharedDescriptor,
 } from './shm/layout.js';
-import { initShared, loadMetadata, mkfs, readSuperBlock, writeSuperState } from './super.js';
-import { UNSAFE_EARLY_WRITTEN, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
-import { checkBool, checkBuffer, checkChoice, checkEnd, checkInt, checkOptions, checkPosition } from './validate.js';
-import { Volume, markSlotDeadByThreadId } from './volume.js';
+import { checkChoice } from './validate.js';
+import { Volume, markSlotDeadByThreadId, type ReadLocking } from './volume.js';
 import type { ConversionStats, ConversionWorkerApi } from '../workers/conversion-worker.js';
 import type { PoolTask } from '../workers/pool-worker.js';
-
-export type LockStatsLevel = 'off' | 'counters' | 'timing';
-const STATS_LEVELS: readonly LockStatsLevel[] = ['off', 'counters', 'timing'];
-const LEVEL_CODE: Record<LockStatsLevel, number> = { off: STATS_OFF, counters: STATS_COUNTERS, timing: STATS_TIMING };
-
-export interface EngineOptions {
-  /** Backing image file. Omitted: an in-memory device (a SharedArrayBuffer). */
-  path?: string;
-  /** Format a missing or empty image file. */
-  create?: boolean;
-  /** Device size when formatting (a multiple of 4096). Default 64 MiB. */
-  sizeBytes?: number;
-  /** Page-cache frames of 4 KiB. Default 1024 (4 MiB). */
-  cachePages?: number;
-  /** true: readers take no inode mutex (the seed's dioread_nolock). Default true. */
-  dioreadNolock?: boolean;
-  /** Open the image with O_DIRECT: 'auto' (when the filesystem allows), true (or fail), false. */
-  deviceDirect?: 'auto' | boolean;
-  /** Inode table size when formatting. Default 64. */
-  maxFiles?: number;
-  /** Extent records per file when formatting. Default 4096. */
-  extentsPerFile?: number;
-  /** io_end pool size. Default 64. */
-  ioEnds?: number;
-  /** Thread slots (views that may attach at once, the engine's own workers included). Default 64. */
-  maxThreads?: number;
-  /** Lock statistics: 'off', 'counters' (default) or 'timing'. */
-  lockStats?: LockStatsLevel;
-  /** Worker threads behind the async API. Default 2. */
-  poolThreads?: number;
-  /** Trace events kept per thread (for startTrace/trace()). Default 0: no trace buffer. */
-  traceEvents?: number;
-}
-
-const ENGINE_OPTIONS = [
-  'path',
-  'create',
-  'sizeBytes',
-  'cachePages',
-  'dioreadNolock',
-  'deviceDirect',
-  'maxFiles',
-  'extentsPerFile',
-  'ioEnds',
-  'maxThreads',
-  'lockStats',
-  'poolThreads',
-  'traceEvents',
-] as const;
-
-export const DEFAULT_SIZE_BYTES = 64 * 1024 * 1024;
-const MAX_SIZE_BYTES = 2 ** 31 * BLOCK_SIZE;
-
-function checkSizeBytes(where: string, value: unknown, dflt: number): number {
-  const n = checkInt(where, 'sizeBytes', value, BLOCK_SIZE, MAX_SIZE_BYTES - BLOCK_SIZE, dflt);
-  if (n % BLOCK_SIZE !== 0) throw new DioreadError('EINVAL', `${where}: sizeBytes ${n} is not a multiple of ${BLOCK_SIZE}`);
-  return n;
-}
-
-function checkPath(where: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw new DioreadError('EINVAL', `${where}: path must be a non-empty string, got ${showValue(value)}`);
-  return value;
-}
 
 /** Engine counters (not lock statistics): what the machinery did. */
 export interface EngineCounters {
@@ -132,9 +59,10 @@ export interface EngineCounters {
   ioEndWaits: number;
 }
 
-export class Engine {
+export class Engine implements HandleHost {
   private closing = false;
   private closed = false;
+  private closePromise: Promise<void> | null = null;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly handles = new Set<FileHandle>();
 
@@ -145,110 +73,57 @@ export class Engine {
     private readonly convWorker: Worker,
     private readonly conversion: Comlink.Remote<ConversionWorkerApi>,
     readonly deviceDirect: boolean,
+    private readonly imageLock: ImageLock | null,
   ) {}
 
-  /** Format an image file: metadata only; data blocks keep whatever they held, as mkfs does. */
+  /**
+   * Format an image file: metadata only; data blocks keep whatever they held, as mkfs does.
+   * An image an engine has open (in any process) is refused with EBUSY.
+   */
   static async mkfs(path: string, opts: { sizeBytes?: number; maxFiles?: number; extentsPerFile?: number } = {}): Promise<void> {
     checkPath('Engine.mkfs', path);
-    const o = checkOptions('Engine.mkfs', opts, ['sizeBytes', 'maxFiles', 'extentsPerFile']);
-    const sizeBytes = checkSizeBytes('Engine.mkfs', o.sizeBytes, DEFAULT_SIZE_BYTES);
-    const maxFiles = checkInt('Engine.mkfs', 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES);
-    const extentsPerFile = checkInt('Engine.mkfs', 'extentsPerFile', o.extentsPerFile, 16, 1 << 22, DEFAULT_EXTENTS_PER_FILE);
-    mkfsFile(path, sizeBytes, maxFiles, extentsPerFile);
+    mkfsImage('Engine.mkfs', path, parseMkfsOptions('Engine.mkfs', opts));
   }
 
+  /**
+   * Mount an image (or a fresh in-memory device) and start the engine's threads. One engine per
+   * image: a second opener, in this process or another, gets EBUSY until this one closes (or its
+   * process dies). A read-only open (asked, or an image this process may not write) refuses
+   * writes with EROFS and writes nothing to the image.
+   */
   static async open(opts: EngineOptions = {}): Promise<Engine> {
-    const where = 'Engine.open';
-    const o = checkOptions(where, opts, ENGINE_OPTIONS);
-    const path = o.path === undefined ? null : checkPath(where, o.path);
-    const create = checkBool(where, 'create', o.create, false);
-    const sizeBytes = checkSizeBytes(where, o.sizeBytes, DEFAULT_SIZE_BYTES);
-    const cachePages = checkInt(where, 'cachePages', o.cachePages, 8, 1 << 22, 1024);
-    const nolock = checkBool(where, 'dioreadNolock', o.dioreadNolock, true);
-    const deviceDirect = o.deviceDirect === undefined ? 'auto' : o.deviceDirect;
-    if (deviceDirect !== 'auto' && deviceDirect !== true && deviceDirect !== false) {
-      throw new DioreadError('EINVAL', `${where}: deviceDirect must be 'auto', true or false, got ${showValue(deviceDirect)}`);
-    }
-    const maxFiles = checkInt(where, 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES);
-    const extentsPerFile = checkInt(where, 'extentsPerFile', o.extentsPerFile, 16, 1 << 22, DEFAULT_EXTENTS_PER_FILE);
-    const ioEnds = checkInt(where, 'ioEnds', o.ioEnds, 1, 1 << 16, 64);
-    const maxThreads = checkInt(where, 'maxThreads', o.maxThreads, 4, 1024, 64);
-    const statsLevel = checkChoice(where, 'lockStats', o.lockStats, STATS_LEVELS, 'counters');
-    const poolThreads = checkInt(where, 'poolThreads', o.poolThreads, 1, 64, 2);
-    const traceCapacity = checkInt(where, 'traceEvents', o.traceEvents, 0, 1 << 22, 0);
-    const unsafe = (opts as Record<symbol, unknown>)[UNSAFE_EARLY_WRITTEN] === true;
-    const unsafeUnpin = (opts as Record<symbol, unknown>)[UNSAFE_UNPIN_AT_WRITEBACK] === true;
-
-    let memory: SharedArrayBuffer | null = null;
-    let dev: BlockDevice;
-    if (path === null) {
-      memory = new SharedArrayBuffer(sizeBytes);
-      dev = new MemoryDevice(memory);
-      mkfs(dev, sizeBytes / BLOCK_SIZE, maxFiles, extentsPerFile);
-    } else {
-      let st: fs.Stats | null = null;
-      try {
-        st = fs.statSync(path);
-      } catch {
-        st = null;
-      }
-      if (st === null || st.size === 0) {
-        if (!create) throw new DioreadError('ENOENT', `${where}: image ${JSON.stringify(path)} ${st ? 'is empty' : 'does not exist'} (pass create: true to format it)`);
-        mkfsFile(path, sizeBytes, maxFiles, extentsPerFile);
-      } else if (!st.isFile()) {
-        throw new DioreadError('EINVAL', `${where}: image ${JSON.stringify(path)} is not a regular file`);
-      }
-      dev = new FileDevice(path, 1, false);
-    }
-    let sb;
+    const cfg = parseEngineOptions('Engine.open', opts);
+    const m = mountImage('Engine.open', cfg);
     try {
-      sb = readSuperBlock(dev, path ?? 'memory device');
+      const main = new Volume(m.desc, SLOT_ROLE_MAIN);
+      const i32 = main.i32;
+      const layout = m.desc.layout;
+      const convWorker = new Worker(new URL('../workers/conversion-worker.js', import.meta.url), { workerData: m.desc });
+      convWorker.on('exit', () => markSlotDeadByThreadId(i32, layout, convWorker.threadId));
+      convWorker.unref();
+      const conversion = Comlink.wrap<ConversionWorkerApi>(nodeEndpoint(convWorker as never));
+      await conversion.ready();
+      const pool = new Piscina({
+        filename: new URL('../workers/pool-entry.cjs', import.meta.url).href,
+        workerData: m.desc,
+        minThreads: cfg.poolThreads,
+        maxThreads: cfg.poolThreads,
+        idleTimeout: 2 ** 31 - 1,
+      });
+      return new Engine(m.desc, main, pool, convWorker, conversion, m.deviceDirect, m.lock);
     } catch (err) {
-      dev.close();
+      m.lock?.release();
       throw err;
     }
-    const layout: Layout = computeLayout({ blockCount: sb.blockCount, maxFiles: sb.maxFiles, extentsPerFile: sb.extentsPerFile, cachePages, ioEnds, maxThreads, traceCapacity });
-    const meta = new SharedArrayBuffer(layout.metaWords * 4);
-    const frames = new SharedArrayBuffer(layout.framesBytes);
-    const stats = new SharedArrayBuffer(layout.statsDoubles * 8);
-    const trace = layout.traceDoubles > 0 ? new SharedArrayBuffer(layout.traceDoubles * 8) : null;
-    let frameBase = 0;
-    let direct = false;
-    if (path !== null && deviceDirect !== false) {
-      const aligned = probeDirectAlignment(path, frames);
-      if (aligned >= 0) {
-        frameBase = aligned;
-        direct = true;
-      } else if (deviceDirect === true) {
-        dev.close();
-        throw new DioreadError('EINVAL', `${where}: deviceDirect: true but ${JSON.stringify(path)} cannot be read with O_DIRECT here`);
-      }
-    }
-    const flags = (nolock ? HF_NOLOCK : 0) | (direct ? HF_DEVICE_DIRECT : 0) | (memory ? HF_MEMORY_DEVICE : 0) | (unsafe ? HF_UNSAFE_EARLY_WRITTEN : 0) | (unsafeUnpin ? HF_UNSAFE_UNPIN_AT_WRITEBACK : 0);
-    const i32 = new Int32Array(meta);
-    initShared(i32, layout, flags, frameBase, sb.firstDataBlock, LEVEL_CODE[statsLevel]);
-    try {
-      loadMetadata(i32, layout, dev, sb);
-      sb.mountCount++;
-      writeSuperState(dev, sb, SB_STATE_MOUNTED);
-    } finally {
-      dev.close();
-    }
-    const desc: SharedDescriptor = { kind: 'dioread-shared-descriptor', version: 1, meta, frames, stats, trace, memoryDevice: memory, path, layout };
-    const main = new Volume(desc, SLOT_ROLE_MAIN);
-    const convWorker = new Worker(new URL('../workers/conversion-worker.js', import.meta.url), { workerData: desc });
-    convWorker.on('exit', () => markSlotDeadByThreadId(i32, layout, convWorker.threadId));
-    convWorker.unref();
-    const conversion = Comlink.wrap<ConversionWorkerApi>(nodeEndpoint(convWorker as never));
-    await conversion.ready();
-    const pool = new Piscina({
-      filename: new URL('../workers/pool-entry.cjs', import.meta.url).href,
-      workerData: desc,
-      minThreads: poolThreads,
-      maxThreads: poolThreads,
-      idleTimeout: 2 ** 31 - 1,
-    });
-    return new Engine(desc, main, pool, convWorker, conversion, direct);
+  }
+
+  /** True when the engine was opened read-only (or went read-only after metadata errors). */
+  get readOnly(): boolean {
+    return Atomics.load(this.main.i32, H_READ_ONLY) !== 0;
+  }
+
+  get isClosed(): boolean {
+    return this.closed || this.closing;
   }
 
   private live(where: string): void {
@@ -268,13 +143,26 @@ export class Engine {
     return p;
   }
 
-  /** Open (or create) a file. */
-  async open(name: string, opts?: OpenOptions): Promise<FileHandle> {
+  /**
+   * Open (or create) a file, as fsPromises.open: `open(name, flags?, mode?)` with node's flag
+   * strings ('r', 'r+', 'w', 'wx', 'w+', 'a', 'a+', ...) or O_* numbers, or dioread's options
+   * object `{ create, exclusive, direct, flags, mode }` (read-write). No flags: 'r'.
+   */
+  async open(name: string, flags?: string | number | { create?: boolean; exclusive?: boolean; direct?: boolean; flags?: string | number; mode?: number }, mode?: number): Promise<FileHandle> {
     this.live('engine.open');
-    const o = parseOpenOptions('engine.open', opts);
+    const o = parseOpenArgs('engine.open', flags, mode);
     if (typeof name !== 'string') throw new DioreadError('EINVAL', `engine.open: file name must be a string, got ${showValue(name)}`);
-    const ino = await this.run<number>({ op: 'open', name, create: o.create, exclusive: o.exclusive });
-    const fh = new FileHandle(this, this.main, ino, name, o.direct);
+    // As open(2) on a read-only filesystem: asking for write access by flags is EROFS (the options
+    // object opens read-write; on a read-only engine its writes fail with EROFS instead).
+    if (this.readOnly && o.mode.write && (typeof flags === 'string' || typeof flags === 'number' || (typeof flags === 'object' && flags !== null && 'flags' in flags))) {
+      throw new DioreadError('EROFS', `engine.open of ${JSON.stringify(name)}: the engine is read-only and the flags ask for writing (${showValue(typeof flags === 'object' ? flags.flags : flags)})`);
+    }
+    const ino = await this.run<number>({ op: 'open', name, create: o.mode.create, exclusive: o.mode.exclusive, truncate: o.mode.truncate, perm: o.perm });
+    return this.adopt(ino, name, o.mode);
+  }
+
+  private adopt(ino: number, name: string, mode: OpenMode): FileHandle {
+    const fh = new FileHandle(this, this.main, ino, name, mode);
     this.handles.add(fh);
     return fh;
   }
@@ -306,6 +194,11 @@ export class Engine {
 
   get dioreadNolock(): boolean {
     return this.main.nolock;
+  }
+
+  /** How reads lock the inode: 'exclusive', 'shared' or 'none'. */
+  get readLocking(): ReadLocking {
+    return this.main.readLocking;
   }
 
   /** lock_stat rows, summed over every thread's view. */
@@ -427,11 +320,16 @@ export class Engine {
    * conversion (the seed discards end_io work at unmount; dioread loses nothing: invariant 7),
    * write the metadata and mark the image clean.
    */
-  async close(): Promise<void> {
-    if (this.closed || this.closing) return;
+  close(): Promise<void> {
+    this.closePromise ??= this.closeOnce();
+    return this.closePromise;
+  }
+
+  private async closeOnce(): Promise<void> {
     this.closing = true;
     try {
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+      if (this.readOnly) return; // nothing to write back, and the image must not be touched
       // Every step runs even if an earlier one failed (an I/O error on one file): the metadata of
       // everything that did land is still written; the image is then not marked clean.
       let failure: unknown = null;
@@ -454,109 +352,9 @@ export class Engine {
       await exited;
       await this.pool.destroy();
       this.main.detach();
+      this.imageLock?.release();
     }
   }
 }
 
-function mkfsFile(path: string, sizeBytes: number, maxFiles: number, extentsPerFile: number): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-  } catch (err) {
-    throw new DioreadError('EINVAL', `cannot create image ${JSON.stringify(path)}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    if (fs.fstatSync(fd).size < sizeBytes) fs.ftruncateSync(fd, sizeBytes); // sparse: data blocks untouched
-  } finally {
-    fs.closeSync(fd);
-  }
-  const dev = new FileDevice(path, sizeBytes / BLOCK_SIZE, false);
-  try {
-    mkfs(dev, sizeBytes / BLOCK_SIZE, maxFiles, extentsPerFile);
-  } finally {
-    dev.close();
-  }
-}
-
-/** An open file of an Engine; every method returns a promise. */
-export class FileHandle {
-  private closed = false;
-  constructor(
-    private readonly engine: Engine,
-    private readonly main: Volume,
-    readonly ino: number,
-    readonly name: string,
-    readonly direct: boolean,
-  ) {}
-
-  private live(where: string): void {
-    if (this.closed) throw new DioreadError('EBADF', `${where}: file ${JSON.stringify(this.name)} is closed`);
-  }
-
-  /** Read into `buf` from `position`: { bytesRead } (short only at end of file). */
-  async read(buf: Uint8Array, position: number): Promise<{ bytesRead: number; buffer: Uint8Array }> {
-    this.live('read');
-    checkBuffer('read', buf);
-    checkPosition('read', position);
-    const hit = this.direct ? -1 : this.readCachedHere(buf, position);
-    if (hit >= 0) return { bytesRead: hit, buffer: buf };
-    const data = await this.engine.run<Uint8Array>({
-      op: 'read',
-      ino: this.ino,
-      position,
-      length: buf.byteLength,
-      direct: this.direct,
-    });
-    buf.set(data);
-    return { bytesRead: data.byteLength, buffer: buf };
-  }
-
-  /**
-   * dioread_nolock lets the main thread serve a read the cache holds whole, with no lock and no
-   * thread hop. Returns -1 when any part misses (then a pool worker does the read).
-   */
-  private readCachedHere(buf: Uint8Array, position: number): number {
-    const v = this.main;
-    if (!v.nolock) return -1;
-    const size = getSize(v, this.ino);
-    if (size < 0) return -1;
-    if (position >= size || buf.byteLength === 0) return 0;
-    const n = Math.min(buf.byteLength, size - position);
-    return readHits(v, this.ino, buf, 0, n, position) === n ? n : -1;
-  }
-
-  /** Write all of `buf` at `position`: { bytesWritten } (short only when the device fills). */
-  async write(buf: Uint8Array, position: number): Promise<{ bytesWritten: number; buffer: Uint8Array }> {
-    this.live('write');
-    checkBuffer('write', buf);
-    checkPosition('write', position);
-    checkEnd('write', position, buf.byteLength);
-    const data = new Uint8Array(buf); // a private copy (Buffer#slice would be a view), transferred to the worker
-    const bytesWritten = await this.engine.run<number>({ op: 'write', ino: this.ino, position, data, direct: this.direct }, [data.buffer as ArrayBuffer]);
-    return { bytesWritten, buffer: buf };
-  }
-
-  /** fsync: returns when every earlier write of this file is on disk, converted and committed. */
-  async sync(): Promise<void> {
-    this.live('sync');
-    await this.engine.run({ op: 'sync', ino: this.ino });
-  }
-
-  async truncate(len = 0): Promise<void> {
-    this.live('truncate');
-    checkPosition('truncate', len);
-    await this.engine.run({ op: 'truncate', ino: this.ino, length: len });
-  }
-
-  async stat(): Promise<FileStat> {
-    this.live('stat');
-    return this.engine.run({ op: 'stat', ino: this.ino });
-  }
-
-  async close(): Promise<void> {
-    this.live('close');
-    this.closed = true;
-    this.engine.forget(this);
-    await this.engine.run({ op: 'release', ino: this.ino });
-  }
-}
+export type { EngineOptions, LockStatsLevel };

@@ -12,7 +12,9 @@ export type DioreadErrorCode =
   | 'EFSCORRUPTED'
   | 'EOWNERDEAD'
   | 'ENAMETOOLONG'
-  | 'EMFILE';
+  | 'EMFILE'
+  | 'EBUSY'
+  | 'EROFS';
 
 const ERRNO: Record<DioreadErrorCode, number> = {
   EINVAL: 22,
@@ -25,6 +27,8 @@ const ERRNO: Record<DioreadErrorCode, number> = {
   EOWNERDEAD: 130,
   ENAMETOOLONG: 36,
   EMFILE: 24,
+  EBUSY: 16,
+  EROFS: 30,
 };
 
 export class DioreadError extends Error {

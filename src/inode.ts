@@ -4,13 +4,15 @@
 // ext4_block_truncate_page, and ext4_sync_file (fs/ext4/fsync.c) calling flush_completed_IO.
 //
 // Thread safety:
-// - Writers, truncate, sync and conversion take the inode mutex (I_MUTEX, class i_mutex).
-// - Readers take it only when the engine runs with dioreadNolock: false (as ext4 direct reads did
-//   before the seed). With dioreadNolock: true they take no inode lock (invariant 4): a cache hit is
-//   validated by the page seqcount, a miss maps blocks under the inode seqlock, and an UNWRITTEN or
-//   unmapped block reads as zeros. That is safe because a write allocates UNWRITTEN extents
-//   (getBlockWrite) and an extent turns written only after its data is on the device (invariant 2),
-//   while the page holding the new data stays cached and pinned until then (invariant 3).
+// - Writers, truncate, sync and conversion take the inode mutex (I_MUTEX, class i_mutex); with
+//   readLocking 'shared' writers and truncate first take the inode's i_rwsem exclusive.
+// - Readers, by readLocking: 'exclusive' takes the inode mutex (as ext4 direct reads did before the
+//   seed); 'shared' takes i_rwsem shared (ext4 since 5.5, XFS's IOLOCK_SHARED); 'none' takes no inode
+//   lock (the seed, invariant 4): a cache hit is validated by the page seqcount, a miss maps blocks
+//   under the inode seqlock, and an UNWRITTEN or unmapped block reads as zeros. That is safe because
+//   a write allocates UNWRITTEN extents (getBlockWrite) and an extent turns written only after its
+//   data is on the device (invariant 2), while the page holding the new data stays cached and pinned
+//   until then (invariant 3).
 
 import { allocBlocks, freeBlocks } from './alloc.js';
 import {
@@ -44,18 +46,28 @@ import {
   EXT_MAX_LEN,
   H_DIRTY_PAGES,
   H_HASH_SEQ,
+  H_READ_ONLY,
   H_SYNC_CONVERSIONS,
+  RO_OPTION,
   I_BLOCKS,
   I_COMPLETED_LEN,
+  I_BTIME_LO,
+  I_CTIME_LO,
   I_GENERATION,
   I_META_DIRTY,
+  I_MODE,
+  I_MTIME_LO,
+  I_ATIME_LO,
   I_MUTEX,
+  I_RWSEM,
   I_SEQ,
   I_SIZE_HI,
   I_SIZE_LO,
   IO_COUNT,
   IO_LBLK,
   LC_I_MUTEX,
+  LC_RWSEM_READ,
+  LC_RWSEM_WRITE,
   LC_SEQLOCK,
   OP_READ,
   OP_SYNC,
@@ -68,6 +80,7 @@ import {
   ioEndWord,
 } from './shm/layout.js';
 import { lock, seqReadBegin, seqReadRetry, seqWriteBegin, seqWriteEnd, unlock } from './sync/lock.js';
+import { downRead, downWrite, upRead, upWrite } from './sync/rwsem.js';
 import type { Volume } from './volume.js';
 
 const TWO32 = 2 ** 32;
@@ -102,11 +115,63 @@ function setSize(v: Volume, ino: number, size: number): void {
   Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
 }
 
+/** The inode mutex alone: conversion, sync, and (readLocking 'exclusive') reads take it. */
 export function lockInode(v: Volume, ino: number): number {
   return lock(v, inodeWord(v.layout, ino, I_MUTEX), LC_I_MUTEX);
 }
 export function unlockInode(v: Volume, ino: number, tok: number): void {
   unlock(v, inodeWord(v.layout, ino, I_MUTEX), LC_I_MUTEX, tok);
+}
+
+/**
+ * inode_lock for a data change (write, truncate, allocate, invalidate): with readLocking 'shared'
+ * first i_rwsem exclusive (so shared readers drain), then i_mutex; otherwise i_mutex alone. The
+ * rwsem's hold token is kept on the view (a thread holds at most one inode for writing at a time).
+ */
+export function lockInodeWrite(v: Volume, ino: number): number {
+  if (v.readLocking === 'shared') v.rwsemToken = downWrite(v, inodeWord(v.layout, ino, I_RWSEM), LC_RWSEM_WRITE);
+  try {
+    return lockInode(v, ino);
+  } catch (err) {
+    if (v.readLocking === 'shared') upWrite(v, inodeWord(v.layout, ino, I_RWSEM), LC_RWSEM_WRITE, v.rwsemToken);
+    throw err;
+  }
+}
+export function unlockInodeWrite(v: Volume, ino: number, tok: number): void {
+  unlockInode(v, ino, tok);
+  if (v.readLocking === 'shared') upWrite(v, inodeWord(v.layout, ino, I_RWSEM), LC_RWSEM_WRITE, v.rwsemToken);
+}
+
+const TWO32_MS = 2 ** 32;
+
+/** Store a time (ms since the epoch) in the two words at `loField`. Caller holds i_mutex. */
+export function setTime(v: Volume, ino: number, loField: number, ms: number): void {
+  const at = inodeWord(v.layout, ino, loField);
+  v.i32[at] = ms % TWO32_MS;
+  v.i32[at + 1] = Math.floor(ms / TWO32_MS);
+}
+
+export function getTime(v: Volume, ino: number, loField: number): number {
+  const at = inodeWord(v.layout, ino, loField);
+  return v.i32[at + 1] * TWO32_MS + (v.i32[at] >>> 0);
+}
+
+/**
+ * Writes on a read-only engine (opened readOnly, or gone read-only after metadata errors: ext4's
+ * errors=remount-ro) fail here with EROFS, before anything changes.
+ */
+export function assertWritable(v: Volume, where: string): void {
+  const ro = Atomics.load(v.i32, H_READ_ONLY);
+  if (ro === 0) return;
+  throw new DioreadError('EROFS', ro === RO_OPTION ? `${where}: the engine is read-only (opened with readOnly, or the image is not writable)` : `${where}: the engine went read-only after a metadata write failed (errors=remount-ro); close it and run fsck`);
+}
+
+/** file_update_time: the data changed (mtime and ctime). Caller holds i_mutex. */
+function touchData(v: Volume, ino: number): void {
+  const now = Date.now();
+  setTime(v, ino, I_MTIME_LO, now);
+  setTime(v, ino, I_CTIME_LO, now);
+  Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
 }
 
 function generationOf(v: Volume, ino: number): number {
@@ -142,8 +207,12 @@ export function readHits(v: Volume, ino: number, buf: Uint8Array, bufOff: number
  */
 export function fileRead(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number, direct: boolean): number {
   v.setOp(OP_READ);
-  const locked = !v.nolock;
-  const tok = locked ? lockInode(v, ino) : 0;
+  // 'exclusive': the inode mutex (extents stable, and this thread may drain the inode's completed
+  // list itself); 'shared': i_rwsem shared (writers excluded; conversion may still run, so lookups
+  // stay seqlock-validated, as in 'none'); 'none': no inode lock at all (the seed).
+  const mode = v.readLocking;
+  const locked = mode === 'exclusive';
+  const tok = locked ? lockInode(v, ino) : mode === 'shared' ? downRead(v, inodeWord(v.layout, ino, I_RWSEM), LC_RWSEM_READ) : 0;
   try {
     const size = getSize(v, ino);
     if (pos >= size || len === 0) return 0;
@@ -166,6 +235,7 @@ export function fileRead(v: Volume, ino: number, buf: Uint8Array, bufOff: number
     }
   } finally {
     if (locked) unlockInode(v, ino, tok);
+    else if (mode === 'shared') upRead(v, inodeWord(v.layout, ino, I_RWSEM), LC_RWSEM_READ, tok);
   }
 }
 
@@ -297,7 +367,10 @@ function conversionReserve(v: Volume): number {
  */
 function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblks: Int32Array, unw: Uint8Array): number {
   // unw[i]: 0 written, MAPPED_UNWRITTEN, or FRESH (allocated by this call: its old bytes are garbage).
-  const createUnwritten = v.nolock && !v.unsafeEarlyWritten;
+  // Every read-locking mode allocates UNWRITTEN (as ext4 does for all buffered writes since
+  // dioread_nolock became its default): an extent reaches the journal as written only after its
+  // data landed, so no crash exposes a block's old bytes (invariant 8), whatever readers lock.
+  const createUnwritten = !v.unsafeEarlyWritten;
   const seq = inodeWord(v.layout, ino, I_SEQ);
   let inSection = false;
   let i = 0;
@@ -358,14 +431,20 @@ function enospc(v: Volume, ino: number, pos: number, len: number): DioreadError 
  * Write `len` bytes from buf[bufOff..] at `pos`. Returns bytes written: short only when the device
  * fills (a write that can place nothing throws ENOSPC and changes nothing).
  */
-export function fileWrite(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number, direct: boolean): number {
-  if (len === 0) return 0;
+export function fileWrite(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number, direct: boolean, append = false): number {
+  assertWritable(v, 'write');
   v.setOp(OP_WRITE);
-  const tok = lockInode(v, ino);
+  const tok = lockInodeWrite(v, ino);
   try {
-    return direct ? directWriteLocked(v, ino, buf, bufOff, len, pos) : bufferedWriteLocked(v, ino, buf, bufOff, len, pos);
+    // O_APPEND: the end of file under the lock, so concurrent appenders never overlap.
+    if (append) pos = getSize(v, ino);
+    v.writePos = pos;
+    if (len === 0) return 0;
+    const n = direct ? directWriteLocked(v, ino, buf, bufOff, len, pos) : bufferedWriteLocked(v, ino, buf, bufOff, len, pos);
+    touchData(v, ino);
+    return n;
   } finally {
-    unlockInode(v, ino, tok);
+    unlockInodeWrite(v, ino, tok);
   }
 }
 
@@ -477,11 +556,11 @@ function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: numb
  * the device again, as after `echo 1 > /proc/sys/vm/drop_caches`). Takes the inode mutex.
  */
 export function dropFileCache(v: Volume, ino: number): void {
-  const tok = lockInode(v, ino);
+  const tok = lockInodeWrite(v, ino);
   try {
     invalidateRange(v, ino, 0, 0x7fffffff);
   } finally {
-    unlockInode(v, ino, tok);
+    unlockInodeWrite(v, ino, tok);
   }
 }
 
@@ -513,9 +592,11 @@ function dropPage(v: Volume, ino: number, p: number, index: number): void {
 
 /** ext4_truncate (and extension with a hole). */
 export function fileTruncate(v: Volume, ino: number, newSize: number): void {
+  assertWritable(v, 'truncate');
   v.setOp(OP_TRUNCATE);
-  const tok = lockInode(v, ino);
+  const tok = lockInodeWrite(v, ino);
   try {
+    touchData(v, ino);
     const old = getSize(v, ino);
     if (newSize >= old) {
       if (newSize > old) setSize(v, ino, newSize);
@@ -555,7 +636,7 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
     for (const p of inodePages(v, ino, keep)) dropPage(v, ino, p, pageIndex(v, p));
     Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
   } finally {
-    unlockInode(v, ino, tok);
+    unlockInodeWrite(v, ino, tok);
   }
 }
 
@@ -590,6 +671,7 @@ function zeroTail(v: Volume, ino: number, index: number, keepBytes: number): voi
  * inode mutex), make the data durable, then commit the metadata (invariants 2 and 6).
  */
 export function fileSync(v: Volume, ino: number): void {
+  if (Atomics.load(v.i32, H_READ_ONLY) === RO_OPTION) return; // nothing was written: nothing to make durable
   v.setOp(OP_SYNC);
   const tok = lockInode(v, ino);
   try {
@@ -609,18 +691,47 @@ export function syncLocked(v: Volume, ino: number): void {
   }
 }
 
-export interface FileStat {
+/** What stat() reports of an inode, in node:fs's units (blocks of 512 bytes, times in ms). */
+export interface InodeAttrs {
+  ino: number;
+  mode: number;
+  size: number;
+  /** 512-byte units, as st_blocks. */
+  blocks: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+}
+
+/** getattr: a snapshot of the inode's attributes, no lock (each word is read once). */
+export function inodeAttrs(v: Volume, ino: number): InodeAttrs {
+  return {
+    ino,
+    mode: v.i32[inodeWord(v.layout, ino, I_MODE)],
+    size: getSize(v, ino),
+    blocks: v.i32[inodeWord(v.layout, ino, I_BLOCKS)] * (BLOCK_SIZE / 512),
+    atimeMs: getTime(v, ino, I_ATIME_LO),
+    mtimeMs: getTime(v, ino, I_MTIME_LO),
+    ctimeMs: getTime(v, ino, I_CTIME_LO),
+    birthtimeMs: getTime(v, ino, I_BTIME_LO),
+  };
+}
+
+/** The engine's view of one file's cache and conversion state (for tests, tools and profiles). */
+export interface CacheState {
   ino: number;
   size: number;
+  /** Blocks of 4 KiB allocated to the file. */
   blocks: number;
-  blockSize: number;
   extents: number;
   dirtyPages: number;
   cachedPages: number;
+  /** io_ends on the inode's completed list, waiting for conversion. */
   pendingConversions: number;
 }
 
-export function fileStat(v: Volume, ino: number): FileStat {
+export function fileCacheState(v: Volume, ino: number): CacheState {
   const pages = inodePages(v, ino, 0);
   let dirty = 0;
   for (const p of pages) if (pageFlags(v, p) & PG_DIRTY) dirty++;
@@ -628,7 +739,6 @@ export function fileStat(v: Volume, ino: number): FileStat {
     ino,
     size: getSize(v, ino),
     blocks: v.i32[inodeWord(v.layout, ino, I_BLOCKS)],
-    blockSize: BLOCK_SIZE,
     extents: extentCount(v, ino),
     dirtyPages: dirty,
     cachedPages: pages.length,

@@ -13,8 +13,13 @@ import {
   I_COMPLETED_LEN,
   I_COMPLETED_TAIL,
   I_EXTENT_COUNT,
+  I_ATIME_LO,
+  I_BTIME_LO,
+  I_CTIME_LO,
   I_GENERATION,
   I_META_DIRTY,
+  I_MODE,
+  I_MTIME_LO,
   I_NAME,
   I_NAME_LEN,
   I_OPEN_COUNT,
@@ -26,6 +31,7 @@ import {
   inodeWord,
 } from './shm/layout.js';
 import { lock, unlock } from './sync/lock.js';
+import { assertWritable, setTime } from './inode.js';
 import type { Volume } from './volume.js';
 
 const encoder = new TextEncoder();
@@ -69,8 +75,14 @@ function lookupLocked(v: Volume, bytes: Uint8Array): number {
   return -1;
 }
 
-/** ext4_lookup / ext4_create: open `name`, creating it when asked. Returns the inode number. */
-export function openInode(v: Volume, name: string, create: boolean, exclusive: boolean): number {
+/** S_IFREG: st_mode's file type for a regular file. */
+export const S_IFREG = 0o100000;
+
+/**
+ * ext4_lookup / ext4_create: open `name`, creating it when asked (with permission bits `perm`).
+ * Returns the inode number.
+ */
+export function openInode(v: Volume, name: string, create: boolean, exclusive: boolean, perm = 0o644): number {
   const bytes = encodeName(name);
   const tok = lock(v, H_NAMESPACE_LOCK, LC_NAMESPACE);
   try {
@@ -79,7 +91,8 @@ export function openInode(v: Volume, name: string, create: boolean, exclusive: b
       if (create && exclusive) throw new DioreadError('EEXIST', `file ${JSON.stringify(name)} exists (create with exclusive: true)`);
     } else {
       if (!create) throw new DioreadError('ENOENT', `no file named ${JSON.stringify(name)}`);
-      ino = newInode(v, bytes, name);
+      assertWritable(v, `create ${JSON.stringify(name)}`);
+      ino = newInode(v, bytes, name, perm);
     }
     Atomics.add(v.i32, inodeWord(v.layout, ino, I_OPEN_COUNT), 1);
     return ino;
@@ -88,7 +101,7 @@ export function openInode(v: Volume, name: string, create: boolean, exclusive: b
   }
 }
 
-function newInode(v: Volume, bytes: Uint8Array, name: string): number {
+function newInode(v: Volume, bytes: Uint8Array, name: string, perm: number): number {
   const l = v.layout;
   const i32 = v.i32;
   for (let ino = 0; ino < l.maxFiles; ino++) {
@@ -102,6 +115,9 @@ function newInode(v: Volume, bytes: Uint8Array, name: string): number {
     i32[inodeWord(l, ino, I_COMPLETED_LEN)] = 0;
     i32[inodeWord(l, ino, I_OPEN_COUNT)] = 0;
     i32[inodeWord(l, ino, I_GENERATION)]++;
+    i32[inodeWord(l, ino, I_MODE)] = S_IFREG | (perm & 0o7777);
+    const now = Date.now();
+    for (const t of [I_ATIME_LO, I_MTIME_LO, I_CTIME_LO, I_BTIME_LO]) setTime(v, ino, t, now);
     i32[inodeWord(l, ino, I_NAME_LEN)] = bytes.length;
     new Uint8Array(i32.buffer).set(bytes, inodeWord(l, ino, I_NAME) * 4);
     Atomics.store(i32, inodeWord(l, ino, I_META_DIRTY), 1);

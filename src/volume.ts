@@ -13,8 +13,11 @@ import {
   H_FLAGS,
   H_FIRST_DATA_BLOCK,
   H_FRAME_BASE,
+  H_READ_ONLY,
+  RO_OPTION,
   HF_DEVICE_DIRECT,
   HF_NOLOCK,
+  HF_SHARED_READS,
   HF_UNSAFE_EARLY_WRITTEN,
   HF_UNSAFE_UNPIN_AT_WRITEBACK,
   OP_OTHER,
@@ -42,6 +45,8 @@ import {
 import type { LockContext } from './sync/lock.js';
 import { nowNs, traceEvent, tracing } from './sync/trace.js';
 
+export type ReadLocking = 'exclusive' | 'shared' | 'none';
+
 export class Volume implements LockContext {
   readonly i32: Int32Array;
   readonly st: Float64Array;
@@ -65,6 +70,9 @@ export class Volume implements LockContext {
   readonly firstDataBlock: number;
   readonly bounceBase: number;
   readonly dev: BlockDevice;
+  /** How reads lock the inode: 'exclusive' (i_mutex), 'shared' (i_rwsem shared) or 'none' (dioread_nolock). */
+  readonly readLocking: ReadLocking;
+  /** readLocking 'none': the read path takes no inode lock at all (invariant 4). */
   readonly nolock: boolean;
   readonly unsafeEarlyWritten: boolean;
   /** Test-only broken mode (testing-symbols.ts UNSAFE_UNPIN_AT_WRITEBACK). */
@@ -77,6 +85,10 @@ export class Volume implements LockContext {
   mapUnwritten = false;
   /** Hold token of the page lock taken by the last allocFrame claim. */
   claimToken = 0;
+  /** Hold token of the i_rwsem this thread holds for writing (lockInodeWrite, readLocking 'shared'). */
+  rwsemToken = 0;
+  /** Where the last fileWrite wrote (an O_APPEND write learns its position under the lock). */
+  writePos = 0;
 
   private detached = false;
 
@@ -97,6 +109,7 @@ export class Volume implements LockContext {
     this.firstDataBlock = this.i32[H_FIRST_DATA_BLOCK];
     const flags = this.i32[H_FLAGS];
     this.nolock = (flags & HF_NOLOCK) !== 0;
+    this.readLocking = this.nolock ? 'none' : (flags & HF_SHARED_READS) !== 0 ? 'shared' : 'exclusive';
     this.unsafeEarlyWritten = (flags & HF_UNSAFE_EARLY_WRITTEN) !== 0;
     this.unsafeUnpinAtWriteback = (flags & HF_UNSAFE_UNPIN_AT_WRITEBACK) !== 0;
     this.canBlock = !isMainThread;
@@ -111,7 +124,7 @@ export class Volume implements LockContext {
     try {
       const dev = desc.memoryDevice
         ? new MemoryDevice(desc.memoryDevice)
-        : new FileDevice(desc.path!, this.layout.blockCount, (flags & HF_DEVICE_DIRECT) !== 0);
+        : new FileDevice(desc.path!, this.layout.blockCount, (flags & HF_DEVICE_DIRECT) !== 0, Atomics.load(this.i32, H_READ_ONLY) === RO_OPTION);
       this.dev = new TracedDevice(dev, this);
     } catch (err) {
       Atomics.store(this.i32, slotWord(this.layout, this.slot, S_STATE), SLOT_FREE);

@@ -65,7 +65,7 @@ test('engine.open, FileHandle and attach reject bad arguments; nothing stored is
   const eng = await openImage(image, { cachePages: 16 });
   const keep = await eng.open('keep', { create: true });
   const data = pattern(1, 0, 5 * PAGE + 321);
-  await keep.write(data, 0);
+  await keep.write(data, { position: 0 });
   await keep.sync();
   let rejected = 0;
   const expect = async (what: string, run: () => unknown, code: DioreadErrorCode, names: string[]) => {
@@ -87,19 +87,34 @@ test('engine.open, FileHandle and attach reject bad arguments; nothing stored is
   await expect('open options not an object', () => eng.open('keep', 'rw' as never), 'EINVAL', ['"rw"']);
 
   // FileHandle arguments
-  const f = await eng.open('keep');
+  const f = await eng.open('keep', 'r+');
   const b = Buffer.alloc(10);
-  await expect('write of a string', () => f.write('hello' as never, 0), 'EINVAL', ['"hello"']);
-  await expect('write of an ArrayBuffer', () => f.write(new ArrayBuffer(8) as never, 0), 'EINVAL', ['buffer']);
-  await expect('write at -1', () => f.write(b, -1), 'EINVAL', ['-1']);
-  await expect('write at 1.5', () => f.write(b, 1.5), 'EINVAL', ['1.5']);
-  await expect('write at NaN', () => f.write(b, NaN), 'EINVAL', ['NaN']);
+  await expect('write of a number', () => f.write(42 as never, { position: 0 }), 'EINVAL', ['42']);
+  await expect('write of an ArrayBuffer', () => f.write(new ArrayBuffer(8) as never, { position: 0 }), 'EINVAL', ['buffer']);
+  await expect('write at -2', () => f.write(b, { position: -2 }), 'EINVAL', ['-2']);
+  await expect('write with offset past the buffer', () => f.write(b, 11, 0, 0), 'EINVAL', ['offset', '11']);
+  await expect('write with length past the buffer', () => f.write(b, 4, 7, 0), 'EINVAL', ['length', '7']);
+  await expect('read with a negative offset', () => f.read(b, -1, 1, 0), 'EINVAL', ['offset', '-1']);
+  await expect('read with an unknown option', () => f.read(b, { posiiton: 0 } as never), 'EINVAL', ['"posiiton"']);
+  await expect('write with an unknown encoding', () => f.write('x', 0, 'klingon' as never), 'EINVAL', ['"klingon"']);
+  await expect('open with unknown flags', () => eng.open('keep', 'rw+'), 'EINVAL', ['"rw+"']);
+  await expect('open with O_* bits dioread does not know', () => eng.open('keep', 0x40000000), 'EINVAL', [String(0x40000000)]);
+  await expect('options whose create contradicts the flags', () => eng.open('keep', { flags: 'r', create: true }), 'EINVAL', ['create', '"r"']);
+  const ro = await eng.open('keep', 'r');
+  await expect('write through a read-only handle', () => ro.write(b, 0, 1, 0), 'EBADF', ['"keep"', 'read-only']);
+  await expect('truncate through a read-only handle', () => ro.truncate(0), 'EBADF', ['"keep"', 'read-only']);
+  await ro.close();
+  const wo = await eng.open('keep', 'a');
+  await expect('read through a write-only handle', () => wo.read(b, 0, 1, 0), 'EBADF', ['"keep"', 'write-only']);
+  await wo.close();
+  await expect('write at 1.5', () => f.write(b, { position: 1.5 }), 'EINVAL', ['1.5']);
+  await expect('write at NaN', () => f.write(b, { position: NaN }), 'EINVAL', ['NaN']);
   await expect('write at a string position', () => f.write(b, '0' as never), 'EINVAL', ['"0"']);
-  await expect('write at 2^53', () => f.write(b, 2 ** 53), 'EINVAL', [String(2 ** 53)]);
-  await expect('write past the largest file', () => f.write(b, 2 ** 31 * 4096 - 5), 'EINVAL', [String(2 ** 31 * 4096 - 5)]);
-  await expect('read into null', () => f.read(null as never, 0), 'EINVAL', ['null']);
-  await expect('read at -4096', () => f.read(b, -4096), 'EINVAL', ['-4096']);
-  await expect('read at Infinity', () => f.read(b, Infinity), 'EINVAL', ['Infinity']);
+  await expect('write at 2^53', () => f.write(b, { position: 2 ** 53 }), 'EINVAL', [String(2 ** 53)]);
+  await expect('write past the largest file', () => f.write(b, { position: 2 ** 31 * 4096 - 5 }), 'EINVAL', [String(2 ** 31 * 4096 - 5)]);
+  await expect('read into null', () => f.read(null as never, { position: 0 }), 'EINVAL', ['null']);
+  await expect('read at -4096', () => f.read(b, { position: -4096 }), 'EINVAL', ['-4096']);
+  await expect('read at Infinity', () => f.read(b, { position: Infinity }), 'EINVAL', ['Infinity']);
   await expect('truncate to -1', () => f.truncate(-1), 'EINVAL', ['-1']);
   await expect('truncate to a string', () => f.truncate('10' as never), 'EINVAL', ['"10"']);
   await expect('setLockStatsLevel unknown', () => eng.setLockStatsLevel('loud' as never), 'EINVAL', ['"loud"']);
@@ -107,15 +122,15 @@ test('engine.open, FileHandle and attach reject bad arguments; nothing stored is
   // Closed handles
   await f.close();
   for (const [what, run] of [
-    ['read', () => f.read(b, 0)],
-    ['write', () => f.write(b, 0)],
+    ['read', () => f.read(b, { position: 0 })],
+    ['write', () => f.write(b, { position: 0 })],
     ['sync', () => f.sync()],
     ['truncate', () => f.truncate(0)],
     ['stat', () => f.stat()],
-    ['close', () => f.close()],
   ] as const) {
     await expect(`${what} on a closed handle`, run, 'EBADF', ['"keep"', 'closed']);
   }
+  await f.close(); // a second close resolves, as node's FileHandle.close does
 
   // attach (run on this thread: only the checks are exercised, no shared lock is contended)
   await expect('attach of a non-descriptor', () => attach({} as never), 'EINVAL', ['undefined']);
@@ -123,16 +138,16 @@ test('engine.open, FileHandle and attach reject bad arguments; nothing stored is
   await expect('openSync unknown option', () => view.openSync('keep', { bogus: true } as never), 'EINVAL', ['"bogus"']);
   await expect('openSync missing file', () => view.openSync('nope'), 'ENOENT', ['"nope"']);
   await expect('openSync exclusive', () => view.openSync('keep', { create: true, exclusive: true }), 'EEXIST', ['"keep"']);
-  const fh = view.openSync('keep');
-  await expect('writeSync at -2', () => fh.writeSync(b, -2), 'EINVAL', ['-2']);
-  await expect('readSync of a number', () => fh.readSync(7 as never, 0), 'EINVAL', ['7']);
+  const fh = view.openSync('keep', 'r+');
+  await expect('writeSync at -2', () => fh.writeSync(b, { position: -2 }), 'EINVAL', ['-2']);
+  await expect('readSync of a number', () => fh.readSync(7 as never, { position: 0 }), 'EINVAL', ['7']);
   await expect('truncateSync to 0.5', () => fh.truncateSync(0.5), 'EINVAL', ['0.5']);
   fh.closeSync();
-  await expect('readSync after closeSync', () => fh.readSync(b, 0), 'EBADF', ['"keep"']);
+  await expect('readSync after closeSync', () => fh.readSync(b, { position: 0 }), 'EBADF', ['"keep"']);
   await expect('closeSync twice', () => fh.closeSync(), 'EBADF', ['"keep"']);
   const fh2 = view.openSync('keep');
   view.detach();
-  await expect('readSync after detach', () => fh2.readSync(b, 0), 'EBADF', ['"keep"', 'detached']);
+  await expect('readSync after detach', () => fh2.readSync(b, { position: 0 }), 'EBADF', ['"keep"', 'detached']);
   await expect('openSync after detach', () => view.openSync('keep'), 'EBADF', ['detached']);
 
   // Nothing stored was damaged: the bytes, the size, no file created by the failed opens.
@@ -153,7 +168,7 @@ test('engine.open, FileHandle and attach reject bad arguments; nothing stored is
     const e2 = await openImage(image);
     const h = await e2.open('keep');
     await e2.close();
-    await h.read(b, 0);
+    await h.read(b, { position: 0 });
   }, 'EBADF', ['closed']);
   const r = fsck(image);
   assert.ok(r.clean, r.summary);

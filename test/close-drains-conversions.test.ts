@@ -18,7 +18,7 @@ test('engine close with the conversion worker paused converts every queued io_en
   for (let k = 0; k <= cachePages / 2; k++) {
     const b = pattern(k + 1, 2 * k * PAGE, PAGE);
     b.copy(aBuf, 2 * k * PAGE);
-    await a.write(b, 2 * k * PAGE);
+    await a.write(b, { position: 2 * k * PAGE });
   }
   want.set('a', aBuf.subarray(0, (2 * (cachePages / 2) + 1) * PAGE));
   await a.close();
@@ -28,18 +28,18 @@ test('engine close with the conversion worker paused converts every queued io_en
   // b: a few dirty pages, odd size; never synced.
   const b = await eng.open('b', { create: true });
   const bData = pattern(200, 0, 3 * PAGE + 777);
-  await b.write(bData, 0);
+  await b.write(bData, { position: 0 });
   want.set('b', bData);
-  assert.equal((await b.stat()).dirtyPages, 4);
+  assert.equal((await b.cacheState()).dirtyPages, 4);
 
   // c: direct writes (converted as they complete) next to buffered ones in the same file.
   const c = await eng.open('c', { create: true, direct: true });
   const cBuf = Buffer.alloc(6 * PAGE + 100);
   pattern(300, 0, 6 * PAGE + 100).copy(cBuf, 0);
-  await c.write(cBuf.subarray(0, 6 * PAGE + 100), 0);
-  const c2 = await eng.open('c');
+  await c.write(cBuf.subarray(0, 6 * PAGE + 100), { position: 0 });
+  const c2 = await eng.open('c', 'r+');
   const cTail = pattern(301, 2 * PAGE + 5, 1000);
-  await c2.write(cTail, 2 * PAGE + 5);
+  await c2.write(cTail, { position: 2 * PAGE + 5 });
   cTail.copy(cBuf, 2 * PAGE + 5);
   want.set('c', cBuf);
 
@@ -50,7 +50,7 @@ test('engine close with the conversion worker paused converts every queued io_en
   for (let k = 0; k < 5; k++) {
     const part = pattern(400 + k, k * PAGE, k === 4 ? PAGE + 3 : PAGE);
     part.copy(dBuf, k * PAGE);
-    inflight.push(d.write(part, k * PAGE));
+    inflight.push(d.write(part, { position: k * PAGE }));
   }
   want.set('d', dBuf);
 

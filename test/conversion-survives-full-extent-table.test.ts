@@ -18,17 +18,17 @@ for (const paused of [false, true]) {
     const want = pattern(1, 0, n * PAGE - 99);
     // One buffered write: one unwritten extent of 24 blocks, every page dirty (below the balance
     // threshold of 32), nothing on the device yet.
-    await a.write(want, 0);
+    await a.write(want, { position: 0 });
     if (paused) await eng.pauseConversion();
     // Each direct write of an even page writes that page back, converts it (splitting the extent
     // around it: 2 more records) and writes the new bytes: the table fills after 7 of them.
     let maxExtents = 0;
     for (let i = 0; i < n; i += 2) {
       const d = pattern(100 + i, i * PAGE, PAGE);
-      const { bytesWritten } = await ad.write(d, i * PAGE);
+      const { bytesWritten } = await ad.write(d, { position: i * PAGE });
       assert.equal(bytesWritten, PAGE, `direct write of page ${i}`);
       d.copy(want, i * PAGE);
-      const st = await a.stat();
+      const st = await a.cacheState();
       maxExtents = Math.max(maxExtents, st.extents);
       for (const [kind, h] of [['buffered', a], ['direct', ad]] as const) {
         const diff = firstDiff(await readWhole(h, n * PAGE), want); // the pages written stay inside the size
@@ -38,7 +38,7 @@ for (const paused of [false, true]) {
     assert.equal((await a.stat()).size, want.length);
     if (paused) await eng.resumeConversion();
     await a.sync();
-    const st = await a.stat();
+    const st = await a.cacheState();
     const c = eng.counters();
     t.diagnostic(`extents at most ${maxExtents} of 16, after sync ${st.extents}; conversions ${c.conversions}, errors ${c.conversionErrors}`);
     assert.equal(maxExtents, 16, 'the table did fill (else the fallback was not exercised)');

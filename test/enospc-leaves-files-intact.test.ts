@@ -33,18 +33,18 @@ for (const nolock of [true, false]) {
     // a (buffered) and b (direct): sizes that are not whole blocks.
     const a = await eng.open('a', { create: true });
     want.set('a', pattern(1, 0, 100 * PAGE + 123));
-    await a.write(want.get('a')!, 0);
+    await a.write(want.get('a')!, { position: 0 });
     await a.sync();
     const b = await eng.open('b', { create: true, direct: true });
     want.set('b', pattern(2, 0, 50 * PAGE + 7));
-    await b.write(want.get('b')!, 0);
+    await b.write(want.get('b')!, { position: 0 });
     const left = free0 - 101 - 51;
     assert.equal(eng.counters().freeBlocks, left, 'a and b hold 152 blocks');
 
     // c: asks for 5 blocks more than the device has left: a short write.
     const c = await eng.open('c', { create: true });
     const cWant = pattern(3, 0, (left + 5) * PAGE);
-    const { bytesWritten } = await c.write(cWant, 0);
+    const { bytesWritten } = await c.write(cWant, { position: 0 });
     t.diagnostic(`free blocks at start ${free0}, before c ${left}; c: asked ${cWant.length}, wrote ${bytesWritten}`);
     assert.equal(bytesWritten, left * PAGE, 'short: exactly the blocks left');
     assert.equal(eng.counters().freeBlocks, 0);
@@ -52,18 +52,18 @@ for (const nolock of [true, false]) {
     assert.equal((await c.stat()).size, bytesWritten, 'size covers only what was written');
 
     // Nothing left: a write that needs a new block fails and changes nothing.
-    await assertEnospc(c.write(pattern(4, bytesWritten, 10), bytesWritten), 'append to c');
-    await assertEnospc(c.write(pattern(4, bytesWritten + 5 * PAGE, 10), bytesWritten + 5 * PAGE), 'write past the end of c');
+    await assertEnospc(c.write(pattern(4, bytesWritten, 10), { position: bytesWritten }), 'append to c');
+    await assertEnospc(c.write(pattern(4, bytesWritten + 5 * PAGE, 10), { position: bytesWritten + 5 * PAGE }), 'write past the end of c');
     const d = await eng.open('d', { create: true });
-    await assertEnospc(d.write(pattern(5, 0, 3 * PAGE), 0), 'buffered write to an empty file');
+    await assertEnospc(d.write(pattern(5, 0, 3 * PAGE), { position: 0 }), 'buffered write to an empty file');
     const dd = await eng.open('d', { direct: true });
-    await assertEnospc(dd.write(pattern(5, 0, 3 * PAGE), 0), 'direct write to an empty file');
+    await assertEnospc(dd.write(pattern(5, 0, 3 * PAGE), { position: 0 }), 'direct write to an empty file');
     const dst = await d.stat();
     assert.equal(dst.size, 0, 'd unchanged by the failed writes');
     assert.equal(dst.blocks, 0);
     // Overwriting allocated blocks needs no space: it works on a full device.
     const over = pattern(6, 40 * PAGE + 11, 2 * PAGE);
-    await a.write(over, 40 * PAGE + 11);
+    await a.write(over, { position: 40 * PAGE + 11 });
     over.copy(want.get('a')!, 40 * PAGE + 11);
     await assertContents(a, want.get('a')!, 'a on the full device');
     await assertContents(b, want.get('b')!, 'b on the full device');
@@ -75,10 +75,10 @@ for (const nolock of [true, false]) {
     await c.truncate(bytesWritten - 10 * PAGE);
     want.set('c', want.get('c')!.subarray(0, bytesWritten - 10 * PAGE));
     const dWant = pattern(7, 0, 15 * PAGE);
-    const r2 = await dd.write(dWant, 0);
+    const r2 = await dd.write(dWant, { position: 0 });
     assert.equal(r2.bytesWritten, 10 * PAGE, 'direct short write');
     want.set('d', dWant.subarray(0, 10 * PAGE));
-    await assertEnospc(dd.write(dWant.subarray(10 * PAGE), 10 * PAGE), 'direct append to d');
+    await assertEnospc(dd.write(dWant.subarray(10 * PAGE), { position: 10 * PAGE }), 'direct append to d');
     for (const f of [a, b, c, d, dd]) await f.close();
     await eng.close();
 
@@ -96,11 +96,11 @@ for (const nolock of [true, false]) {
       }
     }
     // Space freed by truncate is usable again.
-    const c2 = await eng2.open('c');
+    const c2 = await eng2.open('c', 'r+');
     await c2.truncate(0);
     const e = await eng2.open('e', { create: true });
     const eWant = pattern(8, 0, (left - 10) * PAGE);
-    assert.equal((await e.write(eWant, 0)).bytesWritten, eWant.length);
+    assert.equal((await e.write(eWant, { position: 0 })).bytesWritten, eWant.length);
     await assertContents(e, eWant, 'e in the space c gave back');
     await e.close();
     await c2.close();

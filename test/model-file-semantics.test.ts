@@ -104,7 +104,7 @@ async function runOps(ops: Op[], nolock: boolean, extentsPerFile: 32 | 16, stats
           const data = pattern(op.seed, op.pos, op.len);
           let bytesWritten = 0;
           try {
-            bytesWritten = (await s.h[op.file][op.direct ? 'direct' : 'buffered'].write(data, op.pos)).bytesWritten;
+            bytesWritten = (await s.h[op.file][op.direct ? 'direct' : 'buffered'].write(data, { position: op.pos })).bytesWritten;
           } catch (err) {
             // Only a full extent table may refuse a write (the device is far from full).
             assert.ok(extentsPerFile === 16 && err instanceof DioreadError && err.code === 'ENOSPC' && /extent table/.test(err.message), `${where}: ${String(err)}`);
@@ -123,7 +123,7 @@ async function runOps(ops: Op[], nolock: boolean, extentsPerFile: 32 | 16, stats
         }
         case 'read': {
           const buf = Buffer.alloc(op.len);
-          const { bytesRead } = await s.h[op.file][op.direct ? 'direct' : 'buffered'].read(buf, op.pos);
+          const { bytesRead } = await s.h[op.file][op.direct ? 'direct' : 'buffered'].read(buf, { position: op.pos });
           const m = model[op.file];
           const want = m.subarray(Math.min(op.pos, m.length), Math.min(op.pos + op.len, m.length));
           assert.equal(bytesRead, want.length, `${where}: bytesRead`);
@@ -139,7 +139,7 @@ async function runOps(ops: Op[], nolock: boolean, extentsPerFile: 32 | 16, stats
         }
         case 'sync':
           await s.h[op.file].buffered.sync();
-          assert.equal((await s.h[op.file].buffered.stat()).pendingConversions, 0, `${where}: sync left the completed list empty`);
+          assert.equal((await s.h[op.file].buffered.cacheState()).pendingConversions, 0, `${where}: sync left the completed list empty`);
           break;
         case 'stat':
           assert.equal((await s.h[op.file].direct.stat()).size, model[op.file].length, `${where}: size`);

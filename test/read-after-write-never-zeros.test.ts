@@ -33,10 +33,10 @@ for (const nolock of [true, false]) {
       const pos = Math.floor(rand() * 64 * PAGE);
       const data = pattern(i + 1, pos, len);
       const via = rand() < 0.5 ? 'buffered' : 'direct';
-      await h[via].write(data, pos);
+      await h[via].write(data, { position: pos });
       for (const kind of ['buffered', 'direct'] as const) {
         const got = Buffer.alloc(len);
-        const { bytesRead } = await h[kind].read(got, pos);
+        const { bytesRead } = await h[kind].read(got, { position: pos });
         assert.equal(bytesRead, len);
         const d = firstDiff(got, data);
         assert.equal(d, null, `write ${i} (${via}) at ${pos}+${len}, read back ${kind}: ${d?.what}; zero bytes ${zeroBytes(got)}`);
@@ -76,14 +76,14 @@ test('a direct read spanning cached and uncached pages returns the cached (newer
     const image = await freshImage(16 << 20);
     const eng = await openImage(image, { cachePages: 32, dioreadNolock: nolock });
     const d = await eng.open('f', { create: true, direct: true });
-    const b = await eng.open('f');
+    const b = await eng.open('f', 'r+');
     const want = pattern(1, 0, 8 * PAGE);
-    await d.write(want, 0); // written extent, nothing cached
+    await d.write(want, { position: 0 }); // written extent, nothing cached
     const newer = pattern(2, 3 * PAGE + 100, 200);
-    await b.write(newer, 3 * PAGE + 100); // page 3 dirty in the cache
+    await b.write(newer, { position: 3 * PAGE + 100 }); // page 3 dirty in the cache
     newer.copy(want, 3 * PAGE + 100);
     const got = Buffer.alloc(8 * PAGE);
-    await d.read(got, 0);
+    await d.read(got, { position: 0 });
     const diff = firstDiff(got, want);
     assert.equal(diff, null, `${nolock ? 'nolock' : 'inode-mutex'}: ${diff?.what}`);
     await eng.close();
@@ -105,7 +105,7 @@ async function window(unsafe: boolean) {
   try {
     const other = await eng.open('other', { create: true });
     const otherData = pattern(50, 0, 4 * cachePages * PAGE);
-    await other.write(otherData, 0);
+    await other.write(otherData, { position: 0 });
     await other.sync();
     await eng.dropCaches();
 
@@ -114,8 +114,8 @@ async function window(unsafe: boolean) {
     const fd = await eng.open('f', { direct: true });
     const n = cachePages / 2 + 1; // past half the cache dirty: the writer writes its file back
     const want = pattern(9, 0, n * PAGE);
-    await f.write(want, 0);
-    const st = await f.stat();
+    await f.write(want, { position: 0 });
+    const st = await f.cacheState();
     assert.equal(st.dirtyPages, 0, 'written back');
     assert.ok(st.pendingConversions > 0, 'io_ends queued: the window is open');
     const reads: Array<{ what: string; got: Buffer }> = [];
@@ -128,7 +128,7 @@ async function window(unsafe: boolean) {
     assert.deepEqual(await readWhole(other, otherData.length), otherData);
     const c = eng.counters();
     await readBoth('after the eviction storm', { f, fd });
-    const pending = (await f.stat()).pendingConversions;
+    const pending = (await f.cacheState()).pendingConversions;
     await eng.resumeConversion();
     await f.sync();
     await readBoth('after conversion', { f, fd });

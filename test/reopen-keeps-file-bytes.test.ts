@@ -56,7 +56,7 @@ async function session(eng: Engine, model: Model, seed: number) {
       const len = 1 + Math.floor(rand() * 5 * PAGE);
       const data = pattern(++tag, pos, len);
       const viaDirect = rand() < 0.4;
-      const { bytesWritten } = await (viaDirect ? h.direct : h.buffered).write(data, pos);
+      const { bytesWritten } = await (viaDirect ? h.direct : h.buffered).write(data, { position: pos });
       assert.equal(bytesWritten, len);
       model.write(name, data, pos);
     } else if (r < 0.9) {
@@ -71,7 +71,7 @@ async function session(eng: Engine, model: Model, seed: number) {
   for (const name of names) {
     const size = model.files.get(name)?.length ?? 0;
     const data = pattern(++tag, size, 4097 + (size % 7));
-    await handles.get(name)!.buffered.write(data, size);
+    await handles.get(name)!.buffered.write(data, { position: size });
     model.write(name, data, size);
   }
   for (const h of handles.values()) {

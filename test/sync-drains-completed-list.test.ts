@@ -14,15 +14,15 @@ test('sync() converts the io_ends of its own writeback while the conversion work
   // Single pages at even indexes: no two are adjacent, so writeback makes one io_end per page and
   // "io_ends created" is the number of pages written back.
   const indexes = [0, 2, 4, 6, 8, 10];
-  for (const i of indexes) await f.write(pattern(i + 1, i * PAGE, PAGE), i * PAGE);
-  const before = await f.stat();
+  for (const i of indexes) await f.write(pattern(i + 1, i * PAGE, PAGE), { position: i * PAGE });
+  const before = await f.cacheState();
   assert.equal(before.dirtyPages, indexes.length, 'the writes are still dirty in the cache (below the balance threshold)');
   assert.equal(before.pendingConversions, 0);
 
   await f.sync();
 
   const c1 = eng.counters();
-  const st = await f.stat();
+  const st = await f.cacheState();
   const created = c1.writebacks - c0.writebacks;
   t.diagnostic(`writebacks ${created}, conversions ${c1.conversions - c0.conversions} (sync ${c1.syncConversions - c0.syncConversions}, worker ${c1.workerConversions - c0.workerConversions}), io_ends free ${c1.ioEndsFree}/${c1.ioEndsTotal}`);
   assert.equal(created, indexes.length, 'sync wrote back every dirty page');
@@ -79,20 +79,20 @@ test('sync() racing the resumed conversion worker: every io_end converted exactl
       const i = base + 2 * k;
       const b = pattern(r * 1000 + k + 1, i * PAGE, PAGE);
       want.set(i, b);
-      await f.write(b, i * PAGE);
+      await f.write(b, { position: i * PAGE });
     }
     const mid = eng.counters();
     const pending = mid.ioEndsTotal - mid.ioEndsFree;
     assert.equal(pending, queued, `round ${r}: balance_dirty_pages queued one io_end per page`);
-    assert.equal((await f.stat()).pendingConversions, queued);
+    assert.equal((await f.cacheState()).pendingConversions, queued);
     // 2. More dirty pages that only sync will write back.
     for (let k = 0; k < dirty; k++) {
       const i = base + 2 * (queued + k);
       const b = pattern(r * 1000 + 500 + k, i * PAGE, PAGE);
       want.set(i, b);
-      await f.write(b, i * PAGE);
+      await f.write(b, { position: i * PAGE });
     }
-    assert.equal((await f.stat()).dirtyPages, dirty);
+    assert.equal((await f.cacheState()).dirtyPages, dirty);
     // 3. Let the worker go and sync at once: both drain the same list.
     await Promise.all([eng.resumeConversion(), f.sync()]);
     // The worker adds its batch to workerConversions when the batch ends; a control call is served
@@ -109,7 +109,7 @@ test('sync() racing the resumed conversion worker: every io_end converted exactl
     assert.equal(bySync + byWorker, created, `round ${r}: sync ${bySync} + worker ${byWorker} conversions equal io_ends created ${created}`);
     assert.equal(c1.ioEndsFree, c1.ioEndsTotal, `round ${r}: pool full again`);
     assert.equal(c1.conversionErrors, 0);
-    assert.equal((await f.stat()).pendingConversions, 0);
+    assert.equal((await f.cacheState()).pendingConversions, 0);
   }
   t.diagnostic(`${rounds} rounds: conversions by sync ${sumSync}, by the worker ${sumWorker}`);
   const size = (await f.stat()).size;

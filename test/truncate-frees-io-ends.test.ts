@@ -21,9 +21,9 @@ test('truncate to 0 frees io_ends queued by balance_dirty_pages writeback, befor
   // Past half the cache dirty, the writer writes its file back (balance_dirty_pages). Even indexes:
   // one io_end per page.
   const pages = cachePages / 2 + 1;
-  for (let k = 0; k < pages; k++) await f.write(pattern(k + 1, 2 * k * PAGE, PAGE), 2 * k * PAGE);
+  for (let k = 0; k < pages; k++) await f.write(pattern(k + 1, 2 * k * PAGE, PAGE), { position: 2 * k * PAGE });
   const c1 = eng.counters();
-  const st = await f.stat();
+  const st = await f.cacheState();
   t.diagnostic(`queued io_ends ${st.pendingConversions}, free ${c1.ioEndsFree}/${c1.ioEndsTotal}, writebacks ${c1.writebacks - c0.writebacks}`);
   assert.equal(st.pendingConversions, pages, 'io_ends sit on the completed list');
   assert.equal(c1.ioEndsTotal - c1.ioEndsFree, pages);
@@ -33,7 +33,7 @@ test('truncate to 0 frees io_ends queued by balance_dirty_pages writeback, befor
 
   await assertPoolFull(eng, 'after truncate(0), worker still paused');
   const c2 = eng.counters();
-  const st2 = await f.stat();
+  const st2 = await f.cacheState();
   assert.equal(st2.pendingConversions, 0);
   assert.equal(st2.cachedPages, 0, 'the pinned pages were unpinned and dropped');
   assert.equal(st2.blocks, 0);
@@ -44,7 +44,7 @@ test('truncate to 0 frees io_ends queued by balance_dirty_pages writeback, befor
 
   // The frames the io_ends pinned are reusable: fill the whole cache with another file.
   const g = await eng.open('b', { create: true });
-  for (let k = 0; k < 2 * cachePages; k++) await g.write(pattern(900 + k, k * PAGE, PAGE), k * PAGE);
+  for (let k = 0; k < 2 * cachePages; k++) await g.write(pattern(900 + k, k * PAGE, PAGE), { position: k * PAGE });
   await g.sync();
   assert.equal((await f.stat()).size, 0);
   await g.close();
@@ -64,7 +64,7 @@ test('truncate frees io_ends queued by reclaim writeback (cache pressure from an
   const b = await eng.open('b', { create: true });
   const bPages = 4 * cachePages;
   const bData = pattern(77, 0, bPages * PAGE);
-  await b.write(bData, 0);
+  await b.write(bData, { position: 0 });
   await b.sync();
   await eng.dropCaches();
   const c0 = eng.counters();
@@ -72,12 +72,12 @@ test('truncate frees io_ends queued by reclaim writeback (cache pressure from an
   await eng.pauseConversion();
   const a = await eng.open('a', { create: true });
   const aIdx = [0, 3, 7];
-  for (const i of aIdx) await a.write(pattern(i + 1, i * PAGE, PAGE), i * PAGE);
-  assert.equal((await a.stat()).dirtyPages, aIdx.length);
+  for (const i of aIdx) await a.write(pattern(i + 1, i * PAGE, PAGE), { position: i * PAGE });
+  assert.equal((await a.cacheState()).dirtyPages, aIdx.length);
   // Reading b misses every page: reclaim (allocFrame) writes back a's dirty pages to make room,
   // each through an io_end that pins its page.
   assert.deepEqual(await readWhole(b, bPages * PAGE), bData);
-  const st = await a.stat();
+  const st = await a.cacheState();
   const c1 = eng.counters();
   t.diagnostic(`reclaim: evictions ${c1.evictions - c0.evictions}, writebacks ${c1.writebacks - c0.writebacks}, a: pending ${st.pendingConversions}, cached ${st.cachedPages}`);
   assert.equal(st.dirtyPages, 0, 'reclaim wrote back every dirty page of a');
@@ -87,7 +87,7 @@ test('truncate frees io_ends queued by reclaim writeback (cache pressure from an
 
   await a.truncate(0);
   await assertPoolFull(eng, 'after truncate(0), worker still paused');
-  assert.equal((await a.stat()).cachedPages, 0);
+  assert.equal((await a.cacheState()).cachedPages, 0);
   assert.equal(eng.counters().conversions, c1.conversions);
   await eng.resumeConversion();
   assert.equal(await eng.drainConversion(), 0);
@@ -108,14 +108,14 @@ test('truncate inside a queued multi-page io_end trims it; the kept part convert
   await eng.pauseConversion();
   const n = 40; // one write of 40 pages: past half the cache dirty, written back as one run
   const data = pattern(5, 0, n * PAGE);
-  await f.write(data, 0);
-  const st = await f.stat();
+  await f.write(data, { position: 0 });
+  const st = await f.cacheState();
   assert.equal(st.dirtyPages, 0);
   assert.equal(st.pendingConversions, 1, 'one io_end for the contiguous run');
 
   const cut = 20 * PAGE + 1234; // keeps 21 pages, the last one partly
   await f.truncate(cut);
-  const st2 = await f.stat();
+  const st2 = await f.cacheState();
   const c = eng.counters();
   t.diagnostic(`after truncate: pending ${st2.pendingConversions}, free ${c.ioEndsFree}/${c.ioEndsTotal}, cached ${st2.cachedPages}`);
   assert.equal(st2.pendingConversions, 1, 'the straddling io_end stays, trimmed');
@@ -126,7 +126,7 @@ test('truncate inside a queued multi-page io_end trims it; the kept part convert
   await eng.resumeConversion();
   await f.sync();
   await assertPoolFull(eng, 'after resume and sync');
-  assert.equal((await f.stat()).pendingConversions, 0);
+  assert.equal((await f.cacheState()).pendingConversions, 0);
   // Grow it back: the cut tail reads as zeros, the kept bytes are intact.
   await f.truncate(n * PAGE);
   const want = Buffer.alloc(n * PAGE);
@@ -141,7 +141,7 @@ test('truncate inside a queued multi-page io_end trims it; the kept part convert
 
   // And after a reopen (reads from the device now).
   const eng2 = await openImage(image, { cachePages: 16 });
-  const g = await eng2.open('a');
+  const g = await eng2.open('a', 'r+');
   assert.deepEqual(await readWhole(g, n * PAGE), want);
   await eng2.close();
   cleanup(image);

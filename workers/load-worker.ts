@@ -54,9 +54,9 @@ while (performance.now() < until) {
   for (let i = 0; i < 64; i++) {
     const block = next() % job.readerBlocks;
     if (job.role === 'reader') {
-      bytes += fh.readSync(buf, block * job.blockSize);
+      bytes += fh.readSync(buf, { position: block * job.blockSize });
     } else {
-      bytes += fh.writeSync(buf, (job.readerBlocks + block) * job.blockSize);
+      bytes += fh.writeSync(buf, { position: (job.readerBlocks + block) * job.blockSize });
       if (job.syncEvery > 0 && (ops + 1) % job.syncEvery === 0) fh.fsyncSync();
       if (job.truncateEvery > 0 && (ops + 1) % job.truncateEvery === 0) fh.truncateSync(job.readerBlocks * job.blockSize);
     }

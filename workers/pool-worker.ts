@@ -3,19 +3,20 @@
 // Worker-side code: it imports thread-side modules and constants only.
 
 import { Piscina } from 'piscina';
-import { dropFileCache, fileRead, fileStat, fileSync, fileTruncate, fileWrite, getSize, lockInode, syncLocked, unlockInode } from '../src/inode.js';
+import { dropFileCache, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, lockInode, syncLocked, unlockInode } from '../src/inode.js';
 import { inodeName, openInode, releaseInode, usedInodes } from '../src/namei.js';
 import { persistAll } from '../src/super.js';
 import { OP_OTHER, SLOT_ROLE_POOL, type SharedDescriptor } from '../src/shm/layout.js';
 import { Volume } from '../src/volume.js';
 
 export type PoolTask =
-  | { op: 'open'; name: string; create: boolean; exclusive: boolean }
+  | { op: 'open'; name: string; create: boolean; exclusive: boolean; truncate: boolean; perm: number }
   | { op: 'read'; ino: number; position: number; length: number; direct: boolean }
-  | { op: 'write'; ino: number; position: number; data: Uint8Array; direct: boolean }
+  | { op: 'write'; ino: number; position: number; data: Uint8Array; direct: boolean; append: boolean; sync: boolean }
   | { op: 'sync'; ino: number }
   | { op: 'truncate'; ino: number; length: number }
   | { op: 'stat'; ino: number }
+  | { op: 'cacheState'; ino: number }
   | { op: 'release'; ino: number }
   | { op: 'list' }
   | { op: 'syncAll' }
@@ -26,17 +27,29 @@ const v = new Volume(Piscina.workerData as SharedDescriptor, SLOT_ROLE_POOL);
 
 export default function run(t: PoolTask): unknown {
   switch (t.op) {
-    case 'open':
+    case 'open': {
       v.setOp(OP_OTHER);
-      return openInode(v, t.name, t.create, t.exclusive);
+      const ino = openInode(v, t.name, t.create, t.exclusive, t.perm);
+      try {
+        if (t.truncate) fileTruncate(v, ino, 0); // O_TRUNC
+      } catch (err) {
+        releaseInode(v, ino);
+        throw err;
+      }
+      return ino;
+    }
     case 'read': {
       const data = new Uint8Array(t.length);
       const bytesRead = fileRead(v, t.ino, data, 0, t.length, t.position, t.direct);
       // The view's length is bytesRead; its buffer moves to the main thread without a copy.
       return Piscina.move(data.subarray(0, bytesRead));
     }
-    case 'write':
-      return fileWrite(v, t.ino, t.data, 0, t.data.byteLength, t.position, t.direct);
+    case 'write': {
+      const n = fileWrite(v, t.ino, t.data, 0, t.data.byteLength, t.position, t.direct, t.append);
+      const at = v.writePos;
+      if (t.sync && n > 0) fileSync(v, t.ino); // O_SYNC
+      return [n, at];
+    }
     case 'sync':
       fileSync(v, t.ino);
       return null;
@@ -44,7 +57,9 @@ export default function run(t: PoolTask): unknown {
       fileTruncate(v, t.ino, t.length);
       return null;
     case 'stat':
-      return fileStat(v, t.ino);
+      return inodeAttrs(v, t.ino);
+    case 'cacheState':
+      return fileCacheState(v, t.ino);
     case 'release':
       releaseInode(v, t.ino);
       return null;

@@ -22,7 +22,7 @@ export class DioreadReader implements Reader {
   }
 
   read(position: number): number {
-    return this.fh.readSync(this.buf, position);
+    return this.fh.readSync(this.buf, { position: position });
   }
 
   close(): void {

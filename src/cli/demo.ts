@@ -22,7 +22,7 @@ export function register(program: Command): void {
       let t = performance.now();
       for (let at = 0; at < bytes; at += chunk.length) {
         chunk.fill(at / chunk.length);
-        await f.write(chunk, at);
+        await f.write(chunk, { position: at });
       }
       await f.sync();
       console.log(`wrote ${o.mib} MiB and synced in ${(performance.now() - t).toFixed(1)} ms`);
@@ -32,7 +32,7 @@ export function register(program: Command): void {
       const reads = 20000;
       for (let i = 0; i < reads; i++) {
         const at = Math.floor(Math.random() * (bytes / 4096)) * 4096;
-        await f.read(out, at);
+        await f.read(out, { position: at });
         if (out[0] !== Math.floor(at / chunk.length) % 256) bad++;
       }
       console.log(`${reads} random 4 KiB reads in ${(performance.now() - t).toFixed(1)} ms, ${bad} mismatches`);

@@ -49,7 +49,7 @@ export function register(program: Command): void {
         const f = await eng.open(name, { create: true, direct: !!o.direct });
         await f.truncate(0);
         const chunk = 1 << 20;
-        for (let at = 0; at < data.length; at += chunk) await f.write(data.subarray(at, at + chunk), at);
+        for (let at = 0; at < data.length; at += chunk) await f.write(data.subarray(at, at + chunk), { position: at });
         if (o.sync) await f.sync();
         await f.close();
       });
@@ -68,7 +68,7 @@ export function register(program: Command): void {
         const { size } = await f.stat();
         const buf = Buffer.alloc(1 << 20);
         for (let at = 0; at < size; ) {
-          const { bytesRead } = await f.read(buf, at);
+          const { bytesRead } = await f.read(buf, { position: at });
           if (bytesRead === 0) break;
           await new Promise<void>((resolve, reject) => process.stdout.write(buf.subarray(0, bytesRead), (e) => (e ? reject(e) : resolve())));
           at += bytesRead;

@@ -58,13 +58,13 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
     const f = await eng.open('profile', { create: true });
     await f.truncate(0);
     const chunk = Buffer.alloc(1 << 20, 0x11);
-    for (let at = 0; at < o.fileMib << 20; at += chunk.length) await f.write(chunk, at);
+    for (let at = 0; at < o.fileMib << 20; at += chunk.length) await f.write(chunk, { position: at });
     await f.sync();
     if (o.workload === 'direct') await eng.dropCaches();
     else {
       // Warm the cache so readers measure hits, not the first misses.
       const warm = Buffer.alloc(1 << 20);
-      for (let at = 0; at < o.fileMib << 20; at += warm.length) await f.read(warm, at);
+      for (let at = 0; at < o.fileMib << 20; at += warm.length) await f.read(warm, { position: at });
     }
     await f.close();
     eng.resetLockStats();

@@ -56,7 +56,12 @@ export const H_IOEND_WAITS = 35; // atomic counter: times a writer found the io_
 export const H_FIRST_DATA_BLOCK = 36; // written once at setup: first block the allocator may hand out
 export const H_CONVERSION_ERRORS = 37; // atomic counter: conversions that failed (the io_end stays queued)
 export const H_HASH_SEQ = 38; // under mapping_lock (read atomically): bumped by every hash insert and removal
+export const H_READ_ONLY = 39; // atomic: 0 writable, RO_OPTION (opened read-only), RO_ERRORS (errors=remount-ro)
 export const HEADER_WORDS = 64;
+
+export const RO_OPTION = 1;
+/** Set once metadata could not be written: ext4's errors=remount-ro; writes then fail with EROFS. */
+export const RO_ERRORS = 2;
 
 export const HF_NOLOCK = 1 << 0; // dioreadNolock: readers take no inode mutex
 export const HF_DEVICE_DIRECT = 1 << 1; // the backing image is opened with O_DIRECT
@@ -68,6 +73,8 @@ export const HF_MEMORY_DEVICE = 1 << 2; // in-memory device (a SAB) instead of a
 export const HF_UNSAFE_EARLY_WRITTEN = 1 << 3;
 /** Test-only: writeback does not pin UNINIT pages until conversion (ext4's dccaf33f bug). */
 export const HF_UNSAFE_UNPIN_AT_WRITEBACK = 1 << 4;
+/** readLocking 'shared': reads take the inode's i_rwsem shared (HF_NOLOCK clear). */
+export const HF_SHARED_READS = 1 << 5;
 
 export const SHM_MAGIC = 0x64696f72; // 'dior'
 export const SHM_VERSION = 1;
@@ -91,10 +98,25 @@ export const I_NAME_LEN = 12; // under namespace_lock: bytes of name
 export const I_OPEN_COUNT = 13; // atomic: open handles
 export const I_GENERATION = 14; // under namespace_lock: bumped at each create, so stale handles are caught
 export const I_META_DIRTY = 15; // atomic: 1 when the inode or its extents changed since the last metadata write
-export const I_PENDING_IO = 16; // atomic: io_ends allocated for this inode and not yet freed
-export const I_NAME = 20; // under namespace_lock: MAX_NAME_BYTES of UTF-8, 4 per word
+/**
+ * Lock word of class i_rwsem (src/sync/rwsem.ts): the inode's reader-writer semaphore, used only
+ * when the engine runs with readLocking 'shared' (reads take it shared; writes and truncate take it
+ * exclusive before i_mutex), as ext4 since 5.5 and XFS (IOLOCK_SHARED) lock direct reads.
+ */
+export const I_RWSEM = 16;
+export const I_MODE = 17; // under i_mutex (namespace_lock at create): file type and permission bits (st_mode)
+// Times in ms since the epoch, two words each (low 32 bits, high bits), under i_mutex:
+export const I_ATIME_LO = 18; // set at create (dioread reads never update it: noatime)
+export const I_ATIME_HI = 19;
+export const I_MTIME_LO = 20; // data changed: write, truncate, allocate
+export const I_MTIME_HI = 21;
+export const I_CTIME_LO = 22; // inode changed: the above, rename
+export const I_CTIME_HI = 23;
+export const I_BTIME_LO = 24; // birth: set at create
+export const I_BTIME_HI = 25;
+export const I_NAME = 32; // under namespace_lock: MAX_NAME_BYTES of UTF-8, 4 per word
 export const MAX_NAME_BYTES = 64;
-export const INODE_WORDS = I_NAME + MAX_NAME_BYTES / 4; // 36
+export const INODE_WORDS = I_NAME + MAX_NAME_BYTES / 4; // 48
 
 // ---------------------------------------------------------------------------------------------
 // Extent table (ext4_extent): per inode, extentsPerFile sorted records of EXTENT_WORDS words.
@@ -154,6 +176,8 @@ export const S_THREAD_ID = 1; // by the claimer, before anyone reads it: worker_
 export const S_ROLE = 2; // by the claimer: SLOT_ROLE_*
 export const S_OP = 3; // plain store by the slot's own thread: OP_* it is doing now (waiters read it to
 //                       learn what the lock holder was doing: lock_stat's "contending" points)
+export const S_SHARED_LOCK = 4; // by the slot's own thread: the rwsem word it holds shared, 0 if none
+//                                 (a writer waiting on readers finds a dead reader through it)
 export const SLOT_WORDS = 16; // one 64-byte line per slot: S_OP stores never bounce a neighbour's line
 export const SLOT_FREE = 0;
 export const SLOT_LIVE = 1;
@@ -182,6 +206,8 @@ export const LOCK_CLASSES = [
   'namespace_lock',
   'wq_lock',
   'meta_lock',
+  'i_rwsem-R',
+  'i_rwsem-W',
 ] as const;
 export type LockClassName = (typeof LOCK_CLASSES)[number];
 export const LC_I_MUTEX = 0;
@@ -194,6 +220,9 @@ export const LC_IO_END_POOL = 6;
 export const LC_NAMESPACE = 7;
 export const LC_WQ = 8;
 export const LC_META = 9;
+/** i_rwsem taken shared (readLocking 'shared' reads) and exclusive (writes in that mode): lock_stat's -R and -W rows. */
+export const LC_RWSEM_READ = 10;
+export const LC_RWSEM_WRITE = 11;
 
 /** Contention points: what the thread was doing when it took the lock (lock_stat's call sites). */
 export const OPS = ['read', 'write', 'writeback', 'convert', 'sync', 'truncate', 'other'] as const;

@@ -80,7 +80,7 @@ export interface LockContext extends TraceContext {
  */
 export const HOLD_SAMPLE_EVERY = 4;
 
-function sampleHold(c: LockContext, level: number): number {
+export function sampleHold(c: LockContext, level: number): number {
   // While tracing every hold is timed: long holds become trace events.
   return level === STATS_TRACE || ++c.holdSamples % HOLD_SAMPLE_EVERY === 0 ? now() : 0;
 }
@@ -110,7 +110,7 @@ function statBase(c: LockContext, cls: number): number {
  * Count an acquisition (and, if it waited, the contention, the holder's operation and the wait).
  * Plain stores: this slot owns its stats.
  */
-function account(c: LockContext, cls: number, waitedNs: number, contended: boolean, holderOp: number): void {
+export function account(c: LockContext, cls: number, waitedNs: number, contended: boolean, holderOp: number): void {
   const st = c.st;
   const b = statBase(c, cls);
   st[b + ST_ACQ]++;
@@ -147,7 +147,7 @@ export function accountAcquire(c: LockContext, cls: number): void {
   c.st[b + ST_POINTS + c.op * 2]++;
 }
 
-function lockName(cls: number, word: number): string {
+export function lockName(cls: number, word: number): string {
   return `${LOCK_CLASSES[cls]} (word ${word})`;
 }
 
@@ -228,7 +228,7 @@ function lockSlow(c: LockContext, word: number, cls: number, spins: number): num
 }
 
 /** What the holder of lock word value `v` is doing (its slot's S_OP), or OP_OTHER if unknown. */
-function holderOpOf(c: LockContext, v: number): number {
+export function holderOpOf(c: LockContext, v: number): number {
   const owner = lockOwnerSlot(v);
   if (owner < 0 || owner >= c.layout.maxThreads) return OP_OTHER;
   const op = c.i32[slotWord(c.layout, owner, S_OP)];
@@ -296,19 +296,22 @@ export function unlock(c: LockContext, word: number, cls: number, token: number)
   }
   c.held--;
   if (old & (LW_WAITERS | LW_HANDOFF)) Atomics.notify(i32, word, 1);
-  if (token !== 0) {
-    const t1 = now();
-    const held = t1 - token;
-    if (held > TRACE_HOLD_MIN_NS && Atomics.load(i32, H_STATS_LEVEL) === STATS_TRACE) {
-      traceEvent(c, TK_LOCK_HOLD, token, held, cls, c.op, 0);
-    }
-    const st = c.st;
-    const b = statBase(c, cls);
-    st[b + ST_HOLD_TOTAL] += held;
-    st[b + ST_HOLD_COUNT]++;
-    if (st[b + ST_HOLD_MIN] === 0 || held < st[b + ST_HOLD_MIN]) st[b + ST_HOLD_MIN] = held || 1;
-    if (held > st[b + ST_HOLD_MAX]) st[b + ST_HOLD_MAX] = held;
+  if (token !== 0) accountHold(c, cls, token);
+}
+
+/** Record a hold that began at `token` (ns, from lock()'s timing) and ends now. */
+export function accountHold(c: LockContext, cls: number, token: number): void {
+  const t1 = now();
+  const held = t1 - token;
+  if (held > TRACE_HOLD_MIN_NS && Atomics.load(c.i32, H_STATS_LEVEL) === STATS_TRACE) {
+    traceEvent(c, TK_LOCK_HOLD, token, held, cls, c.op, 0);
   }
+  const st = c.st;
+  const b = statBase(c, cls);
+  st[b + ST_HOLD_TOTAL] += held;
+  st[b + ST_HOLD_COUNT]++;
+  if (st[b + ST_HOLD_MIN] === 0 || held < st[b + ST_HOLD_MIN]) st[b + ST_HOLD_MIN] = held || 1;
+  if (held > st[b + ST_HOLD_MAX]) st[b + ST_HOLD_MAX] = held;
 }
 
 /** True when the calling thread's slot owns the lock at `word` (for assertions). */

@@ -40,7 +40,7 @@ export async function readWhole(f: FileHandle, size: number): Promise<Buffer> {
   while (at < size) {
     const n = Math.min(64 * 1024, size - at);
     const chunk = Buffer.alloc(n);
-    const { bytesRead } = await f.read(chunk, at);
+    const { bytesRead } = await f.read(chunk, { position: at });
     chunk.copy(out, at, 0, bytesRead);
     if (bytesRead < n) return out.subarray(0, at + bytesRead);
     at += n;

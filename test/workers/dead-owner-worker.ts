@@ -9,7 +9,7 @@ const view = attach(desc);
 const fh = view.openSync('f', { create: true });
 if (role === 'waiter') {
   try {
-    fh.writeSync(Buffer.from('after'), 0);
+    fh.writeSync(Buffer.from('after'), { position: 0 });
     parentPort!.postMessage({ ok: true });
   } catch (err) {
     parentPort!.postMessage({ ok: false, code: (err as { code?: string }).code, message: (err as Error).message });

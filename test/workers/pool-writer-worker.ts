@@ -42,7 +42,7 @@ while (ops < job.maxOps && Date.now() < until) {
     const len = 1 + Math.floor(rand() * 3 * 4096);
     const pos = Math.floor(rand() * (job.fileBytes - len));
     const data = pattern(job.id * 1_000_000 + ++tag, pos, len);
-    const n = (rand() < 0.3 ? direct : buffered).writeSync(data, pos);
+    const n = (rand() < 0.3 ? direct : buffered).writeSync(data, { position: pos });
     if (n !== len) throw new Error(`short write ${n} of ${len} at ${pos}`);
     data.copy(model, pos);
     size = Math.max(size, pos + len);
@@ -52,13 +52,13 @@ while (ops < job.maxOps && Date.now() < until) {
     const pos = 8 * Math.floor((rand() * (job.sharedBytes - len)) / 8);
     const b = sbuf.subarray(0, len);
     stamp(b, pos, (job.id << 24) | (ops & 0xffffff) | 1);
-    shared.writeSync(b, pos);
+    shared.writeSync(b, { position: pos });
     sharedWrites++;
   } else if (r < 0.95) {
     const len = 8 * (1 + Math.floor((rand() * sbuf.length) / 8));
     const pos = 8 * Math.floor((rand() * (job.sharedBytes - len)) / 8);
     const b = sbuf.subarray(0, len);
-    const n = shared.readSync(b, pos);
+    const n = shared.readSync(b, { position: pos });
     const [bad, first, word] = checkStamps(b, pos, n);
     sharedWords += Math.floor(n / 8);
     if (bad > 0 && stale === 0) firstStale = `${word} at ${first}`;
@@ -78,7 +78,7 @@ while (ops < job.maxOps && Date.now() < until) {
 let mismatch = '';
 for (const [kind, fh] of [['buffered', buffered], ['direct', direct]] as const) {
   const got = Buffer.alloc(size + 4096);
-  const n = fh.readSync(got, 0);
+  const n = fh.readSync(got, { position: 0 });
   if (n !== size) mismatch ||= `${kind}: read ${n} bytes, size ${size}`;
   const at = got.subarray(0, size).findIndex((b, i) => b !== model[i]);
   if (at >= 0) mismatch ||= `${kind}: byte ${at} is ${got[at]}, want ${model[at]}`;

@@ -17,7 +17,7 @@ interface Job {
 
 const job = workerData as Job;
 const view = attach(job.desc);
-const h = { buffered: view.openSync('shared'), direct: view.openSync('shared', { direct: true }) };
+const h = { buffered: view.openSync('shared', 'r+'), direct: view.openSync('shared', { direct: true }) };
 const rand = rng(job.seed);
 const base = job.id * job.regionBytes;
 const until = Date.now() + job.deadlineMs;
@@ -32,10 +32,10 @@ while (ops < job.maxOps && Date.now() < until) {
   const pos = base + Math.floor(rand() * (job.regionBytes - len));
   const data = pattern(job.id * 1_000_000 + ops + 1, pos, len);
   const via = rand() < 0.5 ? 'buffered' : 'direct';
-  h[via].writeSync(data, pos);
+  h[via].writeSync(data, { position: pos });
   for (const kind of ['buffered', 'direct'] as const) {
     const b = got.subarray(0, len);
-    const n = h[kind].readSync(b, pos);
+    const n = h[kind].readSync(b, { position: pos });
     checks++;
     const at = n === len ? b.findIndex((x, i) => x !== data[i]) : 0;
     if (at >= 0) {

@@ -25,7 +25,7 @@ let wrong = 0;
 for (let i = 0; i < job.reads; i++) {
   const len = 1 + Math.floor(rand() * buf.length);
   const pos = Math.floor(rand() * (job.fileBytes - len));
-  const n = fh.readSync(buf.subarray(0, len), pos);
+  const n = fh.readSync(buf.subarray(0, len), { position: pos });
   if (n !== len || !buf.subarray(0, len).equals(pattern(job.patternSeed, pos, len))) wrong++;
 }
 fh.closeSync();

@@ -35,7 +35,7 @@ while (ops < job.maxOps && Date.now() < until) {
   const pos = 8 * Math.floor((rand() * (job.fileBytes - len)) / 8);
   const b = buf.subarray(0, len);
   if (job.role === 'reader') {
-    const n = fh.readSync(b, pos);
+    const n = fh.readSync(b, { position: pos });
     const [bad, first, word] = checkStamps(b, pos, n);
     words += Math.floor(n / 8);
     if (bad > 0) {
@@ -48,7 +48,7 @@ while (ops < job.maxOps && Date.now() < until) {
     }
   } else {
     stamp(b, pos, (job.id << 24) | (ops & 0xffffff) | 1);
-    fh.writeSync(b, pos);
+    fh.writeSync(b, { position: pos });
     // Now and then cut the file and grow it back: freed blocks get reallocated, which gives the
     // allocation path (and the unsafe control) fresh blocks to expose.
     if (job.role === 'writer' && rand() < 0.02) {

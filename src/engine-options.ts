@@ -1,0 +1,158 @@
+// Engine options: what Engine.open and Engine.mkfs accept, validated into one config object.
+// ext4 counterpart: parse_options() in fs/ext4/super.c (mount options) and mke2fs's arguments.
+
+import { DioreadError, showValue } from './errors.js';
+import { DEFAULT_EXTENTS_PER_FILE, DEFAULT_MAX_FILES } from './ondisk.js';
+import { BLOCK_SIZE, STATS_COUNTERS, STATS_OFF, STATS_TIMING } from './shm/layout.js';
+import { UNSAFE_EARLY_WRITTEN, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
+import { checkBool, checkChoice, checkInt, checkOptions } from './validate.js';
+import type { ReadLocking } from './volume.js';
+
+export type LockStatsLevel = 'off' | 'counters' | 'timing';
+export const STATS_LEVELS: readonly LockStatsLevel[] = ['off', 'counters', 'timing'];
+export const LEVEL_CODE: Record<LockStatsLevel, number> = { off: STATS_OFF, counters: STATS_COUNTERS, timing: STATS_TIMING };
+
+export interface EngineOptions {
+  /** Backing image file. Omitted: an in-memory device (a SharedArrayBuffer). */
+  path?: string;
+  /** Format a missing or empty image file. */
+  create?: boolean;
+  /** Open for reading only: every write fails with EROFS; nothing is written to the image. */
+  readOnly?: boolean;
+  /** Device size when formatting (a multiple of 4096). Default 64 MiB. */
+  sizeBytes?: number;
+  /** Page-cache frames of 4 KiB. Default 1024 (4 MiB). */
+  cachePages?: number;
+  /**
+   * How reads lock the inode: 'exclusive' (the inode mutex, ext4 before the seed), 'shared' (the
+   * inode's rwsem shared: ext4 since 5.5, XFS) or 'none' (the seed's dioread_nolock). Default 'none'.
+   */
+  readLocking?: ReadLocking;
+  /** The older switch: true is readLocking 'none', false is 'exclusive'. */
+  dioreadNolock?: boolean;
+  /** Open the image with O_DIRECT: 'auto' (when the filesystem allows), true (or fail), false. */
+  deviceDirect?: 'auto' | boolean;
+  /** Inode table size when formatting. Default 64. */
+  maxFiles?: number;
+  /** Extent records per file when formatting. Default 4096. */
+  extentsPerFile?: number;
+  /** io_end pool size. Default 64. */
+  ioEnds?: number;
+  /** Thread slots (views that may attach at once, the engine's own workers included). Default 64. */
+  maxThreads?: number;
+  /** Lock statistics: 'off', 'counters' (default) or 'timing'. */
+  lockStats?: LockStatsLevel;
+  /** Worker threads behind the async API. Default 2. */
+  poolThreads?: number;
+  /** Trace events kept per thread (for startTrace/trace()). Default 0: no trace buffer. */
+  traceEvents?: number;
+}
+
+const ENGINE_OPTIONS = [
+  'path',
+  'create',
+  'readOnly',
+  'sizeBytes',
+  'cachePages',
+  'dioreadNolock',
+  'readLocking',
+  'deviceDirect',
+  'maxFiles',
+  'extentsPerFile',
+  'ioEnds',
+  'maxThreads',
+  'lockStats',
+  'poolThreads',
+  'traceEvents',
+] as const;
+
+export const DEFAULT_SIZE_BYTES = 64 * 1024 * 1024;
+const MAX_SIZE_BYTES = 2 ** 31 * BLOCK_SIZE;
+
+/** Engine.open's options, checked, with every default filled in. */
+export interface EngineConfig {
+  path: string | null;
+  create: boolean;
+  readOnly: boolean;
+  sizeBytes: number;
+  cachePages: number;
+  readLocking: ReadLocking;
+  deviceDirect: 'auto' | boolean;
+  maxFiles: number;
+  extentsPerFile: number;
+  ioEnds: number;
+  maxThreads: number;
+  statsLevel: LockStatsLevel;
+  poolThreads: number;
+  traceCapacity: number;
+  /** Test-only broken modes (testing-symbols.ts). */
+  unsafeEarlyWritten: boolean;
+  unsafeUnpinAtWriteback: boolean;
+}
+
+export function checkSizeBytes(where: string, value: unknown, dflt: number): number {
+  const n = checkInt(where, 'sizeBytes', value, BLOCK_SIZE, MAX_SIZE_BYTES - BLOCK_SIZE, dflt);
+  if (n % BLOCK_SIZE !== 0) throw new DioreadError('EINVAL', `${where}: sizeBytes ${n} is not a multiple of ${BLOCK_SIZE}`);
+  return n;
+}
+
+export function checkPath(where: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new DioreadError('EINVAL', `${where}: path must be a non-empty string, got ${showValue(value)}`);
+  return value;
+}
+
+const READ_LOCKINGS: readonly ReadLocking[] = ['exclusive', 'shared', 'none'];
+
+/** readLocking, with dioreadNolock as its older alias (true: 'none', false: 'exclusive'). */
+function parseReadLocking(where: string, readLocking: unknown, dioreadNolock: unknown): ReadLocking {
+  const rl = readLocking === undefined ? undefined : checkChoice(where, 'readLocking', readLocking, READ_LOCKINGS, 'none');
+  const nl = checkBool(where, 'dioreadNolock', dioreadNolock, true);
+  if (rl === undefined) return nl ? 'none' : 'exclusive';
+  if (dioreadNolock !== undefined && nl !== (rl === 'none')) {
+    throw new DioreadError('EINVAL', `${where}: dioreadNolock ${String(dioreadNolock)} contradicts readLocking ${JSON.stringify(rl)}`);
+  }
+  return rl;
+}
+
+/** Format options of Engine.mkfs (and of Engine.open with create). */
+export interface MkfsConfig {
+  sizeBytes: number;
+  maxFiles: number;
+  extentsPerFile: number;
+}
+
+export function parseMkfsOptions(where: string, opts: unknown): MkfsConfig {
+  const o = checkOptions(where, opts, ['sizeBytes', 'maxFiles', 'extentsPerFile']);
+  return {
+    sizeBytes: checkSizeBytes(where, o.sizeBytes, DEFAULT_SIZE_BYTES),
+    maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES),
+    extentsPerFile: checkInt(where, 'extentsPerFile', o.extentsPerFile, 16, 1 << 22, DEFAULT_EXTENTS_PER_FILE),
+  };
+}
+
+export function parseEngineOptions(where: string, opts: unknown): EngineConfig {
+  const o = checkOptions(where, opts, ENGINE_OPTIONS);
+  const deviceDirect = o.deviceDirect === undefined ? 'auto' : o.deviceDirect;
+  if (deviceDirect !== 'auto' && deviceDirect !== true && deviceDirect !== false) {
+    throw new DioreadError('EINVAL', `${where}: deviceDirect must be 'auto', true or false, got ${showValue(deviceDirect)}`);
+  }
+  const symbols = (opts ?? {}) as Record<symbol, unknown>;
+  return {
+    path: o.path === undefined ? null : checkPath(where, o.path),
+    create: checkBool(where, 'create', o.create, false),
+    readOnly: checkBool(where, 'readOnly', o.readOnly, false),
+    sizeBytes: checkSizeBytes(where, o.sizeBytes, DEFAULT_SIZE_BYTES),
+    cachePages: checkInt(where, 'cachePages', o.cachePages, 8, 1 << 22, 1024),
+    readLocking: parseReadLocking(where, o.readLocking, o.dioreadNolock),
+    deviceDirect,
+    maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES),
+    extentsPerFile: checkInt(where, 'extentsPerFile', o.extentsPerFile, 16, 1 << 22, DEFAULT_EXTENTS_PER_FILE),
+    ioEnds: checkInt(where, 'ioEnds', o.ioEnds, 1, 1 << 16, 64),
+    maxThreads: checkInt(where, 'maxThreads', o.maxThreads, 4, 1024, 64),
+    statsLevel: checkChoice(where, 'lockStats', o.lockStats, STATS_LEVELS, 'counters'),
+    poolThreads: checkInt(where, 'poolThreads', o.poolThreads, 1, 64, 2),
+    traceCapacity: checkInt(where, 'traceEvents', o.traceEvents, 0, 1 << 22, 0),
+    unsafeEarlyWritten: symbols[UNSAFE_EARLY_WRITTEN] === true,
+    unsafeUnpinAtWriteback: symbols[UNSAFE_UNPIN_AT_WRITEBACK] === true,
+  };
+}
