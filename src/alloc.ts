@@ -1,13 +1,17 @@
 // Block allocator: one bitmap over the device, guarded by the allocator lock.
-// ext4 counterpart: fs/ext4/mballoc.c (ext4_mb_new_blocks with a goal, ext4_free_blocks) and the
-// block bitmap of balloc.c, without groups: one bitmap, one lock.
+// ext4 counterpart: fs/ext4/mballoc.c (ext4_mb_new_blocks with a goal, ext4_free_blocks and its
+// freed-extent list that only reaches the buddy bitmaps once the transaction commits) and the block
+// bitmap of balloc.c, without groups: one bitmap, one lock.
 //
-// Thread safety: every bitmap word and H_FREE_BLOCKS / H_ALLOC_GOAL change under alloc_lock
-// (a spinlock: held for a bit scan, never across I/O).
-// Invariant: H_FREE_BLOCKS equals the number of clear bits from firstDataBlock to blockCount.
+// Thread safety: every bitmap word, pending word, bitmap-block dirty word and H_FREE_BLOCKS /
+// H_PENDING_FREE / H_ALLOC_GOAL change under alloc_lock (a spinlock: held for a bit scan, never
+// across I/O). Allocating and freeing happen inside a journal handle (transaction.ts).
+// Invariants: a set bit is a block in use or pending free; H_FREE_BLOCKS counts the clear bits from
+// firstDataBlock on, H_PENDING_FREE the pending ones. A freed block stays set (pending) until the
+// commit that records its freeing is durable (transaction.ts releaseFrees): see issue 7's bug 3.
 
 import { InvariantError } from './errors.js';
-import { H_ALLOC_GOAL, H_ALLOC_LOCK, H_FREE_BLOCKS, LC_ALLOC } from './shm/layout.js';
+import { BITMAP_BITS_PER_BLOCK, H_ALLOC_GOAL, H_ALLOC_LOCK, H_FREE_BLOCKS, H_PENDING_FREE, LC_ALLOC } from './shm/layout.js';
 import { spinLock, unlock } from './sync/lock.js';
 import type { Volume } from './volume.js';
 
@@ -48,6 +52,7 @@ export function allocBlocks(v: Volume, goal: number, count: number, firstDataBlo
       i32[base + (b >>> 5)] |= 1 << (b & 31);
       n++;
     }
+    markBitmapDirty(v, start, n);
     i32[H_FREE_BLOCKS] -= n;
     i32[H_ALLOC_GOAL] = start + n;
     return { pblk: start, count: n };
@@ -70,8 +75,44 @@ function findFree(i32: Int32Array, base: number, from: number, to: number): numb
   return -1;
 }
 
-/** Return blocks to the bitmap (ext4_free_blocks). Freeing a free block is a bug: asserted. */
+/** The on-disk bitmap blocks holding [pblk, pblk+count) changed: the next commit writes them. Under alloc_lock. */
+function markBitmapDirty(v: Volume, pblk: number, count: number): void {
+  if (count <= 0) return;
+  const first = Math.floor(pblk / BITMAP_BITS_PER_BLOCK);
+  const last = Math.floor((pblk + count - 1) / BITMAP_BITS_PER_BLOCK);
+  for (let k = first; k <= last; k++) v.i32[v.layout.bitmapDirtyBase + k] = 1;
+}
+
+/**
+ * ext4_free_blocks: the blocks become pending free — still set in the bitmap, so no allocation can
+ * take them, until the commit that records their freeing is durable (then transaction.ts clears
+ * them). Freeing a block that is free or already pending is a bug: asserted.
+ */
 export function freeBlocks(v: Volume, pblk: number, count: number): void {
+  const i32 = v.i32;
+  const base = v.layout.bitmapBase;
+  const pending = v.layout.pendingBase;
+  const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
+  try {
+    for (let b = pblk; b < pblk + count; b++) {
+      const w = b >>> 5;
+      const bit = 1 << (b & 31);
+      if ((i32[base + w] & bit) === 0) throw new InvariantError(`block bitmap: block ${b} freed while free`);
+      if ((i32[pending + w] & bit) !== 0) throw new InvariantError(`block bitmap: block ${b} freed twice (already pending)`);
+      i32[pending + w] |= bit;
+    }
+    markBitmapDirty(v, pblk, count);
+    i32[H_PENDING_FREE] += count;
+  } finally {
+    unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
+  }
+}
+
+/**
+ * Undo an allocation that never reached an extent (the extent table was full, the data write
+ * failed): the blocks go straight back, since no transaction ever recorded them as someone's.
+ */
+export function unallocBlocks(v: Volume, pblk: number, count: number): void {
   const i32 = v.i32;
   const base = v.layout.bitmapBase;
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
@@ -79,13 +120,19 @@ export function freeBlocks(v: Volume, pblk: number, count: number): void {
     for (let b = pblk; b < pblk + count; b++) {
       const w = base + (b >>> 5);
       const bit = 1 << (b & 31);
-      if ((i32[w] & bit) === 0) throw new InvariantError(`block bitmap: block ${b} freed twice`);
+      if ((i32[w] & bit) === 0) throw new InvariantError(`block bitmap: block ${b} unallocated while free`);
       i32[w] &= ~bit;
     }
+    markBitmapDirty(v, pblk, count);
     i32[H_FREE_BLOCKS] += count;
   } finally {
     unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
   }
+}
+
+/** Blocks freed but not yet committed free (a forced commit would make them allocatable). */
+export function pendingFree(v: Volume): number {
+  return Atomics.load(v.i32, H_PENDING_FREE);
 }
 
 /** Mark blocks used without the lock (setup only, before any other thread attaches). */

@@ -105,9 +105,34 @@ function lookupLocked(v: Volume, ino: number, index: number): number {
   return -1;
 }
 
+/**
+ * The page hash's change counter (H_HASH_SEQ) is a seqcount: odd from before the first store of a
+ * chain change (insert, removal, and the clearing of the removed page's next link) until after the
+ * last. A lock-free walk that starts on an even count and finds it unchanged afterwards overlapped
+ * no change, so its "not cached" is the truth. (Bumped only before the change, as it once was, a
+ * walk that began just after the bump could stand on a page whose next link was then cleared and
+ * miss the pages behind it, trusting the miss: direct reads returned older bytes from the device
+ * while a dirty page held the newer ones, issue 7 bug 5.) Caller holds mapping_lock.
+ */
+function hashChangeBegin(v: Volume): void {
+  const s = Atomics.add(v.i32, H_HASH_SEQ, 1);
+  if (s & 1) throw new InvariantError(`page hash: change counter odd (${s}) at the start of a change`);
+}
+function hashChangeEnd(v: Volume): void {
+  Atomics.add(v.i32, H_HASH_SEQ, 1);
+}
+
+/** A snapshot of the hash's change counter for a lock-free walk (odd: a change is under way). */
+export function hashWalkBegin(v: Volume): number {
+  return Atomics.load(v.i32, H_HASH_SEQ);
+}
+/** True when no chain changed since `s` was taken (and none was changing then). */
+export function hashWalkValid(v: Volume, s: number): boolean {
+  return (s & 1) === 0 && Atomics.load(v.i32, H_HASH_SEQ) === s;
+}
+
 function hashInsert(v: Volume, p: number, ino: number, index: number): void {
   const i32 = v.i32;
-  Atomics.add(i32, H_HASH_SEQ, 1);
   const b = v.layout.hashBase + (pageHash(ino, index) & i32[H_HASH_MASK]);
   i32[pd(v, p) + P_HASH_NEXT] = i32[b];
   Atomics.store(i32, b, p);
@@ -118,7 +143,6 @@ function hashRemove(v: Volume, p: number): void {
   const d = pd(v, p);
   const ino = i32[d + P_INO];
   if (ino < 0) return;
-  Atomics.add(i32, H_HASH_SEQ, 1);
   const b = v.layout.hashBase + (pageHash(ino, i32[d + P_INDEX]) & i32[H_HASH_MASK]);
   let cur = i32[b];
   if (cur === p) {
@@ -189,9 +213,9 @@ export function pageSeqEnd(v: Volume, p: number): void {
  * reference taken, or -1: an authoritative miss without touching a shared lock in the common case.
  */
 export function findGetPageFast(v: Volume, ino: number, index: number): number {
-  const s = Atomics.load(v.i32, H_HASH_SEQ);
+  const s = hashWalkBegin(v);
   const p = findPage(v, ino, index);
-  if (p < 0 && Atomics.load(v.i32, H_HASH_SEQ) === s) return -1;
+  if (p < 0 && hashWalkValid(v, s)) return -1;
   return findGetPage(v, ino, index);
 }
 
@@ -251,12 +275,14 @@ export function grabPage(v: Volume, ino: number, index: number, generation: numb
         releaseFreshFrame(v, fresh);
       } else {
         const d = pd(v, fresh);
+        hashChangeBegin(v);
         pageSeqBegin(v, fresh);
         v.i32[d + P_INO] = ino;
         v.i32[d + P_INDEX] = index;
         v.i32[d + P_GENERATION] = generation;
         hashInsert(v, fresh, ino, index);
         pageSeqEnd(v, fresh);
+        hashChangeEnd(v);
         unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
         out.page = fresh;
         out.lockToken = v.claimToken;
@@ -332,6 +358,7 @@ function claim(v: Volume, p: number): boolean {
     if (lt < 0) return false;
     v.claimToken = lt;
     Atomics.store(i32, d + P_REFCOUNT, 1);
+    hashChangeBegin(v);
     pageSeqBegin(v, p);
     if (i32[d + P_INO] >= 0) {
       hashRemove(v, p);
@@ -344,6 +371,7 @@ function claim(v: Volume, p: number): boolean {
     i32[d + P_REFERENCED] = 0;
     Atomics.store(i32, d + P_FLAGS, 0);
     pageSeqEnd(v, p);
+    hashChangeEnd(v);
     return true;
   } finally {
     unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
@@ -359,6 +387,7 @@ export function removePage(v: Volume, p: number): void {
   const d = pd(v, p);
   const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
   try {
+    hashChangeBegin(v);
     pageSeqBegin(v, p);
     if (i32[d + P_INO] >= 0) hashRemove(v, p);
     i32[d + P_INO] = -1;
@@ -367,6 +396,7 @@ export function removePage(v: Volume, p: number): void {
     i32[d + P_HASH_NEXT] = -1;
     Atomics.store(i32, d + P_FLAGS, 0);
     pageSeqEnd(v, p);
+    hashChangeEnd(v);
   } finally {
     unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
   }

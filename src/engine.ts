@@ -25,6 +25,10 @@ import {
   H_DIRTY_PAGES,
   H_EVICTIONS,
   H_FREE_BLOCKS,
+  H_J_COMMITS,
+  H_J_LOGGED,
+  H_J_RESETS,
+  H_PENDING_FREE,
   H_IOEND_FREE_COUNT,
   H_READ_ONLY,
   H_IOEND_WAITS,
@@ -54,6 +58,12 @@ export interface EngineCounters {
   evictions: number;
   dirtyPages: number;
   freeBlocks: number;
+  /** Blocks freed by changes not yet committed: allocatable once the next commit is durable. */
+  pendingFreeBlocks: number;
+  /** Journal: transactions committed, metadata blocks logged, log resets. */
+  commits: number;
+  journalBlocksLogged: number;
+  journalResets: number;
   ioEndsFree: number;
   ioEndsTotal: number;
   ioEndWaits: number;
@@ -256,6 +266,10 @@ export class Engine implements HandleHost {
       evictions: Atomics.load(i32, H_EVICTIONS),
       dirtyPages: Atomics.load(i32, H_DIRTY_PAGES),
       freeBlocks: Atomics.load(i32, H_FREE_BLOCKS),
+      pendingFreeBlocks: Atomics.load(i32, H_PENDING_FREE),
+      commits: Atomics.load(i32, H_J_COMMITS),
+      journalBlocksLogged: Atomics.load(i32, H_J_LOGGED),
+      journalResets: Atomics.load(i32, H_J_RESETS),
       ioEndsFree: Atomics.load(i32, H_IOEND_FREE_COUNT),
       ioEndsTotal: this.desc.layout.ioEnds,
       ioEndWaits: Atomics.load(i32, H_IOEND_WAITS),
@@ -340,9 +354,13 @@ export class Engine implements HandleHost {
           failure ??= reviveError(err);
         }
       };
-      await step(() => this.pool.run({ op: 'syncAll' } satisfies PoolTask));
+      const fileFailures = (await this.pool.run({ op: 'writebackAll' } satisfies PoolTask).catch((err: unknown) => {
+        failure ??= reviveError(err);
+        return [];
+      })) as string[];
+      if (fileFailures.length > 0) failure ??= new DioreadError(fileFailures[0].includes('EOWNERDEAD') ? 'EOWNERDEAD' : 'EIO', `engine.close: ${fileFailures.length} file(s) could not be written back (every other file was): ${fileFailures.join('; ')}`);
       await step(() => this.control(() => this.conversion.drain()));
-      await step(() => this.pool.run({ op: 'persistAll', clean: failure === null } satisfies PoolTask));
+      await step(() => this.pool.run({ op: 'closeJournal', clean: failure === null } satisfies PoolTask));
       if (failure !== null) throw failure;
     } finally {
       this.closed = true;

@@ -2,9 +2,11 @@
 // ext4 counterpart: fs/ext4/extents.c — ext4_ext_find_extent, ext4_ext_insert_extent with its
 // merges, ext4_ext_truncate, and ext4_convert_unwritten_extents.
 //
-// Thread safety: writers (insert, convert, truncate) hold the inode mutex and bracket their stores
-// with the inode's seqlock (I_SEQ) write section. Readers that do not hold the mutex (dioread_nolock
-// reads, writeback) use `mapBlocksSeq`, which retries when the sequence moved.
+// Thread safety: writers (insert, convert, truncate) hold the inode mutex, are inside a journal
+// handle (transaction.ts), and bracket their stores with the inode's seqlock (I_SEQ) write section.
+// Every changed record is reported to the journal (markExtentsDirty), so the next commit logs its
+// block. Readers that do not hold the mutex (dioread_nolock reads, writeback) use `mapBlocksSeq`,
+// which retries when the sequence moved.
 // Invariants: extents of an inode are sorted by lblk, never overlap, have 1 <= len <= EXT_MAX_LEN;
 // two neighbours that are logically and physically contiguous with the same flag are merged.
 
@@ -26,6 +28,7 @@ import {
   inodeWord,
 } from './shm/layout.js';
 import { accountAcquire, accountContention, seqReadBegin, seqReadRetry } from './sync/lock.js';
+import { markExtentsDirty } from './transaction.js';
 import type { Volume } from './volume.js';
 
 /** No extent maps the block; mapLen is the hole's length up to the next extent. */
@@ -117,6 +120,7 @@ function makeRoom(v: Volume, ino: number, at: number, k: number): void {
   const n = extentCount(v, ino);
   v.i32.copyWithin(base + (at + k) * EXTENT_WORDS, base + at * EXTENT_WORDS, base + n * EXTENT_WORDS);
   setCount(v, ino, n + k);
+  markExtentsDirty(v, ino, at, n + k);
 }
 
 function removeRecords(v: Volume, ino: number, at: number, k: number): void {
@@ -125,6 +129,7 @@ function removeRecords(v: Volume, ino: number, at: number, k: number): void {
   v.i32.copyWithin(base + at * EXTENT_WORDS, base + (at + k) * EXTENT_WORDS, base + n * EXTENT_WORDS);
   v.i32.fill(0, base + (n - k) * EXTENT_WORDS, base + n * EXTENT_WORDS);
   setCount(v, ino, n - k);
+  markExtentsDirty(v, ino, at, n);
 }
 
 function writeRecord(v: Volume, ino: number, at: number, lblk: number, len: number, pblk: number, flags: number): void {
@@ -133,6 +138,13 @@ function writeRecord(v: Volume, ino: number, at: number, lblk: number, len: numb
   v.i32[e + E_LEN] = len;
   v.i32[e + E_PBLK] = pblk;
   v.i32[e + E_FLAGS] = flags;
+  markExtentsDirty(v, ino, at, at + 1);
+}
+
+/** Change record `at`'s length in place. */
+function setRecordLen(v: Volume, ino: number, at: number, len: number): void {
+  v.i32[extentWord(v.layout, ino, at) + E_LEN] = len;
+  markExtentsDirty(v, ino, at, at + 1);
 }
 
 /** Can records a and a+1 merge (ext4_can_extents_be_merged)? */
@@ -153,7 +165,7 @@ function canMerge(v: Volume, ino: number, a: number): boolean {
 function tryMerge(v: Volume, ino: number, a: number): boolean {
   if (!canMerge(v, ino, a)) return false;
   const x = extentWord(v.layout, ino, a);
-  v.i32[x + E_LEN] += v.i32[x + EXTENT_WORDS + E_LEN];
+  setRecordLen(v, ino, a, v.i32[x + E_LEN] + v.i32[x + EXTENT_WORDS + E_LEN]);
   removeRecords(v, ino, a + 1, 1);
   return true;
 }
@@ -188,7 +200,7 @@ export function insertExtent(v: Volume, ino: number, lblk: number, len: number, 
       i32[p + E_PBLK] + i32[p + E_LEN] === pblk &&
       i32[p + E_LEN] + len <= EXT_MAX_LEN
     ) {
-      i32[p + E_LEN] += len;
+      setRecordLen(v, ino, at - 1, i32[p + E_LEN] + len);
       tryMerge(v, ino, at - 1);
       return true;
     }
@@ -285,7 +297,7 @@ export function truncateExtents(v: Volume, ino: number, fromLblk: number, free: 
     const drop = i32[e + E_LEN] - keep;
     free(i32[e + E_PBLK] + keep, drop);
     released += drop;
-    i32[e + E_LEN] = keep;
+    setRecordLen(v, ino, i, keep);
     i++;
   }
   for (let j = i; j < n; j++) {

@@ -14,7 +14,7 @@
 //   data is on the device (invariant 2), while the page holding the new data stays cached and pinned
 //   until then (invariant 3).
 
-import { allocBlocks, freeBlocks } from './alloc.js';
+import { allocBlocks, freeBlocks, pendingFree, unallocBlocks } from './alloc.js';
 import {
   clearPageFlags,
   findGetPageFast,
@@ -22,6 +22,8 @@ import {
   frameOf,
   getPageIfCaching,
   grabPage,
+  hashWalkBegin,
+  hashWalkValid,
   inodePages,
   lockPage,
   pageFlags,
@@ -39,13 +41,12 @@ import {
 import { DioreadError, InvariantError } from './errors.js';
 import { MAP_MAPPED, extentCount, extentRoom, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
 import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, freeIoEndsBeyond, writebackInode } from './page-io.js';
-import { persistInode } from './super.js';
+import { commitNow, commitUpTo, deviceFlush, flushMark, flushedSince, inHandle, markInodeDirty, runningTid } from './transaction.js';
 import {
   BLOCK_SIZE,
   BOUNCE_BLOCKS,
   EXT_MAX_LEN,
   H_DIRTY_PAGES,
-  H_HASH_SEQ,
   H_READ_ONLY,
   H_SYNC_CONVERSIONS,
   RO_OPTION,
@@ -54,7 +55,7 @@ import {
   I_BTIME_LO,
   I_CTIME_LO,
   I_GENERATION,
-  I_META_DIRTY,
+  I_GOAL,
   I_MODE,
   I_MTIME_LO,
   I_ATIME_LO,
@@ -107,12 +108,16 @@ function setSizeLocked(v: Volume, ino: number, size: number): void {
   v.i32[inodeWord(v.layout, ino, I_SIZE_HI)] = Math.floor(size / TWO32);
 }
 
-function setSize(v: Volume, ino: number, size: number): void {
-  const seq = inodeWord(v.layout, ino, I_SEQ);
-  seqWriteBegin(v.i32, seq);
-  setSizeLocked(v, ino, size);
-  seqWriteEnd(v.i32, seq);
-  Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+/** i_size_write in a journal handle, with the times of a data change when `touch`. Caller holds i_mutex. */
+function setSize(v: Volume, ino: number, size: number, touch = false): void {
+  inHandle(v, ino, () => {
+    const seq = inodeWord(v.layout, ino, I_SEQ);
+    seqWriteBegin(v.i32, seq);
+    setSizeLocked(v, ino, size);
+    seqWriteEnd(v.i32, seq);
+    if (touch) touchTimes(v, ino);
+    markInodeDirty(v, ino);
+  });
 }
 
 /** The inode mutex alone: conversion, sync, and (readLocking 'exclusive') reads take it. */
@@ -166,12 +171,19 @@ export function assertWritable(v: Volume, where: string): void {
   throw new DioreadError('EROFS', ro === RO_OPTION ? `${where}: the engine is read-only (opened with readOnly, or the image is not writable)` : `${where}: the engine went read-only after a metadata write failed (errors=remount-ro); close it and run fsck`);
 }
 
-/** file_update_time: the data changed (mtime and ctime). Caller holds i_mutex. */
-function touchData(v: Volume, ino: number): void {
+/** file_update_time: the data changed (mtime and ctime). Caller holds i_mutex and is in a handle. */
+function touchTimes(v: Volume, ino: number): void {
   const now = Date.now();
   setTime(v, ino, I_MTIME_LO, now);
   setTime(v, ino, I_CTIME_LO, now);
-  Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+}
+
+/** file_update_time in its own handle. Caller holds i_mutex. */
+function touchData(v: Volume, ino: number): void {
+  inHandle(v, ino, () => {
+    touchTimes(v, ino);
+    markInodeDirty(v, ino);
+  });
 }
 
 function generationOf(v: Volume, ino: number): number {
@@ -340,9 +352,9 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
  */
 function uncachedRun(v: Volume, ino: number, index: number, blocks: number): number {
   if (blocks <= 1) return blocks;
-  const s = Atomics.load(v.i32, H_HASH_SEQ);
+  const s = hashWalkBegin(v);
   for (let i = 1; i < blocks; i++) if (findPage(v, ino, index + i) >= 0) return i;
-  return Atomics.load(v.i32, H_HASH_SEQ) === s ? blocks : 1;
+  return hashWalkValid(v, s) ? blocks : 1;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -360,10 +372,10 @@ function conversionReserve(v: Volume): number {
 
 /**
  * Map [first, first+n) for a write, allocating holes (ext4_map_blocks with ext4_get_block_write:
- * EXT4_GET_BLOCKS_IO_CREATE_EXT makes the new extents UNWRITTEN in dioread_nolock mode; without it,
- * ext4_get_block makes them written at once). Fills pblks/unwritten per block. Returns how many
- * blocks from `first` are mapped: fewer than n only when the device or the extent table is full.
- * Caller holds i_mutex.
+ * EXT4_GET_BLOCKS_IO_CREATE_EXT makes the new extents UNWRITTEN). Fills pblks/unwritten per block.
+ * Returns how many blocks from `first` are mapped: fewer than n only when the device or the extent
+ * table is full. When the device is full but blocks wait to be committed free, it commits once and
+ * tries again (ext4_should_retry_alloc). Caller holds i_mutex (not a handle).
  */
 function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblks: Int32Array, unw: Uint8Array): number {
   // unw[i]: 0 written, MAPPED_UNWRITTEN, or FRESH (allocated by this call: its old bytes are garbage).
@@ -371,54 +383,77 @@ function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblk
   // dioread_nolock became its default): an extent reaches the journal as written only after its
   // data landed, so no crash exposes a block's old bytes (invariant 8), whatever readers lock.
   const createUnwritten = !v.unsafeEarlyWritten;
-  const seq = inodeWord(v.layout, ino, I_SEQ);
-  let inSection = false;
+  let retried = false;
   let i = 0;
-  try {
-    while (i < n) {
-      const lblk = first + i;
-      if (mapBlocks(v, ino, lblk) === MAP_MAPPED) {
-        const k = Math.min(v.mapLen, n - i);
-        for (let j = 0; j < k; j++) {
-          pblks[i + j] = v.mapPblk + j;
-          unw[i + j] = v.mapUnwritten ? MAPPED_UNWRITTEN : 0;
-        }
-        i += k;
+  while (i < n) {
+    const lblk = first + i;
+    if (mapBlocks(v, ino, lblk) === MAP_MAPPED) {
+      const k = Math.min(v.mapLen, n - i);
+      for (let j = 0; j < k; j++) {
+        pblks[i + j] = v.mapPblk + j;
+        unw[i + j] = v.mapUnwritten ? MAPPED_UNWRITTEN : 0;
+      }
+      i += k;
+      continue;
+    }
+    const want = Math.min(v.mapLen, n - i, EXT_MAX_LEN);
+    if (extentRoom(v, ino) <= conversionReserve(v)) break;
+    const a = inHandle(v, ino, () => allocateExtent(v, ino, lblk, want, createUnwritten));
+    if (a.count === 0) {
+      if (a.pblk === NO_BLOCKS && !retried && pendingFree(v) > 0) {
+        retried = true;
+        commitNow(v); // the blocks a truncate freed become allocatable once it is committed
         continue;
       }
-      const want = Math.min(v.mapLen, n - i, EXT_MAX_LEN);
-      if (extentRoom(v, ino) <= conversionReserve(v)) break;
-      const goal = i > 0 ? pblks[i - 1] + 1 : goalFor(v, ino, lblk);
-      const a = allocBlocks(v, goal, want, v.firstDataBlock);
-      if (a.count === 0) break;
-      if (!inSection) {
-        seqWriteBegin(v.i32, seq);
-        inSection = true;
-      }
-      if (!insertExtent(v, ino, lblk, a.count, a.pblk, createUnwritten)) {
-        freeBlocks(v, a.pblk, a.count);
-        break;
-      }
-      v.i32[inodeWord(v.layout, ino, I_BLOCKS)] += a.count;
-      for (let j = 0; j < a.count; j++) {
-        pblks[i + j] = a.pblk + j;
-        unw[i + j] = FRESH | (createUnwritten ? MAPPED_UNWRITTEN : 0);
-      }
-      i += a.count;
+      break;
     }
-  } finally {
-    if (inSection) {
-      seqWriteEnd(v.i32, seq);
-      Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+    for (let j = 0; j < a.count; j++) {
+      pblks[i + j] = a.pblk + j;
+      unw[i + j] = FRESH | (createUnwritten ? MAPPED_UNWRITTEN : 0);
     }
+    i += a.count;
   }
   return i;
 }
 
-/** ext4_ext_find_goal: right after the physical end of the extent before lblk. */
+/** allocateExtent's "nothing" results: no free block, or no room in the extent table. */
+const NO_BLOCKS = -1;
+const TABLE_FULL = -2;
+
+/**
+ * One allocation: blocks at the goal (or wherever free), then an extent for them. Caller holds
+ * i_mutex and a handle.
+ */
+function allocateExtent(v: Volume, ino: number, lblk: number, want: number, unwritten: boolean): { pblk: number; count: number } {
+  const a = allocBlocks(v, goalFor(v, ino, lblk), want, v.firstDataBlock);
+  if (a.count === 0) return { pblk: NO_BLOCKS, count: 0 };
+  const seq = inodeWord(v.layout, ino, I_SEQ);
+  seqWriteBegin(v.i32, seq);
+  try {
+    if (!insertExtent(v, ino, lblk, a.count, a.pblk, unwritten)) {
+      unallocBlocks(v, a.pblk, a.count); // never recorded as anyone's: free at once
+      return { pblk: TABLE_FULL, count: 0 };
+    }
+    v.i32[inodeWord(v.layout, ino, I_BLOCKS)] += a.count;
+    v.i32[inodeWord(v.layout, ino, I_GOAL)] = a.pblk - lblk;
+    markInodeDirty(v, ino);
+  } finally {
+    seqWriteEnd(v.i32, seq);
+  }
+  return a;
+}
+
+/**
+ * ext4_ext_find_goal, plus the file's own layout: where this file's last allocation would continue
+ * (I_GOAL + lblk), so writes that land out of order (concurrent async writes) still lay the file
+ * out contiguously and its extents merge (issue 7 bug 10); else right after the extent before lblk;
+ * else the allocator's rolling goal.
+ */
 function goalFor(v: Volume, ino: number, lblk: number): number {
+  const base = v.i32[inodeWord(v.layout, ino, I_GOAL)];
+  if (base !== -1 && base + lblk >= v.firstDataBlock && base + lblk < v.layout.blockCount) return base + lblk;
   if (lblk > 0 && mapBlocks(v, ino, lblk - 1) === MAP_MAPPED) return v.mapPblk + 1;
-  return -1; // no neighbour: the allocator's rolling goal
+  return -1;
 }
 
 function enospc(v: Volume, ino: number, pos: number, len: number): DioreadError {
@@ -470,17 +505,25 @@ function bufferedWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: nu
     try {
       const frame = frameOf(v, p);
       const whole = from === pageStart && to === pageStart + BLOCK_SIZE;
+      // The block's state now, not as mapRangeForWrite saw it: reclaim inside this loop (grabPage
+      // above) may have written back, converted and evicted an earlier page of this very write's
+      // range, turning its UNWRITTEN block written (issue 7 bug 1: a stale "unwritten" zero-filled
+      // bytes an earlier write had put there). We hold i_mutex, so the map is stable here.
+      if (mapBlocks(v, ino, index) !== MAP_MAPPED || v.mapPblk !== pblks[i]) {
+        throw new InvariantError(`buffered write: inode ${ino} index ${index} maps to ${v.mapPblk}, allocated ${pblks[i]}`);
+      }
+      const unwritten = v.mapUnwritten;
       if (!(pageFlags(v, p) & PG_UPTODATE) && !whole) {
-        // Partial write of a page not in memory: read what the file holds there (zeros for a hole,
-        // an UNWRITTEN block, or past EOF), as block_write_begin does.
-        if (unw[i] !== 0 || pageStart >= size) v.frames.fill(0, frame, frame + BLOCK_SIZE);
+        // Partial write of a page not in memory: read what the file holds there (zeros for an
+        // UNWRITTEN block, or past EOF), as block_write_begin does.
+        if (unwritten || pageStart >= size) v.frames.fill(0, frame, frame + BLOCK_SIZE);
         else v.dev.readBlocks(pblks[i], 1, v.frames, frame);
       }
       pageSeqBegin(v, p);
       v.frames.set(buf.subarray(bufOff + (from - pos), bufOff + (to - pos)), frame + (from - pageStart));
       pageSeqEnd(v, p);
       setPagePblk(v, p, pblks[i]);
-      const old = setPageFlags(v, p, PG_UPTODATE | PG_DIRTY | (unw[i] & MAPPED_UNWRITTEN ? PG_UNINIT : 0));
+      const old = setPageFlags(v, p, PG_UPTODATE | PG_DIRTY | (unwritten ? PG_UNINIT : 0));
       if (!(old & PG_DIRTY)) Atomics.add(v.i32, H_DIRTY_PAGES, 1);
     } finally {
       unlockPage(v, p, lt);
@@ -596,13 +639,13 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
   v.setOp(OP_TRUNCATE);
   const tok = lockInodeWrite(v, ino);
   try {
-    touchData(v, ino);
     const old = getSize(v, ino);
     if (newSize >= old) {
-      if (newSize > old) setSize(v, ino, newSize);
+      if (newSize > old) setSize(v, ino, newSize, true);
+      else touchData(v, ino);
       return;
     }
-    setSize(v, ino, newSize);
+    setSize(v, ino, newSize, true);
     const keep = Math.ceil(newSize / BLOCK_SIZE);
     // 1. Make the dropped pages clean and wait out writeback in flight on them (their page locks),
     //    so that every io_end for them is now on the completed list.
@@ -621,20 +664,21 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
     for (const p of pages) dropPage(v, ino, p, pageIndex(v, p));
     // 4. ext4_block_truncate_page: zero the tail of the last kept block, so a later extension reads zeros.
     if (newSize % BLOCK_SIZE !== 0) zeroTail(v, ino, keep - 1, newSize % BLOCK_SIZE);
-    // 5. Release the blocks.
-    const seq = inodeWord(v.layout, ino, I_SEQ);
-    seqWriteBegin(v.i32, seq);
-    let released = 0;
-    try {
-      released = truncateExtents(v, ino, keep, (pblk, count) => freeBlocks(v, pblk, count));
-      v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
-    } finally {
-      seqWriteEnd(v.i32, seq);
-    }
+    // 5. Release the blocks (pending free until this change is committed: transaction.ts).
+    inHandle(v, ino, () => {
+      const seq = inodeWord(v.layout, ino, I_SEQ);
+      seqWriteBegin(v.i32, seq);
+      try {
+        const released = truncateExtents(v, ino, keep, (pblk, count) => freeBlocks(v, pblk, count));
+        v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
+        markInodeDirty(v, ino);
+      } finally {
+        seqWriteEnd(v.i32, seq);
+      }
+    });
     // 6. A reader that sampled the old size may have cached a page past the new end meanwhile
     //    (it held no inode lock): drop such pages again, now that their blocks are gone.
     for (const p of inodePages(v, ino, keep)) dropPage(v, ino, p, pageIndex(v, p));
-    Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
   } finally {
     unlockInodeWrite(v, ino, tok);
   }
@@ -681,14 +725,34 @@ export function fileSync(v: Volume, ino: number): void {
   }
 }
 
+/**
+ * Close's per-file step: write back and convert, under the inode mutex; the commit comes after all
+ * files (one transaction for the lot).
+ */
+export function writebackAndConvert(v: Volume, ino: number): void {
+  v.setOp(OP_SYNC);
+  const tok = lockInode(v, ino);
+  try {
+    writebackInode(v, ino);
+    Atomics.add(v.i32, H_SYNC_CONVERSIONS, flushCompletedIO(v, ino));
+  } finally {
+    unlockInode(v, ino, tok);
+  }
+}
+
+/**
+ * The body of fsync, with the inode mutex held: every write of the file before it is then on the
+ * device, converted and committed (invariant 6). The commit (transaction.ts) flushes the device
+ * before it logs anything (ordered mode, invariant 2); when there is nothing to commit, or another
+ * thread's commit already covered this file's changes, one flush that began after this file's
+ * writes is still needed for the data: the flush counters tell whether one already finished.
+ */
 export function syncLocked(v: Volume, ino: number): void {
   writebackInode(v, ino);
   Atomics.add(v.i32, H_SYNC_CONVERSIONS, flushCompletedIO(v, ino));
-  v.dev.flush(); // data durable before the conversion is committed
-  if (Atomics.exchange(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 0) !== 0) {
-    persistInode(v, ino);
-    v.dev.flush();
-  }
+  const mark = flushMark(v);
+  commitUpTo(v, runningTid(v));
+  if (!flushedSince(v, mark)) deviceFlush(v);
 }
 
 /** What stat() reports of an inode, in node:fs's units (blocks of 512 bytes, times in ms). */

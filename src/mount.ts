@@ -26,7 +26,7 @@ import {
   computeLayout,
   type SharedDescriptor,
 } from './shm/layout.js';
-import { initShared, loadMetadata, mkfs, readSuperBlock, writeSuperState } from './super.js';
+import { diskGeometry, initShared, loadImage, mkfs, readSuperBlock, writeSuperState, type MountReport } from './super.js';
 
 /** Create the image file if it is missing and make it `sizeBytes` long (sparse: data untouched). */
 function ensureImageFile(where: string, path: string, sizeBytes: number): void {
@@ -70,6 +70,7 @@ export interface Mounted {
   lock: ImageLock | null;
   readOnly: boolean;
   deviceDirect: boolean;
+  report: MountReport;
 }
 
 /**
@@ -140,7 +141,9 @@ function isUnformatted(fd: number): boolean {
 }
 
 function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory: SharedArrayBuffer | null, lock: ImageLock | null, readOnly: boolean): Mounted {
-  const sb = readSuperBlock(dev, cfg.path ?? 'memory device');
+  const imageBytes = lock !== null ? fs.fstatSync(lock.fd).size : null;
+  const name = cfg.path ?? 'memory device';
+  const sb = readSuperBlock(dev, name, imageBytes);
   const layout = computeLayout({
     blockCount: sb.blockCount,
     maxFiles: sb.maxFiles,
@@ -175,11 +178,11 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
   const i32 = new Int32Array(meta);
   initShared(i32, layout, flags, frameBase, sb.firstDataBlock, LEVEL_CODE[cfg.statsLevel]);
   if (readOnly) i32[H_READ_ONLY] = RO_OPTION;
-  loadMetadata(i32, layout, dev, sb);
+  const report = loadImage(i32, layout, dev, sb, readOnly, name);
   if (!readOnly) {
     sb.mountCount++;
     writeSuperState(dev, sb, SB_STATE_MOUNTED);
   }
-  const desc: SharedDescriptor = { kind: 'dioread-shared-descriptor', version: 1, meta, frames, stats, trace, memoryDevice: memory, path: cfg.path, layout };
-  return { desc, lock, readOnly, deviceDirect: direct };
+  const desc: SharedDescriptor = { kind: 'dioread-shared-descriptor', version: 2, meta, frames, stats, trace, memoryDevice: memory, path: cfg.path, layout, disk: diskGeometry(sb) };
+  return { desc, lock, readOnly, deviceDirect: direct, report };
 }

@@ -17,7 +17,11 @@ import {
   I_BTIME_LO,
   I_CTIME_LO,
   I_GENERATION,
-  I_META_DIRTY,
+  I_EXT_DIRTY_HI,
+  I_EXT_DIRTY_LO,
+  I_GOAL,
+  I_POISONED,
+  EXT_CLEAN_LO,
   I_MODE,
   I_MTIME_LO,
   I_NAME,
@@ -32,6 +36,7 @@ import {
 } from './shm/layout.js';
 import { lock, unlock } from './sync/lock.js';
 import { assertWritable, setTime } from './inode.js';
+import { inHandle, markInodeDirty } from './transaction.js';
 import type { Volume } from './volume.js';
 
 const encoder = new TextEncoder();
@@ -103,9 +108,19 @@ export function openInode(v: Volume, name: string, create: boolean, exclusive: b
 
 function newInode(v: Volume, bytes: Uint8Array, name: string, perm: number): number {
   const l = v.layout;
-  const i32 = v.i32;
   for (let ino = 0; ino < l.maxFiles; ino++) {
-    if (inodeInUse(v, ino)) continue;
+    if (inodeInUse(v, ino) || v.i32[inodeWord(l, ino, I_POISONED)] !== 0) continue;
+    inHandle(v, ino, () => initInode(v, ino, bytes, perm));
+    return ino;
+  }
+  throw new DioreadError('ENOSPC', `cannot create ${JSON.stringify(name)}: all ${l.maxFiles} inodes are in use (engine option maxFiles)`);
+}
+
+/** ext4_new_inode's part after the bitmap: a fresh record, published by I_STATE last. In a handle. */
+function initInode(v: Volume, ino: number, bytes: Uint8Array, perm: number): void {
+  const l = v.layout;
+  const i32 = v.i32;
+  {
     i32[inodeWord(l, ino, I_SIZE_LO)] = 0;
     i32[inodeWord(l, ino, I_SIZE_HI)] = 0;
     i32[inodeWord(l, ino, I_EXTENT_COUNT)] = 0;
@@ -120,11 +135,12 @@ function newInode(v: Volume, bytes: Uint8Array, name: string, perm: number): num
     for (const t of [I_ATIME_LO, I_MTIME_LO, I_CTIME_LO, I_BTIME_LO]) setTime(v, ino, t, now);
     i32[inodeWord(l, ino, I_NAME_LEN)] = bytes.length;
     new Uint8Array(i32.buffer).set(bytes, inodeWord(l, ino, I_NAME) * 4);
-    Atomics.store(i32, inodeWord(l, ino, I_META_DIRTY), 1);
+    i32[inodeWord(l, ino, I_EXT_DIRTY_LO)] = EXT_CLEAN_LO;
+    i32[inodeWord(l, ino, I_EXT_DIRTY_HI)] = 0;
+    i32[inodeWord(l, ino, I_GOAL)] = -1;
+    markInodeDirty(v, ino);
     Atomics.store(i32, inodeWord(l, ino, I_STATE), 1);
-    return ino;
   }
-  throw new DioreadError('ENOSPC', `cannot create ${JSON.stringify(name)}: all ${l.maxFiles} inodes are in use (engine option maxFiles)`);
 }
 
 export function releaseInode(v: Volume, ino: number): void {

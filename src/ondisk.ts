@@ -1,25 +1,26 @@
-// The image format: superblock, inode table, extent table, block bitmap, (reserved) journal, data.
-// ext4 counterpart: struct ext4_super_block, struct ext4_inode and the extent blocks (fs/ext4/ext4.h).
+// The image format, as constants and codecs: superblock, inode table, extent table, block bitmap,
+// journal (superblock, descriptor and commit blocks), data. docs/FORMAT.md says the same in prose;
+// each section there names the constants here, and a change to one is a change to both.
+// ext4 counterpart: struct ext4_super_block, struct ext4_inode, the extent blocks and the block
+// bitmap (fs/ext4/ext4.h), with metadata_csum's per-block crc32c; jbd2's on-disk structures
+// (include/linux/jbd2.h: journal_superblock_t, the descriptor and commit blocks).
 //
-// Prose (docs/FORMAT.md says the same):
-//   block 0                 superblock: SB_* u32 words, little endian, crc32 over words 0..SB_CRC-1
-//   inodeTableBlock..       maxFiles records of INODE_DISK_BYTES: DI_* u32 words + name, crc32 last
-//   extentTableBlock..      maxFiles x extentsPerFile records of 4 u32: lblk, len, pblk, flags
-//                           (exactly the extent table in shared memory); each inode stores the
-//                           crc32 of its used extents
-//   bitmapBlock..           one bit per block, u32 words little endian; metadata blocks are set
-//   journalBlock..          reserved for the metadata journal (JOURNAL_BLOCKS), zeroed by mkfs
-//   firstDataBlock..        data blocks: mkfs never touches them
-// Every table starts on a block boundary.
+// Every metadata block is self-describing (a header with a magic, its own block number, an owner
+// and a crc32c), so a zeroed, misplaced or stale block is caught when it is read. Every field is
+// range-checked on decode against the geometry, and the geometry against the image's real size:
+// a damaged field gives EFSCORRUPTED, never an allocation sized by the damage.
 
-import zlib from 'node:zlib';
+import { crc32c, crc32cUpdate } from './crc32c.js';
 import { DioreadError } from './errors.js';
-import { BLOCK_SIZE, EXTENT_WORDS, MAX_NAME_BYTES } from './shm/layout.js';
+import { BLOCK_SIZE } from './shm/layout.js';
 
 export const DISK_MAGIC = 0x44494f52; // 'DIOR'
-export const DISK_VERSION = 1;
-export const JOURNAL_BLOCKS = 256;
+export const DISK_VERSION = 2;
 
+// ------------------------------------------------------------------------------------------------
+// Superblock: block 0, u32 little-endian words; everything that matters sits in the first 128 bytes
+// (one sector), crc32c over words 0..SB_CRC-1.
+// ------------------------------------------------------------------------------------------------
 export const SB_MAGIC = 0;
 export const SB_VERSION = 1;
 export const SB_BLOCK_SIZE = 2;
@@ -38,21 +39,103 @@ export const SB_FIRST_DATA = 14;
 export const SB_MOUNT_COUNT = 15;
 export const SB_STATE = 16; // SB_STATE_CLEAN after a clean close, SB_STATE_MOUNTED while open
 export const SB_CRC = 31;
-export const SB_WORDS = 32;
 export const SB_STATE_CLEAN = 1;
 export const SB_STATE_MOUNTED = 2;
 
-export const DI_USED = 0;
+// ------------------------------------------------------------------------------------------------
+// Metadata block header: the first MB_HEADER_BYTES of every inode-table, extent and bitmap block.
+// MB_CRC is the crc32c of the whole block with the MB_CRC word taken as zero.
+// ------------------------------------------------------------------------------------------------
+export const MB_MAGIC = 0;
+export const MB_BLOCK = 1; // the block's own number: a block written to the wrong place is caught
+export const MB_OWNER = 2; // extent blocks: the inode; other blocks: 0
+export const MB_CRC = 3;
+export const MB_HEADER_BYTES = 16;
+export const MAGIC_INODES = 0x44494e4f; // 'DINO'
+export const MAGIC_EXTENTS = 0x44455854; // 'DEXT'
+export const MAGIC_BITMAP = 0x44424d50; // 'DBMP'
+
+// ------------------------------------------------------------------------------------------------
+// Inode table: records of INODE_DISK_BYTES, INODES_PER_BLOCK to a block after the header.
+// DI_CRC is the crc32c of words 0..DI_CRC-1. A free inode's record is all zeros.
+// ------------------------------------------------------------------------------------------------
+export const DI_USED = 0; // 1 in use, 0 free
 export const DI_GENERATION = 1;
 export const DI_SIZE_LO = 2;
 export const DI_SIZE_HI = 3;
 export const DI_EXTENT_COUNT = 4;
-export const DI_BLOCKS = 5;
+export const DI_BLOCKS = 5; // 4 KiB blocks the extents hold
 export const DI_NAME_LEN = 6;
-export const DI_EXTENT_CRC = 7;
-export const DI_NAME = 8; // MAX_NAME_BYTES bytes
-export const DI_CRC = 31; // crc32 of words 0..30
-export const INODE_DISK_BYTES = 128;
+export const DI_MODE = 7; // st_mode: file type and permission bits
+export const DI_ATIME_LO = 8; // times in ms since the epoch, low and high words
+export const DI_ATIME_HI = 9;
+export const DI_MTIME_LO = 10;
+export const DI_MTIME_HI = 11;
+export const DI_CTIME_LO = 12;
+export const DI_CTIME_HI = 13;
+export const DI_BTIME_LO = 14;
+export const DI_BTIME_HI = 15;
+export const DI_NAME = 16; // MAX_DISK_NAME_BYTES of UTF-8
+export const DI_CRC = 63;
+export const INODE_DISK_BYTES = 256;
+export const MAX_DISK_NAME_BYTES = 64;
+export const INODES_PER_BLOCK = Math.floor((BLOCK_SIZE - MB_HEADER_BYTES) / INODE_DISK_BYTES); // 15
+
+// ------------------------------------------------------------------------------------------------
+// Extent table: each inode owns EXT_BLOCKS_PER_FILE consecutive blocks; each holds EXTENTS_PER_BLOCK
+// records of 4 u32 (lblk, len, pblk, flags) after the header, exactly as in shared memory. Only the
+// blocks that hold the inode's first DI_EXTENT_COUNT records are meaningful.
+// ------------------------------------------------------------------------------------------------
+export const EXTENT_DISK_BYTES = 16;
+export const EXTENTS_PER_BLOCK = Math.floor((BLOCK_SIZE - MB_HEADER_BYTES) / EXTENT_DISK_BYTES); // 255
+
+// ------------------------------------------------------------------------------------------------
+// Block bitmap: BITS_PER_BITMAP_BLOCK bits per block after the header; bit b of block k is device
+// block k * BITS_PER_BITMAP_BLOCK + b. Metadata blocks are set.
+// ------------------------------------------------------------------------------------------------
+export const BITMAP_PAYLOAD_BYTES = BLOCK_SIZE - MB_HEADER_BYTES;
+export const BITS_PER_BITMAP_BLOCK = BITMAP_PAYLOAD_BYTES * 8; // 32640
+
+// ------------------------------------------------------------------------------------------------
+// Journal (jbd2's role). Block 0 of the journal area is the journal superblock; the log follows.
+// A transaction is: descriptor block(s), each followed by the metadata blocks its tags name, then a
+// commit block. Replay starts at JSB_START with sequence JSB_SEQUENCE and applies consecutive
+// transactions whose descriptors, data and commit check (JC_DATA_CRC over descriptors and data).
+// JSB_START 0 means the log is empty (everything it held is checkpointed).
+// ------------------------------------------------------------------------------------------------
+export const JSB_MAGIC = 0;
+export const JSB_VERSION = 1;
+export const JSB_BLOCKS = 2; // journal length, the superblock included
+export const JSB_SEQUENCE = 3; // first transaction to replay
+export const JSB_START = 4; // log block (index within the journal) where it starts; 0: empty log
+export const JSB_CRC = 15;
+export const JD_MAGIC = 0;
+export const JD_SEQ = 1;
+export const JD_COUNT = 2; // tags that follow the header
+export const JD_CRC = 3; // crc32c of the block with this word as zero
+export const JD_TAGS = 4; // first tag word: the target block of each following data block
+export const JC_MAGIC = 0;
+export const JC_SEQ = 1;
+export const JC_BLOCKS = 2; // descriptor and data blocks of the transaction
+export const JC_DATA_CRC = 3; // crc32c chained over those blocks, in log order
+export const JC_TIME_LO = 4; // commit time, ms since the epoch
+export const JC_TIME_HI = 5;
+export const JC_CRC = 15; // crc32c of words 0..JC_CRC-1
+export const MAGIC_JSB = 0x444a5342; // 'DJSB'
+export const MAGIC_JDESC = 0x444a4453; // 'DJDS'
+export const MAGIC_JCOMMIT = 0x444a434d; // 'DJCM'
+export const JOURNAL_VERSION = 1;
+export const TAGS_PER_DESCRIPTOR = BLOCK_SIZE / 4 - JD_TAGS; // 1020
+
+// ------------------------------------------------------------------------------------------------
+// Geometry
+// ------------------------------------------------------------------------------------------------
+export const DEFAULT_MAX_FILES = 64;
+export const DEFAULT_EXTENTS_PER_FILE = 4096;
+export const MAX_BLOCK_COUNT = 2 ** 31 - 1;
+export const MAX_FILES_LIMIT = 65536;
+export const MIN_EXTENTS_PER_FILE = 16;
+export const MAX_EXTENTS_PER_FILE = 1 << 22;
 
 export interface SuperBlock {
   blockCount: number;
@@ -62,6 +145,8 @@ export interface SuperBlock {
   inodeBlocks: number;
   extentTable: number;
   extentBlocks: number;
+  /** Blocks of the extent table each inode owns. */
+  extBlocksPerFile: number;
   bitmap: number;
   bitmapBlocks: number;
   journal: number;
@@ -71,25 +156,39 @@ export interface SuperBlock {
   state: number;
 }
 
-export const DEFAULT_MAX_FILES = 64;
-export const DEFAULT_EXTENTS_PER_FILE = 4096;
+const blocksFor = (n: number, per: number) => Math.ceil(n / per);
 
-export function crc32(bytes: Uint8Array): number {
-  return zlib.crc32(bytes) >>> 0;
+/**
+ * The largest transaction the commit writes (transaction.ts splits a commit into pieces this big):
+ * the dirty bitmap blocks, one inode-table block, the extent blocks of its inodes, descriptors, and
+ * the commit block. The journal holds two of them, so the log can always take one after a reset.
+ */
+export function maxTransactionBlocks(maxFiles: number, extBlocksPerFile: number, bitmapBlocks: number): number {
+  const data = bitmapBlocks + 1 + Math.min(INODES_PER_BLOCK, maxFiles) * extBlocksPerFile;
+  return data + blocksFor(data, TAGS_PER_DESCRIPTOR) + 1;
 }
 
-const blocksFor = (bytes: number) => Math.ceil(bytes / BLOCK_SIZE);
+export function minJournalBlocks(maxFiles: number, extentsPerFile: number, blockCount: number): number {
+  const bitmapBlocks = blocksFor(blockCount, BITS_PER_BITMAP_BLOCK);
+  return 1 + 2 * maxTransactionBlocks(maxFiles, blocksFor(extentsPerFile, EXTENTS_PER_BLOCK), bitmapBlocks);
+}
+
+/** The journal mkfs chooses: 1/32 of the device within [64, 8192] blocks, never below the minimum. */
+export function defaultJournalBlocks(maxFiles: number, extentsPerFile: number, blockCount: number): number {
+  return Math.max(minJournalBlocks(maxFiles, extentsPerFile, blockCount), Math.min(8192, Math.max(64, Math.floor(blockCount / 32))));
+}
 
 /** Plan the metadata areas for a device of `blockCount` blocks. */
-export function planSuperBlock(blockCount: number, maxFiles: number, extentsPerFile: number): SuperBlock {
+export function planSuperBlock(blockCount: number, maxFiles: number, extentsPerFile: number, journalBlocks = defaultJournalBlocks(maxFiles, extentsPerFile, blockCount)): SuperBlock {
   const inodeTable = 1;
-  const inodeBlocks = blocksFor(maxFiles * INODE_DISK_BYTES);
+  const inodeBlocks = blocksFor(maxFiles, INODES_PER_BLOCK);
   const extentTable = inodeTable + inodeBlocks;
-  const extentBlocks = blocksFor(maxFiles * extentsPerFile * EXTENT_WORDS * 4);
+  const extBlocksPerFile = blocksFor(extentsPerFile, EXTENTS_PER_BLOCK);
+  const extentBlocks = maxFiles * extBlocksPerFile;
   const bitmap = extentTable + extentBlocks;
-  const bitmapBlocks = blocksFor(Math.ceil(blockCount / 32) * 4);
+  const bitmapBlocks = blocksFor(blockCount, BITS_PER_BITMAP_BLOCK);
   const journal = bitmap + bitmapBlocks;
-  const firstDataBlock = journal + JOURNAL_BLOCKS;
+  const firstDataBlock = journal + journalBlocks;
   return {
     blockCount,
     maxFiles,
@@ -98,20 +197,40 @@ export function planSuperBlock(blockCount: number, maxFiles: number, extentsPerF
     inodeBlocks,
     extentTable,
     extentBlocks,
+    extBlocksPerFile,
     bitmap,
     bitmapBlocks,
     journal,
-    journalBlocks: JOURNAL_BLOCKS,
+    journalBlocks,
     firstDataBlock,
     mountCount: 0,
     state: SB_STATE_CLEAN,
   };
 }
 
+// ------------------------------------------------------------------------------------------------
+// Little helpers over a block's u32 words
+// ------------------------------------------------------------------------------------------------
+function dv(buf: Uint8Array): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+export function u32(buf: Uint8Array, word: number): number {
+  return dv(buf).getUint32(word * 4, true);
+}
+export function setU32(buf: Uint8Array, word: number, v: number): void {
+  dv(buf).setUint32(word * 4, v >>> 0, true);
+}
+
+function corrupt(where: string, what: string): DioreadError {
+  return new DioreadError('EFSCORRUPTED', `${where}: ${what}`);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Superblock codec
+// ------------------------------------------------------------------------------------------------
 export function encodeSuperBlock(sb: SuperBlock): Uint8Array {
   const buf = new Uint8Array(BLOCK_SIZE);
-  const dv = new DataView(buf.buffer);
-  const w = (i: number, v: number) => dv.setUint32(i * 4, v >>> 0, true);
+  const w = (i: number, v: number) => setU32(buf, i, v);
   w(SB_MAGIC, DISK_MAGIC);
   w(SB_VERSION, DISK_VERSION);
   w(SB_BLOCK_SIZE, BLOCK_SIZE);
@@ -129,92 +248,269 @@ export function encodeSuperBlock(sb: SuperBlock): Uint8Array {
   w(SB_FIRST_DATA, sb.firstDataBlock);
   w(SB_MOUNT_COUNT, sb.mountCount);
   w(SB_STATE, sb.state);
-  w(SB_CRC, crc32(buf.subarray(0, SB_CRC * 4)));
+  w(SB_CRC, crc32c(buf.subarray(0, SB_CRC * 4)));
   return buf;
 }
 
-export function decodeSuperBlock(buf: Uint8Array, where: string): SuperBlock {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const r = (i: number) => dv.getUint32(i * 4, true);
-  if (r(SB_MAGIC) !== DISK_MAGIC) {
-    throw new DioreadError('EFSCORRUPTED', `${where}: no dioread superblock (magic 0x${r(SB_MAGIC).toString(16)}, want 0x${DISK_MAGIC.toString(16)})`);
+/**
+ * Decode and check a superblock: magic, checksum, version, and a geometry that is the plan for its
+ * own counts, fits the device and fits `imageBytes` (the image's real size; null for a memory device
+ * whose size is the block count). Nothing is allocated from a field before it passed these checks.
+ */
+export function decodeSuperBlock(buf: Uint8Array, where: string, imageBytes: number | null): SuperBlock {
+  const r = (i: number) => u32(buf, i);
+  if (r(SB_MAGIC) !== DISK_MAGIC) throw corrupt(where, `no dioread superblock (magic 0x${r(SB_MAGIC).toString(16)}, want 0x${DISK_MAGIC.toString(16)})`);
+  const crc = crc32c(buf.subarray(0, SB_CRC * 4));
+  if (crc !== r(SB_CRC)) throw corrupt(where, `superblock checksum 0x${r(SB_CRC).toString(16)} does not match its contents (0x${crc.toString(16)})`);
+  if (r(SB_VERSION) !== DISK_VERSION) throw corrupt(where, `superblock version ${r(SB_VERSION)}, this dioread reads version ${DISK_VERSION}`);
+  if (r(SB_BLOCK_SIZE) !== BLOCK_SIZE) throw corrupt(where, `block size ${r(SB_BLOCK_SIZE)}, want ${BLOCK_SIZE}`);
+  const blockCount = r(SB_BLOCK_COUNT);
+  const maxFiles = r(SB_MAX_FILES);
+  const extentsPerFile = r(SB_EXTENTS_PER_FILE);
+  const journalBlocks = r(SB_JOURNAL_BLOCKS);
+  if (blockCount < 2 || blockCount > MAX_BLOCK_COUNT) throw corrupt(where, `block count ${blockCount} outside 2..${MAX_BLOCK_COUNT}`);
+  if (imageBytes !== null && blockCount * BLOCK_SIZE > imageBytes) {
+    throw corrupt(where, `the superblock says ${blockCount} blocks (${blockCount * BLOCK_SIZE} bytes) but the image holds ${imageBytes} bytes (cut short?)`);
   }
-  const crc = crc32(buf.subarray(0, SB_CRC * 4));
-  if (crc !== r(SB_CRC)) {
-    throw new DioreadError('EFSCORRUPTED', `${where}: superblock checksum 0x${r(SB_CRC).toString(16)} does not match its contents (0x${crc.toString(16)})`);
+  if (maxFiles < 1 || maxFiles > MAX_FILES_LIMIT) throw corrupt(where, `maxFiles ${maxFiles} outside 1..${MAX_FILES_LIMIT}`);
+  if (extentsPerFile < MIN_EXTENTS_PER_FILE || extentsPerFile > MAX_EXTENTS_PER_FILE) {
+    throw corrupt(where, `extentsPerFile ${extentsPerFile} outside ${MIN_EXTENTS_PER_FILE}..${MAX_EXTENTS_PER_FILE}`);
   }
-  if (r(SB_VERSION) !== DISK_VERSION) throw new DioreadError('EFSCORRUPTED', `${where}: superblock version ${r(SB_VERSION)}, this dioread reads ${DISK_VERSION}`);
-  if (r(SB_BLOCK_SIZE) !== BLOCK_SIZE) throw new DioreadError('EFSCORRUPTED', `${where}: block size ${r(SB_BLOCK_SIZE)}, want ${BLOCK_SIZE}`);
-  const sb: SuperBlock = {
-    blockCount: r(SB_BLOCK_COUNT),
-    maxFiles: r(SB_MAX_FILES),
-    extentsPerFile: r(SB_EXTENTS_PER_FILE),
-    inodeTable: r(SB_INODE_TABLE),
-    inodeBlocks: r(SB_INODE_BLOCKS),
-    extentTable: r(SB_EXTENT_TABLE),
-    extentBlocks: r(SB_EXTENT_BLOCKS),
-    bitmap: r(SB_BITMAP),
-    bitmapBlocks: r(SB_BITMAP_BLOCKS),
-    journal: r(SB_JOURNAL),
-    journalBlocks: r(SB_JOURNAL_BLOCKS),
-    firstDataBlock: r(SB_FIRST_DATA),
-    mountCount: r(SB_MOUNT_COUNT),
-    state: r(SB_STATE),
-  };
-  const plan = planSuperBlock(sb.blockCount, sb.maxFiles, sb.extentsPerFile);
-  for (const k of ['inodeTable', 'extentTable', 'bitmap', 'journal', 'firstDataBlock'] as const) {
-    if (plan[k] !== sb[k]) throw new DioreadError('EFSCORRUPTED', `${where}: superblock field ${k} is ${sb[k]}, the geometry implies ${plan[k]}`);
+  const minJournal = minJournalBlocks(maxFiles, extentsPerFile, blockCount);
+  if (journalBlocks < minJournal || journalBlocks > blockCount) throw corrupt(where, `journal of ${journalBlocks} blocks outside ${minJournal}..${blockCount}`);
+  const plan = planSuperBlock(blockCount, maxFiles, extentsPerFile, journalBlocks);
+  const fields: Array<[keyof SuperBlock, number]> = [
+    ['inodeTable', SB_INODE_TABLE],
+    ['inodeBlocks', SB_INODE_BLOCKS],
+    ['extentTable', SB_EXTENT_TABLE],
+    ['extentBlocks', SB_EXTENT_BLOCKS],
+    ['bitmap', SB_BITMAP],
+    ['bitmapBlocks', SB_BITMAP_BLOCKS],
+    ['journal', SB_JOURNAL],
+    ['firstDataBlock', SB_FIRST_DATA],
+  ];
+  for (const [k, word] of fields) {
+    if (plan[k] !== r(word)) throw corrupt(where, `superblock field ${k} is ${r(word)}, the geometry implies ${plan[k]}`);
   }
-  if (sb.firstDataBlock >= sb.blockCount) throw new DioreadError('EFSCORRUPTED', `${where}: no data blocks (first data block ${sb.firstDataBlock}, ${sb.blockCount} blocks)`);
-  return sb;
+  if (plan.firstDataBlock >= blockCount) throw corrupt(where, `no data blocks (metadata ends at block ${plan.firstDataBlock}, the device has ${blockCount})`);
+  const state = r(SB_STATE);
+  if (state !== SB_STATE_CLEAN && state !== SB_STATE_MOUNTED) throw corrupt(where, `superblock state ${state} is neither clean (${SB_STATE_CLEAN}) nor mounted (${SB_STATE_MOUNTED})`);
+  return { ...plan, mountCount: r(SB_MOUNT_COUNT), state };
 }
 
+// ------------------------------------------------------------------------------------------------
+// Metadata block header
+// ------------------------------------------------------------------------------------------------
+
+/** Seal a metadata block: write its header and checksum in place. */
+export function sealBlock(buf: Uint8Array, magic: number, block: number, owner: number): void {
+  setU32(buf, MB_MAGIC, magic);
+  setU32(buf, MB_BLOCK, block);
+  setU32(buf, MB_OWNER, owner);
+  setU32(buf, MB_CRC, 0);
+  setU32(buf, MB_CRC, crc32c(buf));
+}
+
+/** Check a metadata block's header: magic, own number, owner, checksum. */
+export function checkBlock(buf: Uint8Array, magic: number, block: number, owner: number, what: string): void {
+  const name = (m: number) => String.fromCharCode((m >>> 24) & 0xff, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff);
+  if (u32(buf, MB_MAGIC) !== magic) {
+    throw corrupt(what, `block ${block} has magic 0x${u32(buf, MB_MAGIC).toString(16)}, want ${name(magic)} (zeroed or overwritten?)`);
+  }
+  if (u32(buf, MB_BLOCK) !== block) throw corrupt(what, `block ${block} says it is block ${u32(buf, MB_BLOCK)} (misplaced)`);
+  if (u32(buf, MB_OWNER) !== owner) throw corrupt(what, `block ${block} belongs to owner ${u32(buf, MB_OWNER)}, want ${owner}`);
+  const want = u32(buf, MB_CRC);
+  setU32(buf, MB_CRC, 0);
+  const got = crc32c(buf);
+  setU32(buf, MB_CRC, want);
+  if (got !== want) throw corrupt(what, `block ${block} checksum 0x${want.toString(16)} does not match its contents (0x${got.toString(16)})`);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Inode records
+// ------------------------------------------------------------------------------------------------
 export interface DiskInode {
   used: boolean;
   generation: number;
   size: number;
   extentCount: number;
   blocks: number;
-  name: string;
-  extentCrc: number;
+  mode: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+  nameBytes: Uint8Array;
 }
 
-export function encodeInode(ino: DiskInode, nameBytes: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(INODE_DISK_BYTES);
-  const dv = new DataView(buf.buffer);
-  const w = (i: number, v: number) => dv.setUint32(i * 4, v >>> 0, true);
-  w(DI_USED, ino.used ? 1 : 0);
+/** Byte offset of inode `ino`'s record inside its inode-table block. */
+export function inodeRecordOffset(ino: number): number {
+  return MB_HEADER_BYTES + (ino % INODES_PER_BLOCK) * INODE_DISK_BYTES;
+}
+/** Block of inode `ino`'s record. */
+export function inodeBlockOf(sb: { inodeTable: number }, ino: number): number {
+  return sb.inodeTable + Math.floor(ino / INODES_PER_BLOCK);
+}
+
+const TWO32 = 2 ** 32;
+/** Largest file size: 2^31 blocks of 4 KiB (the extent map's lblk is 31 bits). */
+export const MAX_FILE_BYTES = 2 ** 31 * BLOCK_SIZE;
+/** Times after 9999-12-31 are damage, not dates. */
+const MAX_TIME_MS = 253402300799999;
+
+export function encodeInodeRecord(out: Uint8Array, ino: DiskInode): void {
+  out.fill(0, 0, INODE_DISK_BYTES);
+  if (!ino.used) return; // a free inode is all zeros
+  const w = (i: number, v: number) => setU32(out, i, v);
+  w(DI_USED, 1);
   w(DI_GENERATION, ino.generation);
-  w(DI_SIZE_LO, ino.size % 2 ** 32);
-  w(DI_SIZE_HI, Math.floor(ino.size / 2 ** 32));
+  w(DI_SIZE_LO, ino.size % TWO32);
+  w(DI_SIZE_HI, Math.floor(ino.size / TWO32));
   w(DI_EXTENT_COUNT, ino.extentCount);
   w(DI_BLOCKS, ino.blocks);
-  w(DI_NAME_LEN, nameBytes.length);
-  w(DI_EXTENT_CRC, ino.extentCrc);
-  buf.set(nameBytes.subarray(0, MAX_NAME_BYTES), DI_NAME * 4);
-  w(DI_CRC, crc32(buf.subarray(0, DI_CRC * 4)));
+  w(DI_NAME_LEN, ino.nameBytes.length);
+  w(DI_MODE, ino.mode);
+  const t = (lo: number, ms: number) => {
+    w(lo, ms % TWO32);
+    w(lo + 1, Math.floor(ms / TWO32));
+  };
+  t(DI_ATIME_LO, ino.atimeMs);
+  t(DI_MTIME_LO, ino.mtimeMs);
+  t(DI_CTIME_LO, ino.ctimeMs);
+  t(DI_BTIME_LO, ino.birthtimeMs);
+  out.set(ino.nameBytes.subarray(0, MAX_DISK_NAME_BYTES), DI_NAME * 4);
+  w(DI_CRC, crc32c(out.subarray(0, DI_CRC * 4)));
+}
+
+/** Decode and range-check one inode record (`rec` is its INODE_DISK_BYTES). */
+export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { extentsPerFile: number; maxBlocks: number }): DiskInode {
+  const r = (i: number) => u32(rec, i);
+  const where = `inode ${index}`;
+  if (r(DI_USED) === 0) {
+    if (!rec.every((b) => b === 0)) throw corrupt(where, 'marked free but its record is not zeroed');
+    return { used: false, generation: 0, size: 0, extentCount: 0, blocks: 0, mode: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0, nameBytes: new Uint8Array(0) };
+  }
+  if (r(DI_USED) !== 1) throw corrupt(where, `in-use word ${r(DI_USED)} is neither 0 nor 1`);
+  const crc = crc32c(rec.subarray(0, DI_CRC * 4));
+  if (crc !== r(DI_CRC)) throw corrupt(where, `record checksum 0x${r(DI_CRC).toString(16)} does not match its contents (0x${crc.toString(16)})`);
+  const size = r(DI_SIZE_HI) * TWO32 + r(DI_SIZE_LO);
+  if (size > MAX_FILE_BYTES) throw corrupt(where, `size ${size} over the largest file size ${MAX_FILE_BYTES}`);
+  const extentCount = r(DI_EXTENT_COUNT);
+  if (extentCount > limits.extentsPerFile) throw corrupt(where, `${extentCount} extents, more than ${limits.extentsPerFile}`);
+  const blocks = r(DI_BLOCKS);
+  if (blocks > limits.maxBlocks) throw corrupt(where, `${blocks} blocks, more than the device's ${limits.maxBlocks} data blocks`);
+  const nameLen = r(DI_NAME_LEN);
+  if (nameLen < 1 || nameLen > MAX_DISK_NAME_BYTES) throw corrupt(where, `name length ${nameLen} outside 1..${MAX_DISK_NAME_BYTES}`);
+  const nameBytes = rec.slice(DI_NAME * 4, DI_NAME * 4 + nameLen);
+  if (nameBytes.includes(0) || nameBytes.includes(0x2f)) throw corrupt(where, 'name holds NUL or "/"');
+  const mode = r(DI_MODE);
+  if ((mode & 0o170000) !== 0o100000 || mode > 0o177777) throw corrupt(where, `mode 0o${mode.toString(8)} is not a regular file's`);
+  const time = (lo: number, what: string) => {
+    const ms = r(lo + 1) * TWO32 + r(lo);
+    if (ms > MAX_TIME_MS) throw corrupt(where, `${what} ${ms} is past year 9999`);
+    return ms;
+  };
+  return {
+    used: true,
+    generation: r(DI_GENERATION),
+    size,
+    extentCount,
+    blocks,
+    mode,
+    atimeMs: time(DI_ATIME_LO, 'atime'),
+    mtimeMs: time(DI_MTIME_LO, 'mtime'),
+    ctimeMs: time(DI_CTIME_LO, 'ctime'),
+    birthtimeMs: time(DI_BTIME_LO, 'birthtime'),
+    nameBytes,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Extent blocks
+// ------------------------------------------------------------------------------------------------
+
+/** Block holding record `i` of inode `ino`'s extents, and the record's byte offset in it. */
+export function extentBlockOf(sb: { extentTable: number; extBlocksPerFile: number }, ino: number, i: number): number {
+  return sb.extentTable + ino * sb.extBlocksPerFile + Math.floor(i / EXTENTS_PER_BLOCK);
+}
+export function extentRecordOffset(i: number): number {
+  return MB_HEADER_BYTES + (i % EXTENTS_PER_BLOCK) * EXTENT_DISK_BYTES;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Journal blocks
+// ------------------------------------------------------------------------------------------------
+export interface JournalSuper {
+  blocks: number;
+  sequence: number;
+  start: number;
+}
+
+export function encodeJournalSuper(j: JournalSuper): Uint8Array {
+  const buf = new Uint8Array(BLOCK_SIZE);
+  setU32(buf, JSB_MAGIC, MAGIC_JSB);
+  setU32(buf, JSB_VERSION, JOURNAL_VERSION);
+  setU32(buf, JSB_BLOCKS, j.blocks);
+  setU32(buf, JSB_SEQUENCE, j.sequence);
+  setU32(buf, JSB_START, j.start);
+  setU32(buf, JSB_CRC, crc32c(buf.subarray(0, JSB_CRC * 4)));
   return buf;
 }
 
-export function decodeInode(buf: Uint8Array, index: number): DiskInode & { nameBytes: Uint8Array } {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const r = (i: number) => dv.getUint32(i * 4, true);
-  const crc = crc32(buf.subarray(0, DI_CRC * 4));
-  const allZero = buf.every((b) => b === 0);
-  if (!allZero && crc !== r(DI_CRC)) {
-    throw new DioreadError('EFSCORRUPTED', `inode ${index}: checksum 0x${r(DI_CRC).toString(16)} does not match its contents (0x${crc.toString(16)})`);
-  }
-  const nameLen = r(DI_NAME_LEN);
-  if (nameLen > MAX_NAME_BYTES) throw new DioreadError('EFSCORRUPTED', `inode ${index}: name length ${nameLen} over ${MAX_NAME_BYTES}`);
-  const nameBytes = buf.slice(DI_NAME * 4, DI_NAME * 4 + nameLen);
-  return {
-    used: r(DI_USED) === 1,
-    generation: r(DI_GENERATION),
-    size: r(DI_SIZE_HI) * 2 ** 32 + r(DI_SIZE_LO),
-    extentCount: r(DI_EXTENT_COUNT),
-    blocks: r(DI_BLOCKS),
-    name: new TextDecoder().decode(nameBytes),
-    nameBytes,
-    extentCrc: r(DI_EXTENT_CRC),
-  };
+export function decodeJournalSuper(buf: Uint8Array, journalBlocks: number, where: string): JournalSuper {
+  if (u32(buf, JSB_MAGIC) !== MAGIC_JSB) throw corrupt(where, `journal superblock magic 0x${u32(buf, JSB_MAGIC).toString(16)}, want DJSB`);
+  const crc = crc32c(buf.subarray(0, JSB_CRC * 4));
+  if (crc !== u32(buf, JSB_CRC)) throw corrupt(where, 'journal superblock checksum does not match its contents');
+  if (u32(buf, JSB_VERSION) !== JOURNAL_VERSION) throw corrupt(where, `journal version ${u32(buf, JSB_VERSION)}, want ${JOURNAL_VERSION}`);
+  if (u32(buf, JSB_BLOCKS) !== journalBlocks) throw corrupt(where, `journal superblock says ${u32(buf, JSB_BLOCKS)} blocks, the superblock ${journalBlocks}`);
+  const start = u32(buf, JSB_START);
+  if (start !== 0 && (start < 1 || start >= journalBlocks)) throw corrupt(where, `journal start ${start} outside 1..${journalBlocks - 1}`);
+  return { blocks: journalBlocks, sequence: u32(buf, JSB_SEQUENCE), start };
 }
+
+/** A descriptor block for `tags` (target block numbers of the data blocks that follow it). */
+export function encodeDescriptor(seq: number, tags: number[]): Uint8Array {
+  const buf = new Uint8Array(BLOCK_SIZE);
+  setU32(buf, JD_MAGIC, MAGIC_JDESC);
+  setU32(buf, JD_SEQ, seq);
+  setU32(buf, JD_COUNT, tags.length);
+  for (let i = 0; i < tags.length; i++) setU32(buf, JD_TAGS + i, tags[i]);
+  setU32(buf, JD_CRC, crc32c(buf));
+  return buf;
+}
+
+/** The tags of a descriptor block with sequence `seq`, or null when it is not one (end of the log). */
+export function decodeDescriptor(buf: Uint8Array, seq: number): number[] | null {
+  if (u32(buf, JD_MAGIC) !== MAGIC_JDESC || u32(buf, JD_SEQ) !== seq) return null;
+  const count = u32(buf, JD_COUNT);
+  if (count < 1 || count > TAGS_PER_DESCRIPTOR) return null;
+  const want = u32(buf, JD_CRC);
+  setU32(buf, JD_CRC, 0);
+  const ok = crc32c(buf) === want;
+  setU32(buf, JD_CRC, want);
+  if (!ok) return null;
+  const tags: number[] = [];
+  for (let i = 0; i < count; i++) tags.push(u32(buf, JD_TAGS + i));
+  return tags;
+}
+
+export function encodeCommit(seq: number, blocks: number, dataCrc: number, timeMs: number): Uint8Array {
+  const buf = new Uint8Array(BLOCK_SIZE);
+  setU32(buf, JC_MAGIC, MAGIC_JCOMMIT);
+  setU32(buf, JC_SEQ, seq);
+  setU32(buf, JC_BLOCKS, blocks);
+  setU32(buf, JC_DATA_CRC, dataCrc);
+  setU32(buf, JC_TIME_LO, timeMs % TWO32);
+  setU32(buf, JC_TIME_HI, Math.floor(timeMs / TWO32));
+  setU32(buf, JC_CRC, crc32c(buf.subarray(0, JC_CRC * 4)));
+  return buf;
+}
+
+/** A commit block's (blocks, dataCrc) when it is the commit of `seq`, else null. */
+export function decodeCommit(buf: Uint8Array, seq: number): { blocks: number; dataCrc: number } | null {
+  if (u32(buf, JC_MAGIC) !== MAGIC_JCOMMIT || u32(buf, JC_SEQ) !== seq) return null;
+  if (crc32c(buf.subarray(0, JC_CRC * 4)) !== u32(buf, JC_CRC)) return null;
+  return { blocks: u32(buf, JC_BLOCKS), dataCrc: u32(buf, JC_DATA_CRC) };
+}
+
+export { crc32c, crc32cUpdate };

@@ -38,7 +38,6 @@ import {
   I_COMPLETED_LEN,
   I_COMPLETED_LOCK,
   I_COMPLETED_TAIL,
-  I_META_DIRTY,
   I_MUTEX,
   I_SEQ,
   I_WQ_QUEUED,
@@ -88,6 +87,7 @@ import {
 } from './cache.js';
 import { conversionSplits, convertUnwritten, extentRoom, unwrittenExtentsIn } from './extents.js';
 import { nowNs, traceEvent, tracing } from './sync/trace.js';
+import { inHandle, markInodeDirty } from './transaction.js';
 import type { Volume } from './volume.js';
 
 /** Lay out the free list at setup (before any thread attaches). */
@@ -271,15 +271,17 @@ export function endIoNolock(v: Volume, io: number): void {
   // with ENOSPC for good and the session's metadata was never written).
   let [from, to] = [lblk, lblk + count];
   if (conversionSplits(v, ino, lblk, count) > extentRoom(v, ino)) [from, to] = zeroOutForConversion(v, ino, io, lblk, count);
-  seqWriteBegin(i32, seq);
-  try {
-    convertUnwritten(v, ino, from, to - from);
-  } finally {
-    seqWriteEnd(i32, seq);
-  }
+  inHandle(v, ino, () => {
+    seqWriteBegin(i32, seq);
+    try {
+      convertUnwritten(v, ino, from, to - from);
+    } finally {
+      seqWriteEnd(i32, seq);
+    }
+    markInodeDirty(v, ino);
+  });
   if (t0 !== 0) traceEvent(v, TK_CONVERT, t0, nowNs() - t0, ino, lblk, count);
   i32[W(v, io, IO_FLAG)] = 0;
-  Atomics.store(i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
   // The blocks are written now: the cached pages no longer need the io_end path.
   if (i32[W(v, io, IO_PAGE)] >= 0) {
     for (let i = 0; i < count; i++) {

@@ -1,20 +1,39 @@
-// Mount-time setup and metadata I/O: mkfs, laying out the shared buffers, loading the tables from
-// the image, and writing them back (sync, close).
-// ext4 counterpart: fs/ext4/super.c (ext4_fill_super, ext4_commit_super, ext4_put_super) and
-// mke2fs for the format; the write-back of inode and extent blocks that jbd2 would journal.
+// mkfs, and the mount-time half of the superblock's work: lay out the shared buffers' fixed
+// structures, replay the journal, load the checked tables into shared memory, mark the image
+// mounted or clean.
+// ext4 counterpart: mke2fs; fs/ext4/super.c (ext4_fill_super, ext4_commit_super, ext4_put_super)
+// with jbd2's recovery (jbd2_journal_recover) run at mount.
 //
-// Thread safety: setupShared runs on the main thread before any other thread attaches. Metadata
-// writes (persistInode, persistAll) serialize on meta_lock; each copies the words it writes while
-// holding the lock that guards them (the caller's inode mutex for the inode and its extents,
-// alloc_lock for the bitmap), so the image gets a consistent snapshot of each table.
+// Thread safety: everything here runs on the main thread before any other thread attaches (mount),
+// or after every other thread stopped (close); metadata written while the engine runs goes through
+// the journal (transaction.ts), never through here.
 
 import { countFree, markUsedAtSetup } from './alloc.js';
 import type { BlockDevice } from './device.js';
 import { DioreadError } from './errors.js';
+import { readImage, throwingProblems, type ImageModel } from './image-check.js';
+import { writeJournalSuper } from './journal.js';
 import {
+  BITS_PER_BITMAP_BLOCK,
+  MAGIC_BITMAP,
+  MAGIC_INODES,
+  MB_HEADER_BYTES,
+  SB_STATE_CLEAN,
+  SB_STATE_MOUNTED,
+  decodeSuperBlock,
+  encodeSuperBlock,
+  planSuperBlock,
+  sealBlock,
+  type SuperBlock,
+} from './ondisk.js';
+import { initIoEndPool } from './page-io.js';
+import {
+  BITMAP_BITS_PER_BLOCK,
   BLOCK_SIZE,
+  E_LBLK,
+  E_PBLK,
+  EXT_CLEAN_LO,
   EXTENT_WORDS,
-  H_ALLOC_LOCK,
   H_BLOCK_COUNT,
   H_CACHE_PAGES,
   H_EXTENTS_PER_FILE,
@@ -27,85 +46,115 @@ import {
   H_MAGIC,
   H_MAX_FILES,
   H_MAX_THREADS,
-  H_META_LOCK,
   H_STATS_LEVEL,
   H_VERSION,
+  I_ATIME_LO,
   I_BLOCKS,
+  I_BTIME_LO,
   I_COMPLETED_HEAD,
   I_COMPLETED_TAIL,
+  I_CTIME_LO,
   I_EXTENT_COUNT,
+  I_EXT_DIRTY_LO,
   I_GENERATION,
+  I_GOAL,
+  I_MODE,
+  I_MTIME_LO,
   I_NAME,
   I_NAME_LEN,
   I_SIZE_HI,
   I_SIZE_LO,
   I_STATE,
-  LC_ALLOC,
-  LC_META,
   P_HASH_NEXT,
   P_INDEX,
   P_INO,
   P_PBLK,
   SHM_MAGIC,
   SHM_VERSION,
+  type DiskGeometry,
   type Layout,
   extentWord,
   inodeWord,
   pageWord,
 } from './shm/layout.js';
-import { initIoEndPool } from './page-io.js';
-import {
-  INODE_DISK_BYTES,
-  SB_STATE_CLEAN,
-  SB_STATE_MOUNTED,
-  crc32,
-  decodeInode,
-  decodeSuperBlock,
-  encodeInode,
-  encodeSuperBlock,
-  planSuperBlock,
-  type SuperBlock,
-} from './ondisk.js';
-import { lock, spinLock, unlock } from './sync/lock.js';
+import { initJournalState } from './transaction.js';
 import type { Volume } from './volume.js';
 
-/** mkfs: superblock, empty tables, bitmap with the metadata blocks set. Data blocks are left alone. */
+if (BITS_PER_BITMAP_BLOCK !== BITMAP_BITS_PER_BLOCK) {
+  throw new Error(`dioread build: on-disk bitmap bits per block ${BITS_PER_BITMAP_BLOCK} != shared layout's ${BITMAP_BITS_PER_BLOCK}`);
+}
+
+/**
+ * mkfs: superblock, an empty inode table, a bitmap with the metadata blocks set, an empty journal.
+ * Data blocks are left alone (and so are extent blocks: only those an inode's count covers count).
+ */
 export function mkfs(dev: BlockDevice, blockCount: number, maxFiles: number, extentsPerFile: number): SuperBlock {
   const sb = planSuperBlock(blockCount, maxFiles, extentsPerFile);
   if (sb.firstDataBlock + 1 > blockCount) {
     throw new DioreadError(
       'EINVAL',
-      `sizeBytes ${blockCount * BLOCK_SIZE} is too small: the metadata alone needs ${(sb.firstDataBlock + 1) * BLOCK_SIZE} bytes (maxFiles ${maxFiles}, extentsPerFile ${extentsPerFile})`,
+      `sizeBytes ${blockCount * BLOCK_SIZE} is too small: the metadata alone needs ${(sb.firstDataBlock + 1) * BLOCK_SIZE} bytes (maxFiles ${maxFiles}, extentsPerFile ${extentsPerFile}, journal ${sb.journalBlocks} blocks)`,
     );
   }
-  const zero = new Uint8Array(BLOCK_SIZE * 64);
-  const zeroBlocks = (start: number, count: number) => {
-    for (let b = start; b < start + count; b += 64) {
-      const n = Math.min(64, start + count - b);
-      dev.writeMeta(b * BLOCK_SIZE, zero.subarray(0, n * BLOCK_SIZE));
-    }
-  };
-  zeroBlocks(sb.inodeTable, sb.inodeBlocks);
-  zeroBlocks(sb.extentTable, sb.extentBlocks);
-  zeroBlocks(sb.journal, sb.journalBlocks);
-  const bitmap = new Int32Array(sb.bitmapBlocks * (BLOCK_SIZE / 4));
+  for (let b = 0; b < sb.inodeBlocks; b++) {
+    const img = new Uint8Array(BLOCK_SIZE);
+    sealBlock(img, MAGIC_INODES, sb.inodeTable + b, 0);
+    dev.writeMeta((sb.inodeTable + b) * BLOCK_SIZE, img);
+  }
+  const words = Math.ceil(blockCount / 32);
+  const bitmap = new Int32Array(Math.ceil(words / (BITS_PER_BITMAP_BLOCK / 32)) * (BITS_PER_BITMAP_BLOCK / 32));
   markUsedAtSetup(bitmap, 0, 0, sb.firstDataBlock);
-  dev.writeMeta(sb.bitmap * BLOCK_SIZE, new Uint8Array(bitmap.buffer));
-  dev.writeMeta(0, encodeSuperBlock(sb));
+  for (let k = 0; k < sb.bitmapBlocks; k++) dev.writeMeta((sb.bitmap + k) * BLOCK_SIZE, bitmapBlockImage(sb, bitmap, k));
+  writeJournalSuper(dev, sb, { blocks: sb.journalBlocks, sequence: 1, start: 0 });
+  dev.flush();
+  dev.writeMeta(0, encodeSuperBlock(sb)); // last: an image without a superblock is not an image yet
   dev.flush();
   return sb;
 }
 
-export function readSuperBlock(dev: BlockDevice, where: string): SuperBlock {
+/** On-disk bitmap block `k` of a flat bitmap. */
+export function bitmapBlockImage(sb: { bitmap: number }, bitmap: Int32Array, k: number): Uint8Array {
+  const per = BITS_PER_BITMAP_BLOCK / 32;
+  const img = new Uint8Array(BLOCK_SIZE);
+  const words = bitmap.subarray(k * per, Math.min(bitmap.length, (k + 1) * per));
+  img.set(new Uint8Array(words.buffer, words.byteOffset, words.byteLength), MB_HEADER_BYTES);
+  sealBlock(img, MAGIC_BITMAP, sb.bitmap + k, 0);
+  return img;
+}
+
+/** Read and check the superblock; `imageBytes` is the image's real size (null: a memory device). */
+export function readSuperBlock(dev: BlockDevice, where: string, imageBytes: number | null): SuperBlock {
   const buf = new Uint8Array(BLOCK_SIZE);
   dev.readMeta(0, buf);
-  return decodeSuperBlock(buf, where);
+  return decodeSuperBlock(buf, where, imageBytes);
 }
 
 export function writeSuperState(dev: BlockDevice, sb: SuperBlock, state: number): void {
   sb.state = state;
   dev.writeMeta(0, encodeSuperBlock(sb));
   dev.flush();
+}
+
+/** At close, after the journal is empty: the superblock says clean (or, after failures, still mounted). */
+export function markImageState(v: Volume, clean: boolean): void {
+  const sb = readSuperBlock(v.dev, v.desc.path ?? 'memory device', null);
+  writeSuperState(v.dev, sb, clean ? SB_STATE_CLEAN : SB_STATE_MOUNTED);
+}
+
+/** The geometry every thread needs (shared in the descriptor). */
+export function diskGeometry(sb: SuperBlock): DiskGeometry {
+  return {
+    blockCount: sb.blockCount,
+    inodeTable: sb.inodeTable,
+    inodeBlocks: sb.inodeBlocks,
+    extentTable: sb.extentTable,
+    extBlocksPerFile: sb.extBlocksPerFile,
+    bitmap: sb.bitmap,
+    bitmapBlocks: sb.bitmapBlocks,
+    journal: sb.journal,
+    journalBlocks: sb.journalBlocks,
+    firstDataBlock: sb.firstDataBlock,
+  };
 }
 
 /** Fill the header and the fixed structures of a fresh meta buffer (main thread, before sharing). */
@@ -126,6 +175,8 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameBase:
   for (let ino = 0; ino < l.maxFiles; ino++) {
     i32[inodeWord(l, ino, I_COMPLETED_HEAD)] = -1;
     i32[inodeWord(l, ino, I_COMPLETED_TAIL)] = -1;
+    i32[inodeWord(l, ino, I_EXT_DIRTY_LO)] = EXT_CLEAN_LO;
+    i32[inodeWord(l, ino, I_GOAL)] = -1;
   }
   for (let p = 0; p < l.cachePages; p++) {
     i32[pageWord(l, p, P_INO)] = -1;
@@ -137,104 +188,68 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameBase:
   initIoEndPool(i32, l);
 }
 
-/** ext4_fill_super's table reads: inodes, extents and the bitmap into shared memory, checked. */
-export function loadMetadata(i32: Int32Array, l: Layout, dev: BlockDevice, sb: SuperBlock): void {
-  const u8 = new Uint8Array(i32.buffer);
-  const table = new Uint8Array(sb.inodeBlocks * BLOCK_SIZE);
-  dev.readMeta(sb.inodeTable * BLOCK_SIZE, table);
-  for (let ino = 0; ino < l.maxFiles; ino++) {
-    const di = decodeInode(table.subarray(ino * INODE_DISK_BYTES, (ino + 1) * INODE_DISK_BYTES), ino);
-    if (!di.used) continue;
-    if (di.extentCount > l.extentsPerFile) {
-      throw new DioreadError('EFSCORRUPTED', `inode ${ino} (${JSON.stringify(di.name)}): ${di.extentCount} extents, more than ${l.extentsPerFile}`);
+/** What mounting did, for the engine's report. */
+export interface MountReport {
+  /** Journal transactions replayed (the image was not closed cleanly). */
+  replayed: number;
+  /** Blocks marked used that no file held, freed (an allocation a crash left uncommitted). */
+  leaksFreed: number;
+  warnings: string[];
+}
+
+/**
+ * ext4_fill_super's table reads with jbd2 recovery: read the image through the journal's replay,
+ * check everything (the first problem is EFSCORRUPTED), write the replay in place and empty the log
+ * (not when read-only), and load the tables into shared memory.
+ */
+export function loadImage(i32: Int32Array, l: Layout, dev: BlockDevice, sb: SuperBlock, readOnly: boolean, where: string): MountReport {
+  const warnings: string[] = [];
+  const model = readImage(dev, sb, where, throwingProblems(where, warnings));
+  if (!readOnly) {
+    if (model.replayed > 0) {
+      for (const [target, image] of model.overlay) dev.writeMeta(target * BLOCK_SIZE, image);
+      dev.flush();
     }
-    const extBytes = di.extentCount * EXTENT_WORDS * 4;
-    const at = extentWord(l, ino, 0) * 4;
-    dev.readMeta(sb.extentTable * BLOCK_SIZE + ino * l.extentsPerFile * EXTENT_WORDS * 4, u8.subarray(at, at + extBytes));
-    const crc = crc32(u8.slice(at, at + extBytes));
-    if (crc !== di.extentCrc) {
-      throw new DioreadError('EFSCORRUPTED', `inode ${ino} (${JSON.stringify(di.name)}): extent checksum 0x${crc.toString(16)} does not match 0x${di.extentCrc.toString(16)}`);
-    }
-    i32[inodeWord(l, ino, I_STATE)] = 1;
-    i32[inodeWord(l, ino, I_GENERATION)] = di.generation;
-    i32[inodeWord(l, ino, I_SIZE_LO)] = di.size % 2 ** 32;
-    i32[inodeWord(l, ino, I_SIZE_HI)] = Math.floor(di.size / 2 ** 32);
-    i32[inodeWord(l, ino, I_EXTENT_COUNT)] = di.extentCount;
-    i32[inodeWord(l, ino, I_BLOCKS)] = di.blocks;
-    i32[inodeWord(l, ino, I_NAME_LEN)] = di.nameBytes.length;
-    u8.set(di.nameBytes, inodeWord(l, ino, I_NAME) * 4);
+    writeJournalSuper(dev, sb, { blocks: sb.journalBlocks, sequence: model.nextSeq, start: 0 });
+    dev.flush();
   }
-  const bitmapBytes = l.bitmapWords * 4;
-  dev.readMeta(sb.bitmap * BLOCK_SIZE, u8.subarray(l.bitmapBase * 4, l.bitmapBase * 4 + bitmapBytes));
+  initJournalState(i32, model.nextSeq);
+  loadModel(i32, l, model);
+  // Leaks: blocks an allocation took that no committed extent holds (the crash came between them).
+  // Free them in memory; the next commit writes their bitmap blocks.
+  const leaksFreed = readOnly ? 0 : model.leaked.length;
+  if (!readOnly) for (const b of model.leaked) i32[l.bitmapBase + (b >>> 5)] &= ~(1 << (b & 31));
+  if (leaksFreed > 0) for (const b of model.leaked) i32[l.bitmapDirtyBase + Math.floor(b / BITMAP_BITS_PER_BLOCK)] = 1;
   i32[H_FREE_BLOCKS] = countFree(i32, l.bitmapBase, sb.firstDataBlock, l.blockCount);
+  return { replayed: model.replayed, leaksFreed, warnings };
 }
 
-function superOf(v: Volume): SuperBlock {
-  return planSuperBlock(v.layout.blockCount, v.layout.maxFiles, v.layout.extentsPerFile);
-}
-
-/** Write one inode's record and extents, then the bitmap. Caller holds the inode's mutex. */
-export function persistInode(v: Volume, ino: number): void {
-  const sb = superOf(v);
-  const tok = lock(v, H_META_LOCK, LC_META);
-  try {
-    writeInodeRecord(v, sb, ino);
-    writeBitmap(v, sb);
-  } finally {
-    unlock(v, H_META_LOCK, LC_META, tok);
-  }
-}
-
-function writeInodeRecord(v: Volume, sb: SuperBlock, ino: number): void {
-  const l = v.layout;
-  const i32 = v.i32;
+/** Copy a checked model into shared memory. */
+function loadModel(i32: Int32Array, l: Layout, model: ImageModel): void {
   const u8 = new Uint8Array(i32.buffer);
-  const count = i32[inodeWord(l, ino, I_EXTENT_COUNT)];
-  const at = extentWord(l, ino, 0) * 4;
-  const extents = u8.slice(at, at + count * EXTENT_WORDS * 4);
-  const nameLen = i32[inodeWord(l, ino, I_NAME_LEN)];
-  const nameAt = inodeWord(l, ino, I_NAME) * 4;
-  const record = encodeInode(
-    {
-      used: i32[inodeWord(l, ino, I_STATE)] === 1,
-      generation: i32[inodeWord(l, ino, I_GENERATION)],
-      size: i32[inodeWord(l, ino, I_SIZE_HI)] * 2 ** 32 + (i32[inodeWord(l, ino, I_SIZE_LO)] >>> 0),
-      extentCount: count,
-      blocks: i32[inodeWord(l, ino, I_BLOCKS)],
-      name: '',
-      extentCrc: crc32(extents),
-    },
-    u8.slice(nameAt, nameAt + nameLen),
-  );
-  if (extents.byteLength > 0) v.dev.writeMeta(sb.extentTable * BLOCK_SIZE + ino * l.extentsPerFile * EXTENT_WORDS * 4, extents);
-  v.dev.writeMeta(sb.inodeTable * BLOCK_SIZE + ino * INODE_DISK_BYTES, record);
-}
-
-function writeBitmap(v: Volume, sb: SuperBlock): void {
-  const l = v.layout;
-  const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
-  let copy: Uint8Array;
-  try {
-    copy = new Uint8Array(v.i32.buffer).slice(l.bitmapBase * 4, (l.bitmapBase + l.bitmapWords) * 4);
-  } finally {
-    unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
+  for (const m of model.inodes) {
+    const ino = m.ino;
+    const d = m.disk;
+    const time = (lo: number, ms: number) => {
+      i32[inodeWord(l, ino, lo)] = ms % 2 ** 32;
+      i32[inodeWord(l, ino, lo + 1)] = Math.floor(ms / 2 ** 32);
+    };
+    i32[inodeWord(l, ino, I_STATE)] = 1;
+    i32[inodeWord(l, ino, I_GENERATION)] = d.generation;
+    i32[inodeWord(l, ino, I_SIZE_LO)] = d.size % 2 ** 32;
+    i32[inodeWord(l, ino, I_SIZE_HI)] = Math.floor(d.size / 2 ** 32);
+    i32[inodeWord(l, ino, I_EXTENT_COUNT)] = d.extentCount;
+    i32[inodeWord(l, ino, I_BLOCKS)] = d.blocks;
+    i32[inodeWord(l, ino, I_MODE)] = d.mode;
+    time(I_ATIME_LO, d.atimeMs);
+    time(I_MTIME_LO, d.mtimeMs);
+    time(I_CTIME_LO, d.ctimeMs);
+    time(I_BTIME_LO, d.birthtimeMs);
+    i32[inodeWord(l, ino, I_NAME_LEN)] = d.nameBytes.length;
+    u8.set(d.nameBytes, inodeWord(l, ino, I_NAME) * 4);
+    i32.set(m.extents, extentWord(l, ino, 0));
+    const last = (d.extentCount - 1) * EXTENT_WORDS;
+    if (d.extentCount > 0) i32[inodeWord(l, ino, I_GOAL)] = m.extents[last + E_PBLK] - m.extents[last + E_LBLK];
   }
-  v.dev.writeMeta(sb.bitmap * BLOCK_SIZE, copy);
+  i32.set(model.bitmap.subarray(0, l.bitmapWords), l.bitmapBase);
 }
-
-/** Every in-use inode (caller holds all their mutexes, or nobody else runs), the bitmap, the state. */
-export function persistAll(v: Volume, inodes: number[], clean: boolean): void {
-  const sb = superOf(v);
-  const tok = lock(v, H_META_LOCK, LC_META);
-  try {
-    for (const ino of inodes) writeInodeRecord(v, sb, ino);
-    writeBitmap(v, sb);
-    v.dev.flush();
-    const onDisk = readSuperBlock(v.dev, 'image');
-    writeSuperState(v.dev, onDisk, clean ? SB_STATE_CLEAN : SB_STATE_MOUNTED);
-  } finally {
-    unlock(v, H_META_LOCK, LC_META, tok);
-  }
-}
-
-export { SB_STATE_MOUNTED, SB_STATE_CLEAN };

@@ -39,6 +39,7 @@ import {
   SLOT_LIVE,
   bounceOffset,
   slotWord,
+  type DiskGeometry,
   type Layout,
   type SharedDescriptor,
 } from './shm/layout.js';
@@ -78,6 +79,8 @@ export class Volume implements LockContext {
   /** Test-only broken mode (testing-symbols.ts UNSAFE_UNPIN_AT_WRITEBACK). */
   readonly unsafeUnpinAtWriteback: boolean;
   readonly desc: SharedDescriptor;
+  /** Where the image's metadata blocks are (the journal commit writes them). */
+  readonly disk: DiskGeometry;
 
   // Scratch results of an extent lookup (mapBlocks), so a lookup allocates nothing.
   mapPblk = -1;
@@ -98,6 +101,7 @@ export class Volume implements LockContext {
     }
     this.desc = desc;
     this.layout = desc.layout;
+    this.disk = desc.disk;
     this.i32 = new Int32Array(desc.meta);
     if (this.i32[H_MAGIC] !== SHM_MAGIC || this.i32[H_VERSION] !== SHM_VERSION) {
       throw new DioreadError('EINVAL', `attach: shared memory magic 0x${(this.i32[H_MAGIC] >>> 0).toString(16)} is not a dioread engine's`);

@@ -28,20 +28,21 @@ test('a fixed single-thread sequence gives exact lock counts per class and per o
     // openSync: the namespace lock. 100 cache hits: nothing. 10 overwrites: i_mutex, the mapping
     // lock (page lookup) and the page lock once each. fsync: i_mutex, the page lock for writeback,
     // the completed-list spinlock once to find the list empty; the writes changed mtime, so fsync
-    // writes the inode record (the metadata lock once, the allocator lock to copy the bitmap).
+    // commits a transaction (the commit mutex once; the allocator lock twice: to copy the changed
+    // bitmap blocks at the barrier, and to release the frees the commit made allocatable).
     assert.deepEqual(counts, {
       i_mutex: 11,
       i_completed_io_lock: 1,
       page_lock: 11,
       extent_seqlock: 0,
       mapping_lock: 10,
-      alloc_lock: 1,
+      alloc_lock: 2,
       io_end_pool: 0,
       namespace_lock: 1,
       wq_lock: 0,
-      meta_lock: 1,
       'i_rwsem-R': 0,
       'i_rwsem-W': 0,
+      j_commit_mutex: 1,
     });
     assert.equal(row(rows, 'i_mutex').points.write.acquisitions, 10);
     assert.equal(row(rows, 'i_mutex').points.sync.acquisitions, 1);

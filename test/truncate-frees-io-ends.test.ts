@@ -37,7 +37,12 @@ test('truncate to 0 frees io_ends queued by balance_dirty_pages writeback, befor
   assert.equal(st2.pendingConversions, 0);
   assert.equal(st2.cachedPages, 0, 'the pinned pages were unpinned and dropped');
   assert.equal(st2.blocks, 0);
-  assert.equal(c2.freeBlocks, c0.freeBlocks, 'every block returned to the allocator');
+  // Freed blocks stay pending until the truncate is committed (no other file may take them before):
+  assert.equal(c2.freeBlocks + c2.pendingFreeBlocks, c0.freeBlocks, 'every block freed (pending its commit)');
+  await f.sync();
+  const c3 = eng.counters();
+  assert.equal(c3.freeBlocks, c0.freeBlocks, 'after the commit every block is back in the allocator');
+  assert.equal(c3.pendingFreeBlocks, 0);
   assert.equal(c2.conversions, c0.conversions, 'truncate freed the io_ends without converting them');
   await eng.resumeConversion();
   assert.equal(await eng.drainConversion(), 0, 'the worker finds nothing');

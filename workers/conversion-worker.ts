@@ -75,7 +75,19 @@ function processQueued(block: boolean): { converted: number; requeued: number } 
     if (tok < 0) busy.push(ino);
     else n += convertLocked(ino, tok);
   }
-  if (block) for (const ino of busy.splice(0)) n += convertLocked(ino, lockInode(v, ino));
+  if (block) {
+    for (const ino of busy.splice(0)) {
+      // A mutex whose owner died (EOWNERDEAD) must not stop the other inodes' conversions.
+      let tok: number;
+      try {
+        tok = lockInode(v, ino);
+      } catch (err) {
+        stats.lastError = (err as Error).message;
+        continue;
+      }
+      n += convertLocked(ino, tok);
+    }
+  }
   for (const ino of busy) queueConversion(v, ino, false);
   stats.converted += n;
   Atomics.add(i32, H_WORKER_CONVERSIONS, n);

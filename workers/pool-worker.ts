@@ -3,9 +3,10 @@
 // Worker-side code: it imports thread-side modules and constants only.
 
 import { Piscina } from 'piscina';
-import { dropFileCache, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, lockInode, syncLocked, unlockInode } from '../src/inode.js';
+import { dropFileCache, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, writebackAndConvert } from '../src/inode.js';
 import { inodeName, openInode, releaseInode, usedInodes } from '../src/namei.js';
-import { persistAll } from '../src/super.js';
+import { markImageState } from '../src/super.js';
+import { closeJournal } from '../src/transaction.js';
 import { OP_OTHER, SLOT_ROLE_POOL, type SharedDescriptor } from '../src/shm/layout.js';
 import { Volume } from '../src/volume.js';
 
@@ -19,9 +20,9 @@ export type PoolTask =
   | { op: 'cacheState'; ino: number }
   | { op: 'release'; ino: number }
   | { op: 'list' }
-  | { op: 'syncAll' }
+  | { op: 'writebackAll' }
   | { op: 'dropCaches' }
-  | { op: 'persistAll'; clean: boolean };
+  | { op: 'closeJournal'; clean: boolean };
 
 const v = new Volume(Piscina.workerData as SharedDescriptor, SLOT_ROLE_POOL);
 
@@ -65,34 +66,26 @@ export default function run(t: PoolTask): unknown {
       return null;
     case 'list':
       return usedInodes(v).map((ino) => ({ name: inodeName(v, ino), size: getSize(v, ino) }));
-    case 'syncAll': {
-      // Sync every file even when one fails; report the first failure at the end.
-      let failure: unknown = null;
+    case 'writebackAll': {
+      // Close's first step: write back and convert every file, even when one fails (a dead thread
+      // holds its mutex, a device error): report every failure, skip no file (issue 7 bug 7).
+      const failures: string[] = [];
       for (const ino of usedInodes(v)) {
-        const tok = lockInode(v, ino);
         try {
-          syncLocked(v, ino);
+          writebackAndConvert(v, ino);
         } catch (err) {
-          failure ??= err;
-        } finally {
-          unlockInode(v, ino, tok);
+          failures.push(`${inodeName(v, ino)}: ${(err as Error).message}`);
         }
       }
-      if (failure !== null) throw failure;
-      return null;
+      return failures;
     }
     case 'dropCaches':
       for (const ino of usedInodes(v)) dropFileCache(v, ino);
       return null;
-    case 'persistAll': {
-      const inodes = usedInodes(v);
-      const toks = inodes.map((ino) => lockInode(v, ino));
-      try {
-        persistAll(v, inodes, t.clean);
-      } finally {
-        inodes.forEach((ino, i) => unlockInode(v, ino, toks[i]));
-      }
+    case 'closeJournal':
+      // Close's last step: commit everything, empty the log, mark the image clean (or not).
+      closeJournal(v);
+      markImageState(v, t.clean);
       return null;
-    }
   }
 }

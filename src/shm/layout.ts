@@ -46,7 +46,6 @@ export const H_DIRTY_PAGES = 25; // atomic counter: pages with PG_DIRTY set
 export const H_WQ_PAUSED = 26; // atomic: 1 while tests hold the conversion worker paused
 export const H_CONVERSIONS = 27; // atomic counter: io_ends converted (by the worker or by sync)
 export const H_TRACE_CAPACITY = 28; // written once at setup: trace events per thread slot (0: tracing off)
-export const H_META_LOCK = 29; // lock word of class meta_lock: serializes metadata writes to the image
 export const H_WORKER_CONVERSIONS = 30; // atomic counter: io_ends converted by the conversion worker
 export const H_SYNC_CONVERSIONS = 31; // atomic counter: io_ends converted by sync()/flush_completed_IO
 export const H_SHUTDOWN = 32; // atomic: 1 once the engine closes; the conversion worker exits after draining
@@ -57,6 +56,22 @@ export const H_FIRST_DATA_BLOCK = 36; // written once at setup: first block the 
 export const H_CONVERSION_ERRORS = 37; // atomic counter: conversions that failed (the io_end stays queued)
 export const H_HASH_SEQ = 38; // under mapping_lock (read atomically): bumped by every hash insert and removal
 export const H_READ_ONLY = 39; // atomic: 0 writable, RO_OPTION (opened read-only), RO_ERRORS (errors=remount-ro)
+// The journal (src/transaction.ts, jbd2's journal_t and transaction_t):
+export const H_J_UPDATES = 40; // atomic: handles in flight in the running transaction (t_updates)
+export const H_J_BARRIER = 41; // atomic, by the committer: 1 while it snapshots (T_LOCKED); new handles wait
+export const H_J_COMMIT_LOCK = 42; // lock word of class j_commit_mutex: one commit (and its log I/O) at a time
+export const H_J_TID = 43; // by the committer inside the barrier: id of the running transaction
+export const H_J_COMMITTED_TID = 44; // by the committer, atomic: last transaction id durable on the device
+export const H_J_HEAD = 45; // under j_commit_mutex: next log block to write
+export const H_J_SEQ = 46; // under j_commit_mutex: sequence of the next transaction written to the log
+export const H_J_START = 47; // under j_commit_mutex: the log start the journal superblock holds (0: empty)
+export const H_J_ABORTED = 48; // atomic: 1 once a commit failed (the journal is aborted, the engine read-only)
+export const H_J_COMMITS = 49; // atomic counter: transactions committed
+export const H_PENDING_FREE = 50; // under alloc_lock (read atomically): blocks freed but not yet committed free
+export const H_J_LOGGED = 51; // atomic counter: metadata blocks written to the log
+export const H_J_RESETS = 52; // atomic counter: log resets (wrap to the first log block)
+export const H_FLUSH_STARTED = 53; // atomic: device flushes begun (each takes the next number)
+export const H_FLUSH_DONE = 54; // atomic (compareExchange to a larger value): highest flush number finished
 export const HEADER_WORDS = 64;
 
 export const RO_OPTION = 1;
@@ -114,6 +129,11 @@ export const I_CTIME_LO = 22; // inode changed: the above, rename
 export const I_CTIME_HI = 23;
 export const I_BTIME_LO = 24; // birth: set at create
 export const I_BTIME_HI = 25;
+// Journal bookkeeping of the inode (src/transaction.ts), under i_mutex inside a handle:
+export const I_EXT_DIRTY_LO = 26; // first extent record changed since the last commit (EXT_CLEAN_LO: none)
+export const I_EXT_DIRTY_HI = 27; // one past the last extent record changed or used since the last commit
+export const I_GOAL = 28; // under i_mutex: pblk - lblk of the last allocation (where the next one aims), -1 none
+export const I_POISONED = 29; // by the committer: 1 once a thread died inside a handle on this inode (never committed again)
 export const I_NAME = 32; // under namespace_lock: MAX_NAME_BYTES of UTF-8, 4 per word
 export const MAX_NAME_BYTES = 64;
 export const INODE_WORDS = I_NAME + MAX_NAME_BYTES / 4; // 48
@@ -129,6 +149,10 @@ export const E_FLAGS = 3; // EXT_UNWRITTEN
 export const EXTENT_WORDS = 4;
 export const EXT_UNWRITTEN = 1; // EXT4_EXT_UNWRITTEN: allocated, data not yet known to be on disk
 export const EXT_MAX_LEN = 32768; // EXT_INIT_MAX_LEN
+export const EXT_CLEAN_LO = 0x7fffffff; // I_EXT_DIRTY_LO of an inode whose extents did not change
+/** Bits per on-disk bitmap block (ondisk.ts BITS_PER_BITMAP_BLOCK, asserted equal there): 1020 words. */
+export const BITMAP_BITS_PER_BLOCK = 32640;
+export const HANDLE_REAPED = -1;
 
 // ---------------------------------------------------------------------------------------------
 // Page-cache descriptors (struct page): cachePages records of PAGE_WORDS words (64 bytes each,
@@ -178,6 +202,8 @@ export const S_OP = 3; // plain store by the slot's own thread: OP_* it is doing
 //                       learn what the lock holder was doing: lock_stat's "contending" points)
 export const S_SHARED_LOCK = 4; // by the slot's own thread: the rwsem word it holds shared, 0 if none
 //                                 (a writer waiting on readers finds a dead reader through it)
+export const S_HANDLE = 5; // by the slot's own thread: inode + 1 while inside a journal handle, 0 outside,
+//                            HANDLE_REAPED once a committer discounted the handle of this dead slot
 export const SLOT_WORDS = 16; // one 64-byte line per slot: S_OP stores never bounce a neighbour's line
 export const SLOT_FREE = 0;
 export const SLOT_LIVE = 1;
@@ -205,9 +231,9 @@ export const LOCK_CLASSES = [
   'io_end_pool',
   'namespace_lock',
   'wq_lock',
-  'meta_lock',
   'i_rwsem-R',
   'i_rwsem-W',
+  'j_commit_mutex',
 ] as const;
 export type LockClassName = (typeof LOCK_CLASSES)[number];
 export const LC_I_MUTEX = 0;
@@ -219,10 +245,11 @@ export const LC_ALLOC = 5;
 export const LC_IO_END_POOL = 6;
 export const LC_NAMESPACE = 7;
 export const LC_WQ = 8;
-export const LC_META = 9;
 /** i_rwsem taken shared (readLocking 'shared' reads) and exclusive (writes in that mode): lock_stat's -R and -W rows. */
-export const LC_RWSEM_READ = 10;
-export const LC_RWSEM_WRITE = 11;
+export const LC_RWSEM_READ = 9;
+export const LC_RWSEM_WRITE = 10;
+/** The journal's commit mutex (jbd2's j_checkpoint_mutex and the commit thread in one). */
+export const LC_J_COMMIT = 11;
 
 /** Contention points: what the thread was doing when it took the lock (lock_stat's call sites). */
 export const OPS = ['read', 'write', 'writeback', 'convert', 'sync', 'truncate', 'other'] as const;
@@ -300,6 +327,11 @@ export interface Layout extends Geometry {
   extentBase: number;
   bitmapBase: number;
   bitmapWords: number;
+  /** Pending-free bits (freed, not yet committed free), same shape as the bitmap, under alloc_lock. */
+  pendingBase: number;
+  /** One word per on-disk bitmap block: 1 when it changed since the last commit, under alloc_lock. */
+  bitmapDirtyBase: number;
+  bitmapBlocks: number;
   pageBase: number;
   hashBase: number;
   ioEndBase: number;
@@ -330,6 +362,11 @@ export function computeLayout(g: Geometry): Layout {
   const bitmapBase = at;
   const bitmapWords = Math.ceil(g.blockCount / 32);
   at += bitmapWords;
+  const pendingBase = at;
+  at += bitmapWords;
+  const bitmapDirtyBase = at;
+  const bitmapBlocks = Math.ceil(g.blockCount / BITMAP_BITS_PER_BLOCK);
+  at += bitmapBlocks;
   at = Math.ceil(at / PAGE_WORDS) * PAGE_WORDS; // page descriptors start on a cache line
   const pageBase = at;
   at += g.cachePages * PAGE_WORDS;
@@ -348,6 +385,9 @@ export function computeLayout(g: Geometry): Layout {
     extentBase,
     bitmapBase,
     bitmapWords,
+    pendingBase,
+    bitmapDirtyBase,
+    bitmapBlocks,
     pageBase,
     hashBase,
     ioEndBase,
@@ -405,4 +445,20 @@ export interface SharedDescriptor {
   memoryDevice: SharedArrayBuffer | null;
   path: string | null;
   layout: Layout;
+  /** The image's geometry (ondisk.ts SuperBlock): where every metadata block lives. */
+  disk: DiskGeometry;
+}
+
+/** The on-disk geometry every thread needs to find metadata blocks (a subset of ondisk.ts SuperBlock). */
+export interface DiskGeometry {
+  blockCount: number;
+  inodeTable: number;
+  inodeBlocks: number;
+  extentTable: number;
+  extBlocksPerFile: number;
+  bitmap: number;
+  bitmapBlocks: number;
+  journal: number;
+  journalBlocks: number;
+  firstDataBlock: number;
 }

@@ -65,7 +65,8 @@ export function firstDiff(a: Uint8Array, b: Uint8Array): { at: number; what: str
 /** fsck, with the report's problems in one line for assertion messages. */
 export function fsck(image: string): FsckReport & { summary: string } {
   const r = fsckImage(image);
-  return { ...r, summary: `errors ${JSON.stringify(r.errors)} warnings ${JSON.stringify(r.warnings)}` };
+  const some = (xs: string[]) => `${JSON.stringify(xs.slice(0, 5))}${xs.length > 5 ? ` and ${xs.length - 5} more` : ''}`;
+  return { ...r, summary: `errors ${some(r.errors)} warnings ${some(r.warnings)}` };
 }
 
 /** Remove a test directory (best effort: a failing test leaves it for inspection when asked). */

@@ -1,0 +1,262 @@
+// Reading an image's metadata into a plain model and checking it: what mount trusts and fsck reports.
+// ext4 counterpart: the checks of ext4_fill_super / ext4_iget / ext4_ext_check (fs/ext4/super.c,
+// inode.c, extents.c) and e2fsck's passes 1 (inodes, extents, blocks claimed twice) and 5 (bitmaps).
+//
+// One reader for both: mount passes a `Problems` that throws EFSCORRUPTED at the first problem, fsck
+// one that collects them all. Every field is range-checked before it sizes anything, so a damaged
+// image costs memory in proportion to its real size (the superblock's geometry was checked against
+// it), never to what a damaged field claims. Journal replay is applied as an overlay first: mount
+// then writes it in place; fsck -n and a read-only engine never write.
+
+import type { BlockDevice } from './device.js';
+import { DioreadError } from './errors.js';
+import { readJournalSuper, scanJournal } from './journal.js';
+import {
+  EXTENTS_PER_BLOCK,
+  EXTENT_DISK_BYTES,
+  INODES_PER_BLOCK,
+  INODE_DISK_BYTES,
+  MAGIC_BITMAP,
+  MAGIC_EXTENTS,
+  MAGIC_INODES,
+  MB_HEADER_BYTES,
+  checkBlock,
+  decodeInodeRecord,
+  extentRecordOffset,
+  inodeRecordOffset,
+  type DiskInode,
+  type SuperBlock,
+} from './ondisk.js';
+import { BLOCK_SIZE, E_FLAGS, E_LBLK, E_LEN, E_PBLK, EXT_MAX_LEN, EXT_UNWRITTEN, EXTENT_WORDS } from './shm/layout.js';
+
+/** Where problems go: mount throws at the first error, fsck collects. */
+export interface Problems {
+  error(msg: string): void;
+  warn(msg: string): void;
+}
+
+/** The mount policy: the first error is EFSCORRUPTED; warnings are kept for the caller. */
+export function throwingProblems(where: string, warnings: string[] = []): Problems {
+  return {
+    error(msg) {
+      throw new DioreadError('EFSCORRUPTED', `${where}: ${msg}`);
+    },
+    warn(msg) {
+      warnings.push(msg);
+    },
+  };
+}
+
+export interface ModelInode {
+  ino: number;
+  disk: DiskInode;
+  /** Extent records, EXTENT_WORDS each (lblk, len, pblk, flags), as in shared memory. */
+  extents: Int32Array;
+}
+
+export interface ImageModel {
+  sb: SuperBlock;
+  inodes: ModelInode[];
+  /** The bitmap as flat 32-bit words (bit b of the device is bit b%32 of word b>>5). */
+  bitmap: Int32Array;
+  /** Journal: transactions replayed from the log, the next sequence, and the overlay they form. */
+  replayed: number;
+  nextSeq: number;
+  overlay: Map<number, Uint8Array>;
+  /** Per device block: 1 + the inode whose extent claims it (0: none); blocks marked used that nothing claims. */
+  owner: Int32Array;
+  leaked: number[];
+}
+
+/** Read a metadata block through the replay overlay. */
+function readBlock(dev: BlockDevice, overlay: Map<number, Uint8Array>, block: number): Uint8Array {
+  const o = overlay.get(block);
+  if (o !== undefined) return o.slice();
+  const buf = new Uint8Array(BLOCK_SIZE);
+  dev.readMeta(block * BLOCK_SIZE, buf);
+  return buf;
+}
+
+/** Scan the journal and build the replay overlay (later transactions win). */
+export function replayOverlay(dev: BlockDevice, sb: SuperBlock, where: string): { overlay: Map<number, Uint8Array>; replayed: number; nextSeq: number } {
+  const jsb = readJournalSuper(dev, sb, where);
+  const scan = scanJournal(dev, sb, jsb, where);
+  const overlay = new Map<number, Uint8Array>();
+  for (const t of scan.transactions) for (const [target, image] of t.writes) overlay.set(target, image);
+  return { overlay, replayed: scan.transactions.length, nextSeq: scan.nextSeq };
+}
+
+/**
+ * Read and check every table of the image (through the journal's replay overlay). Problems go to `p`;
+ * with a collecting `p` the model holds what could be read (bad inodes are left out).
+ */
+export function readImage(dev: BlockDevice, sb: SuperBlock, where: string, p: Problems): ImageModel {
+  let overlay = new Map<number, Uint8Array>();
+  let replayed = 0;
+  let nextSeq = 1;
+  try {
+    ({ overlay, replayed, nextSeq } = replayOverlay(dev, sb, where));
+  } catch (err) {
+    if (!(err instanceof DioreadError)) throw err;
+    p.error(err.message);
+  }
+  const inodes = readInodes(dev, sb, overlay, p);
+  const bitmap = readBitmap(dev, sb, overlay, p);
+  const { owner, leaked } = crossCheck(sb, inodes, bitmap, p);
+  return { sb, inodes, bitmap, replayed, nextSeq, overlay, owner, leaked };
+}
+
+function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8Array>, p: Problems): ModelInode[] {
+  const out: ModelInode[] = [];
+  const names = new Map<string, number>();
+  const maxBlocks = sb.blockCount - sb.firstDataBlock;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (let b = 0; b < sb.inodeBlocks; b++) {
+    const block = sb.inodeTable + b;
+    const buf = readBlock(dev, overlay, block);
+    try {
+      checkBlock(buf, MAGIC_INODES, block, 0, 'inode table');
+    } catch (err) {
+      p.error((err as Error).message);
+      continue;
+    }
+    for (let k = 0; k < INODES_PER_BLOCK; k++) {
+      const ino = b * INODES_PER_BLOCK + k;
+      const at = inodeRecordOffset(ino);
+      const rec = buf.subarray(at, at + INODE_DISK_BYTES);
+      if (ino >= sb.maxFiles) {
+        if (!rec.every((x) => x === 0)) p.error(`inode table: record ${ino} is past maxFiles ${sb.maxFiles} and not zeroed`);
+        continue;
+      }
+      let di: DiskInode;
+      try {
+        di = decodeInodeRecord(rec, ino, { extentsPerFile: sb.extentsPerFile, maxBlocks });
+      } catch (err) {
+        p.error((err as Error).message);
+        continue;
+      }
+      if (!di.used) continue;
+      let name: string;
+      try {
+        name = decoder.decode(di.nameBytes);
+      } catch {
+        p.error(`inode ${ino}: name is not valid UTF-8`);
+        continue;
+      }
+      const other = names.get(name);
+      if (other !== undefined) p.error(`inode ${ino}: name ${JSON.stringify(name)} is also inode ${other}'s`);
+      names.set(name, ino);
+      const extents = readExtents(dev, sb, overlay, ino, di, p);
+      if (extents !== null) out.push({ ino, disk: di, extents });
+    }
+  }
+  return out;
+}
+
+/** An inode's extent records, checked: headers, sorted, no overlap, inside the data area, counts. */
+function readExtents(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8Array>, ino: number, di: DiskInode, p: Problems): Int32Array | null {
+  const tag = `inode ${ino}`;
+  const n = di.extentCount;
+  const out = new Int32Array(n * EXTENT_WORDS);
+  for (let b = 0; b * EXTENTS_PER_BLOCK < n; b++) {
+    const block = sb.extentTable + ino * sb.extBlocksPerFile + b;
+    const buf = readBlock(dev, overlay, block);
+    try {
+      checkBlock(buf, MAGIC_EXTENTS, block, ino, `${tag} extents`);
+    } catch (err) {
+      p.error((err as Error).message);
+      return null;
+    }
+    const first = b * EXTENTS_PER_BLOCK;
+    const k = Math.min(EXTENTS_PER_BLOCK, n - first);
+    const bytes = buf.slice(extentRecordOffset(0), extentRecordOffset(0) + k * EXTENT_DISK_BYTES);
+    out.set(new Int32Array(bytes.buffer), first * EXTENT_WORDS);
+  }
+  let ok = true;
+  let prevEnd = -1;
+  let blocks = 0;
+  for (let i = 0; i < n; i++) {
+    const e = i * EXTENT_WORDS;
+    const lblk = out[e + E_LBLK];
+    const len = out[e + E_LEN];
+    const pblk = out[e + E_PBLK];
+    const flags = out[e + E_FLAGS];
+    const bad = (what: string) => {
+      p.error(`${tag} extent ${i}: ${what}`);
+      ok = false;
+    };
+    if (!(len >= 1 && len <= EXT_MAX_LEN)) bad(`length ${len} outside 1..${EXT_MAX_LEN}`);
+    else if (lblk < 0 || lblk + len > 2 ** 31) bad(`logical range ${lblk}+${len} outside the file's 2^31 blocks`);
+    else if (lblk < prevEnd) bad(`lblk ${lblk} overlaps or precedes the previous extent (ends ${prevEnd})`);
+    else if (pblk < sb.firstDataBlock || pblk + len > sb.blockCount) bad(`pblk ${pblk}+${len} outside the data blocks ${sb.firstDataBlock}..${sb.blockCount - 1}`);
+    if ((flags & ~EXT_UNWRITTEN) !== 0) bad(`unknown flags ${flags}`);
+    if (len >= 1 && len <= EXT_MAX_LEN) {
+      prevEnd = lblk + len;
+      blocks += len;
+    }
+  }
+  if (ok && blocks !== di.blocks) {
+    p.error(`${tag}: block count ${di.blocks}, its extents hold ${blocks}`);
+    ok = false;
+  }
+  return ok ? out : null;
+}
+
+function readBitmap(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8Array>, p: Problems): Int32Array {
+  const words = Math.ceil(sb.blockCount / 32);
+  const bitmap = new Int32Array(words);
+  const perBlock = (BLOCK_SIZE - MB_HEADER_BYTES) / 4;
+  for (let k = 0; k < sb.bitmapBlocks; k++) {
+    const block = sb.bitmap + k;
+    const buf = readBlock(dev, overlay, block);
+    try {
+      checkBlock(buf, MAGIC_BITMAP, block, 0, 'block bitmap');
+    } catch (err) {
+      p.error((err as Error).message);
+      // What we cannot read we take as all used: nothing gets allocated over unknown claims.
+      bitmap.fill(-1, k * perBlock, Math.min(words, (k + 1) * perBlock));
+      continue;
+    }
+    const from = k * perBlock;
+    const n = Math.min(perBlock, words - from);
+    bitmap.set(new Int32Array(buf.buffer, MB_HEADER_BYTES, n), from);
+  }
+  return bitmap;
+}
+
+export function bitSet(bitmap: Int32Array, b: number): boolean {
+  return (bitmap[b >>> 5] & (1 << (b & 31))) !== 0;
+}
+
+/**
+ * e2fsck pass 5 against pass 1: no data block claimed twice, every claimed block marked used, every
+ * metadata block marked used; blocks marked used that nothing claims are leaks (a crash between an
+ * allocation and its commit leaves them): returned for the caller to free.
+ */
+function crossCheck(sb: SuperBlock, inodes: ModelInode[], bitmap: Int32Array, p: Problems): { owner: Int32Array; leaked: number[] } {
+  const owner = new Int32Array(sb.blockCount);
+  for (const m of inodes) {
+    for (let i = 0; i < m.disk.extentCount; i++) {
+      const e = i * EXTENT_WORDS;
+      const pblk = m.extents[e + E_PBLK];
+      const len = m.extents[e + E_LEN];
+      for (let b = pblk; b < pblk + len; b++) {
+        if (owner[b] !== 0) {
+          p.error(`block ${b} is claimed by inode ${m.ino} and by inode ${owner[b] - 1}`);
+          continue;
+        }
+        owner[b] = m.ino + 1;
+        if (!bitSet(bitmap, b)) p.error(`bitmap: block ${b} of inode ${m.ino} is marked free`);
+      }
+    }
+  }
+  for (let b = 0; b < sb.firstDataBlock; b++) {
+    if (!bitSet(bitmap, b)) {
+      p.error(`bitmap: metadata block ${b} is marked free`);
+      break;
+    }
+  }
+  const leaked: number[] = [];
+  for (let b = sb.firstDataBlock; b < sb.blockCount; b++) if (owner[b] === 0 && bitSet(bitmap, b)) leaked.push(b);
+  return { owner, leaked };
+}

@@ -1,0 +1,582 @@
+// The running transaction: handles around every metadata change, the dirty metadata they leave,
+// and the commit that snapshots it at a barrier, writes it through the journal, checkpoints it in
+// place and only then lets the blocks it freed be allocated again.
+// ext4/jbd2 counterpart: jbd2_journal_start/stop with t_updates and T_LOCKED (fs/jbd2/transaction.c),
+// jbd2_journal_commit_transaction (commit.c), ext4_handle_dirty_metadata, mballoc's freed extents
+// released after the commit (ext4_free_data, ext4_process_freed_data), ext4_should_retry_alloc's
+// forced commit, jbd2_journal_abort with errors=remount-ro.
+//
+// Thread safety and lock scope:
+// - A handle (journalStart/journalStop) brackets each metadata change: extent and size changes,
+//   allocation and freeing, times, inode creation. Inside a handle a thread takes only leaf locks
+//   (alloc_lock, the seqlock write side) and never waits for anything a committer holds: no inode
+//   mutex, no page lock, no io_end, no commit. Handles are counted in H_J_UPDATES; the slot's
+//   S_HANDLE records the inode (a committer finds a thread that died inside a handle through it).
+// - j_commit_mutex (H_J_COMMIT_LOCK) serializes commits: the snapshot, the log I/O, the checkpoint,
+//   the release of freed blocks. Lock order: i_mutex > j_commit_mutex > (barrier) > alloc_lock.
+//   A committer may hold one inode mutex (sync, a writer short of space); it never takes another.
+// - The barrier (H_J_BARRIER, set by the committer) stops new handles; once H_J_UPDATES drains, the
+//   committer copies every dirty inode record, its changed extent records and the changed bitmap
+//   blocks — a consistent point of the whole metadata, as T_LOCKED gives jbd2 — and lifts the
+//   barrier before any I/O. Readers never take handles: the read path is untouched.
+//
+// Invariants:
+// - Ordered mode (DESIGN.md invariant 2): the device is flushed before a transaction's log blocks,
+//   so data whose conversion the transaction records is durable before its commit block.
+// - A block freed by a change (truncate) stays allocated (pending) until the commit that records the
+//   change is durable: until then the image's extents still claim it, and handing it to another file
+//   would let a crash show that file's bytes in this one (invariant 12, issue 7 bug 3).
+// - A commit that does not fit one transaction is split at inode-table-block boundaries; each piece
+//   carries the bitmap blocks (with the pending frees still set until the last piece), so the image's
+//   bitmap always covers every extent the image holds, whatever piece a crash stops after.
+// - Any failure to write the log, flush, or checkpoint aborts the journal: the engine turns read-only
+//   (H_READ_ONLY = RO_ERRORS) and every later sync fails with EIO. Nothing is reported durable that
+//   is not, and no error is followed by a success that hides it (the fsyncgate mistake).
+
+import { DioreadError, InvariantError } from './errors.js';
+import { BLOCK_SIZE } from './shm/layout.js';
+import {
+  BITS_PER_BITMAP_BLOCK,
+  EXTENTS_PER_BLOCK,
+  EXTENT_DISK_BYTES,
+  INODES_PER_BLOCK,
+  INODE_DISK_BYTES,
+  MAGIC_BITMAP,
+  MAGIC_EXTENTS,
+  MAGIC_INODES,
+  MB_HEADER_BYTES,
+  encodeInodeRecord,
+  extentRecordOffset,
+  inodeRecordOffset,
+  maxTransactionBlocks,
+  sealBlock,
+  type DiskInode,
+} from './ondisk.js';
+import { LOG_FIRST, transactionLogBlocks, writeJournalSuper, writeTransaction, type BlockWrite } from './journal.js';
+import { DEAD_OWNER_CHECK_MS, SPINLOCK_SPINS, checkOwnerAlive, lock, spinLock, unlock } from './sync/lock.js';
+import {
+  EXT_CLEAN_LO,
+  EXTENT_WORDS,
+  H_ALLOC_LOCK,
+  H_FLUSH_DONE,
+  H_FLUSH_STARTED,
+  H_FREE_BLOCKS,
+  H_J_ABORTED,
+  H_J_BARRIER,
+  H_J_COMMITS,
+  H_J_COMMITTED_TID,
+  H_J_COMMIT_LOCK,
+  H_J_HEAD,
+  H_J_LOGGED,
+  H_J_RESETS,
+  H_J_SEQ,
+  H_J_START,
+  H_J_TID,
+  H_J_UPDATES,
+  H_PENDING_FREE,
+  H_READ_ONLY,
+  HANDLE_REAPED,
+  I_ATIME_LO,
+  I_BLOCKS,
+  I_BTIME_LO,
+  I_CTIME_LO,
+  I_EXTENT_COUNT,
+  I_EXT_DIRTY_HI,
+  I_EXT_DIRTY_LO,
+  I_GENERATION,
+  I_META_DIRTY,
+  I_MODE,
+  I_MTIME_LO,
+  I_NAME,
+  I_NAME_LEN,
+  I_POISONED,
+  I_SIZE_HI,
+  I_SIZE_LO,
+  I_STATE,
+  INODE_WORDS,
+  LC_ALLOC,
+  LC_J_COMMIT,
+  RO_ERRORS,
+  S_HANDLE,
+  S_STATE,
+  SLOT_DEAD,
+  extentWord,
+  inodeWord,
+  slotWord,
+} from './shm/layout.js';
+import type { Volume } from './volume.js';
+
+// ------------------------------------------------------------------------------------------------
+// Handles
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * jbd2_journal_start: join the running transaction to change metadata of inode `ino` (-1: no
+ * particular inode). Waits while a committer holds the barrier. Not on the main thread.
+ */
+export function journalStart(v: Volume, ino: number): void {
+  const i32 = v.i32;
+  const handleWord = slotWord(v.layout, v.slot, S_HANDLE);
+  if (i32[handleWord] !== 0) throw new InvariantError(`journal handle: thread slot ${v.slot} starts a handle inside another (inode ${i32[handleWord] - 1})`);
+  for (let waited = 0; ; ) {
+    if (Atomics.load(i32, H_J_BARRIER) === 0) {
+      Atomics.add(i32, H_J_UPDATES, 1);
+      // Dekker with the committer (barrier store, then updates load): one of us sees the other.
+      if (Atomics.load(i32, H_J_BARRIER) === 0) {
+        i32[handleWord] = ino + 2; // 1 + (ino + 1): -1 (no inode) records as 1
+        return;
+      }
+      if (Atomics.sub(i32, H_J_UPDATES, 1) === 1) Atomics.notify(i32, H_J_UPDATES);
+    }
+    if (!v.canBlock) throw new InvariantError('journal handle: the main thread may not wait for a commit barrier');
+    // The barrier lasts a memory copy; spin first, then sleep, checking that the committer lives.
+    for (let i = 0; i < SPINLOCK_SPINS && Atomics.load(i32, H_J_BARRIER) !== 0; i++);
+    if (Atomics.wait(i32, H_J_BARRIER, 1, DEAD_OWNER_CHECK_MS) === 'timed-out') {
+      waited += DEAD_OWNER_CHECK_MS;
+      checkCommitterAlive(v, waited);
+    }
+  }
+}
+
+/** jbd2_journal_stop. */
+export function journalStop(v: Volume): void {
+  const i32 = v.i32;
+  i32[slotWord(v.layout, v.slot, S_HANDLE)] = 0;
+  if (Atomics.sub(i32, H_J_UPDATES, 1) === 1 && Atomics.load(i32, H_J_BARRIER) !== 0) Atomics.notify(i32, H_J_UPDATES);
+}
+
+/** A handle waiter whose committer died (inside its barrier) fails instead of waiting for ever. */
+function checkCommitterAlive(v: Volume, waitedMs: number): void {
+  checkOwnerAlive(v, H_J_COMMIT_LOCK, LC_J_COMMIT, waitedMs);
+}
+
+/** Run `change` inside a handle on `ino`. */
+export function inHandle<T>(v: Volume, ino: number, change: () => T): T {
+  journalStart(v, ino);
+  try {
+    return change();
+  } finally {
+    journalStop(v);
+  }
+}
+
+function assertInHandle(v: Volume, what: string): void {
+  if (v.i32[slotWord(v.layout, v.slot, S_HANDLE)] === 0) throw new InvariantError(`${what} outside a journal handle (thread slot ${v.slot})`);
+}
+
+/** ext4_mark_inode_dirty: the inode's record goes into the running transaction. Caller is in a handle. */
+export function markInodeDirty(v: Volume, ino: number): void {
+  assertInHandle(v, `inode ${ino} marked dirty`);
+  Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+}
+
+/**
+ * Extent records [from, to) of `ino` changed (or may have: a shift moves the tail). The range grows
+ * until the commit takes it. Caller holds i_mutex and is in a handle.
+ */
+export function markExtentsDirty(v: Volume, ino: number, from: number, to: number): void {
+  assertInHandle(v, `extents of inode ${ino} changed`);
+  const i32 = v.i32;
+  const lo = inodeWord(v.layout, ino, I_EXT_DIRTY_LO);
+  const hi = inodeWord(v.layout, ino, I_EXT_DIRTY_HI);
+  if (from < i32[lo]) i32[lo] = from;
+  if (to > i32[hi]) i32[hi] = to;
+  Atomics.store(i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Commit
+// ------------------------------------------------------------------------------------------------
+
+/** What the barrier copied: enough to build every block of the commit after the barrier lifts. */
+interface Snapshot {
+  tid: number;
+  /** Inode-table block index → the shared-memory words of all its inodes (INODES_PER_BLOCK records). */
+  inodeBlocks: Map<number, Int32Array>;
+  /** Dirty inodes, by inode-table block index. */
+  dirtyByBlock: Map<number, number[]>;
+  /** Per dirty inode: its extent count and the changed extent blocks' records. */
+  extents: Map<number, { count: number; firstBlock: number; lastBlock: number; records: Int32Array }>;
+  /** Dirty bitmap blocks: allocation bits and pending-free bits, 1020 words each. */
+  bitmap: Map<number, { alloc: Int32Array; pending: Int32Array }>;
+  /** Inodes a dead thread left inside a handle: their records come from the image, not memory. */
+  poisoned: Set<number>;
+}
+
+const BITMAP_WORDS_PER_BLOCK = BITS_PER_BITMAP_BLOCK / 32;
+
+function aborted(v: Volume, where: string): DioreadError {
+  return new DioreadError('EIO', `${where}: the journal was aborted after a metadata write or device flush failed; the engine is read-only (close it, fix the device, reopen: the journal replays what was committed)`);
+}
+
+/** Abort the journal: jbd2_journal_abort + ext4's errors=remount-ro. */
+function abortJournal(v: Volume): void {
+  Atomics.store(v.i32, H_J_ABORTED, 1);
+  Atomics.store(v.i32, H_READ_ONLY, RO_ERRORS);
+  Atomics.notify(v.i32, H_J_COMMITTED_TID);
+}
+
+export function journalAborted(v: Volume): boolean {
+  return Atomics.load(v.i32, H_J_ABORTED) !== 0;
+}
+
+/** The running transaction's id: changes made so far are durable once it has committed. */
+export function runningTid(v: Volume): number {
+  return Atomics.load(v.i32, H_J_TID);
+}
+
+/**
+ * Make transaction `tid` (and everything before it) durable: commit the running transaction unless
+ * a commit since covered `tid` (group commit: concurrent syncs share one). Caller is not in a
+ * handle; it may hold one inode mutex.
+ */
+export function commitUpTo(v: Volume, tid: number): void {
+  if (journalAborted(v)) throw aborted(v, 'commit');
+  if (Atomics.load(v.i32, H_J_COMMITTED_TID) >= tid) return;
+  const tok = lock(v, H_J_COMMIT_LOCK, LC_J_COMMIT);
+  try {
+    if (journalAborted(v)) throw aborted(v, 'commit');
+    if (Atomics.load(v.i32, H_J_COMMITTED_TID) >= tid) return;
+    commitLocked(v);
+  } finally {
+    unlock(v, H_J_COMMIT_LOCK, LC_J_COMMIT, tok);
+  }
+}
+
+/** Commit whatever the running transaction holds now. */
+export function commitNow(v: Volume): void {
+  commitUpTo(v, runningTid(v));
+}
+
+/**
+ * jbd2_journal_commit_transaction, with j_commit_mutex held: snapshot at the barrier, then flush
+ * the data (ordered mode), write the pieces to the log, checkpoint them in place, release the freed
+ * blocks. Any I/O failure aborts the journal.
+ */
+function commitLocked(v: Volume): void {
+  const snap = takeSnapshot(v);
+  try {
+    const pieces = buildPieces(v, snap);
+    if (pieces.length > 0) {
+      deviceFlush(v); // ordered mode: data before the commit that exposes it (invariant 2)
+      for (const writes of pieces) logAndCheckpoint(v, writes);
+    }
+  } catch (err) {
+    abortJournal(v);
+    throw new DioreadError('EIO', `journal commit of transaction ${snap.tid} failed (the engine is now read-only): ${(err as Error).message}`, { cause: err });
+  }
+  if (snap.poisoned.size === 0) releaseFrees(v, snap);
+  else abortJournal(v); // a dead thread's half-made change: keep its blocks allocated, stop writing
+  Atomics.add(v.i32, H_J_COMMITS, 1);
+  Atomics.store(v.i32, H_J_COMMITTED_TID, snap.tid);
+  Atomics.notify(v.i32, H_J_COMMITTED_TID);
+}
+
+/** Raise the barrier, wait for the handles to drain, copy the dirty metadata, lower the barrier. */
+function takeSnapshot(v: Volume): Snapshot {
+  const i32 = v.i32;
+  Atomics.store(i32, H_J_BARRIER, 1);
+  try {
+    const poisoned = waitForHandles(v);
+    const tid = i32[H_J_TID];
+    Atomics.store(i32, H_J_TID, tid + 1);
+    return copyDirty(v, tid, poisoned);
+  } finally {
+    Atomics.store(i32, H_J_BARRIER, 0);
+    Atomics.notify(i32, H_J_BARRIER);
+  }
+}
+
+/**
+ * Wait until every live handle stopped. A handle held by a dead thread never stops: it is reaped
+ * (discounted from H_J_UPDATES) and its inode poisoned. Returns the poisoned inodes.
+ */
+function waitForHandles(v: Volume): Set<number> {
+  const i32 = v.i32;
+  const l = v.layout;
+  const poisoned = new Set<number>();
+  for (let ino = 0; ino < l.maxFiles; ino++) if (i32[inodeWord(l, ino, I_POISONED)] !== 0) poisoned.add(ino);
+  for (let i = 0; ; i++) {
+    const n = Atomics.load(i32, H_J_UPDATES);
+    if (n === 0) return poisoned;
+    if (n < 0) throw new InvariantError(`journal: ${n} handles in flight`);
+    if (i < SPINLOCK_SPINS) continue;
+    if (!v.canBlock) throw new InvariantError('journal commit on the main thread');
+    if (Atomics.wait(i32, H_J_UPDATES, n, DEAD_OWNER_CHECK_MS) !== 'timed-out') continue;
+    for (let s = 0; s < l.maxThreads; s++) {
+      const h = Atomics.load(i32, slotWord(l, s, S_HANDLE));
+      if (h > 0 && Atomics.load(i32, slotWord(l, s, S_STATE)) === SLOT_DEAD) {
+        Atomics.store(i32, slotWord(l, s, S_HANDLE), HANDLE_REAPED);
+        Atomics.sub(i32, H_J_UPDATES, 1);
+        const ino = h - 2;
+        if (ino >= 0) {
+          Atomics.store(i32, inodeWord(l, ino, I_POISONED), 1);
+          poisoned.add(ino);
+        }
+      }
+    }
+  }
+}
+
+/** Inside the barrier: copy what the commit needs and mark it clean. */
+function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
+  const i32 = v.i32;
+  const l = v.layout;
+  const snap: Snapshot = { tid, inodeBlocks: new Map(), dirtyByBlock: new Map(), extents: new Map(), bitmap: new Map(), poisoned };
+  for (let ino = 0; ino < l.maxFiles; ino++) {
+    if (Atomics.load(i32, inodeWord(l, ino, I_META_DIRTY)) === 0) continue;
+    const block = Math.floor(ino / INODES_PER_BLOCK);
+    if (!snap.dirtyByBlock.has(block)) {
+      snap.dirtyByBlock.set(block, []);
+      const first = block * INODES_PER_BLOCK;
+      const n = Math.min(INODES_PER_BLOCK, l.maxFiles - first);
+      snap.inodeBlocks.set(block, i32.slice(inodeWord(l, first, 0), inodeWord(l, first, 0) + n * INODE_WORDS));
+    }
+    if (poisoned.has(ino)) continue; // stays dirty, never committed
+    snap.dirtyByBlock.get(block)!.push(ino);
+    Atomics.store(i32, inodeWord(l, ino, I_META_DIRTY), 0);
+    const count = i32[inodeWord(l, ino, I_EXTENT_COUNT)];
+    const lo = i32[inodeWord(l, ino, I_EXT_DIRTY_LO)];
+    const hi = Math.min(i32[inodeWord(l, ino, I_EXT_DIRTY_HI)], count);
+    i32[inodeWord(l, ino, I_EXT_DIRTY_LO)] = EXT_CLEAN_LO;
+    i32[inodeWord(l, ino, I_EXT_DIRTY_HI)] = 0;
+    if (lo < hi) {
+      const firstBlock = Math.floor(lo / EXTENTS_PER_BLOCK);
+      const lastBlock = Math.floor((hi - 1) / EXTENTS_PER_BLOCK);
+      const from = firstBlock * EXTENTS_PER_BLOCK;
+      const to = Math.min((lastBlock + 1) * EXTENTS_PER_BLOCK, count);
+      snap.extents.set(ino, { count, firstBlock, lastBlock, records: i32.slice(extentWord(l, ino, from), extentWord(l, ino, from) + (to - from) * EXTENT_WORDS) });
+    }
+  }
+  const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
+  try {
+    for (let k = 0; k < l.bitmapBlocks; k++) {
+      if (i32[l.bitmapDirtyBase + k] === 0) continue;
+      i32[l.bitmapDirtyBase + k] = 0;
+      const from = k * BITMAP_WORDS_PER_BLOCK;
+      const to = Math.min(from + BITMAP_WORDS_PER_BLOCK, l.bitmapWords);
+      snap.bitmap.set(k, { alloc: i32.slice(l.bitmapBase + from, l.bitmapBase + to), pending: i32.slice(l.pendingBase + from, l.pendingBase + to) });
+    }
+  } finally {
+    unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
+  }
+  return snap;
+}
+
+/** The snapshot as transaction pieces of whole blocks, each within the journal's transaction size. */
+function buildPieces(v: Volume, snap: Snapshot): BlockWrite[][] {
+  const d = v.disk;
+  if (snap.dirtyByBlock.size === 0 && snap.bitmap.size === 0) return [];
+  const maxLog = maxTransactionBlocks(v.layout.maxFiles, d.extBlocksPerFile, d.bitmapBlocks);
+  const groups: BlockWrite[][] = [];
+  for (const [block, inodes] of [...snap.dirtyByBlock].sort((a, b) => a[0] - b[0])) {
+    const writes: BlockWrite[] = [[d.inodeTable + block, encodeInodeBlock(v, snap, block)]];
+    for (const ino of inodes) writes.push(...encodeExtentBlocks(v, snap, ino));
+    groups.push(writes);
+  }
+  const bitmapFinal = [...snap.bitmap.keys()].sort((a, b) => a - b).map((k): BlockWrite => [d.bitmap + k, encodeBitmapBlock(v, snap, k, true)]);
+  const bitmapKeep = [...snap.bitmap.keys()].sort((a, b) => a - b).map((k): BlockWrite => [d.bitmap + k, encodeBitmapBlock(v, snap, k, false)]);
+  // Pack whole groups; every piece carries the bitmap, the last with the pending frees cleared.
+  const pieces: BlockWrite[][] = [];
+  let cur: BlockWrite[] = [];
+  for (const g of groups) {
+    if (cur.length > 0 && transactionLogBlocks(bitmapFinal.length + cur.length + g.length) > maxLog) {
+      pieces.push(cur);
+      cur = [];
+    }
+    cur.push(...g);
+  }
+  pieces.push(cur);
+  // With a poisoned inode no free is committed at all (its image record may still claim the blocks).
+  const last = snap.poisoned.size === 0 ? bitmapFinal : bitmapKeep;
+  return pieces.map((p, i) => [...(i === pieces.length - 1 ? last : bitmapKeep), ...p]);
+}
+
+/** A DiskInode from an inode's shared-memory words (`w` starts at the inode's record). */
+function diskInodeOf(w: Int32Array, at: number): DiskInode {
+  const t = (lo: number) => w[at + lo + 1] * 2 ** 32 + (w[at + lo] >>> 0);
+  const nameLen = w[at + I_NAME_LEN];
+  const nameBytes = new Uint8Array(w.buffer, w.byteOffset + (at + I_NAME) * 4, nameLen).slice();
+  return {
+    used: w[at + I_STATE] === 1,
+    generation: w[at + I_GENERATION] >>> 0,
+    size: w[at + I_SIZE_HI] * 2 ** 32 + (w[at + I_SIZE_LO] >>> 0),
+    extentCount: w[at + I_EXTENT_COUNT],
+    blocks: w[at + I_BLOCKS],
+    mode: w[at + I_MODE],
+    atimeMs: t(I_ATIME_LO),
+    mtimeMs: t(I_MTIME_LO),
+    ctimeMs: t(I_CTIME_LO),
+    birthtimeMs: t(I_BTIME_LO),
+    nameBytes,
+  };
+}
+
+/** Inode-table block `block` as the snapshot has it (a poisoned inode keeps its record on the image). */
+function encodeInodeBlock(v: Volume, snap: Snapshot, block: number): Uint8Array {
+  const d = v.disk;
+  const out = new Uint8Array(BLOCK_SIZE);
+  const words = snap.inodeBlocks.get(block)!;
+  let onImage: Uint8Array | null = null;
+  for (let k = 0; k * INODE_WORDS < words.length; k++) {
+    const ino = block * INODES_PER_BLOCK + k;
+    const at = inodeRecordOffset(ino);
+    if (snap.poisoned.has(ino)) {
+      if (onImage === null) {
+        onImage = new Uint8Array(BLOCK_SIZE);
+        v.dev.readMeta((d.inodeTable + block) * BLOCK_SIZE, onImage);
+      }
+      out.set(onImage.subarray(at, at + INODE_DISK_BYTES), at);
+      continue;
+    }
+    encodeInodeRecord(out.subarray(at, at + INODE_DISK_BYTES), diskInodeOf(words, k * INODE_WORDS));
+  }
+  sealBlock(out, MAGIC_INODES, d.inodeTable + block, 0);
+  return out;
+}
+
+/** The changed extent blocks of a dirty inode. */
+function encodeExtentBlocks(v: Volume, snap: Snapshot, ino: number): BlockWrite[] {
+  const e = snap.extents.get(ino);
+  if (e === undefined) return [];
+  const d = v.disk;
+  const out: BlockWrite[] = [];
+  const bytes = new Uint8Array(e.records.buffer, e.records.byteOffset, e.records.byteLength);
+  for (let b = e.firstBlock; b <= e.lastBlock; b++) {
+    const img = new Uint8Array(BLOCK_SIZE);
+    const from = (b - e.firstBlock) * EXTENTS_PER_BLOCK * EXTENT_DISK_BYTES;
+    const n = Math.min(EXTENTS_PER_BLOCK, e.count - b * EXTENTS_PER_BLOCK);
+    img.set(bytes.subarray(from, from + n * EXTENT_DISK_BYTES), extentRecordOffset(0));
+    const target = d.extentTable + ino * d.extBlocksPerFile + b;
+    sealBlock(img, MAGIC_EXTENTS, target, ino);
+    out.push([target, img]);
+  }
+  return out;
+}
+
+/** Bitmap block `k`: allocation bits, with the pending frees cleared when `clearPending`. */
+function encodeBitmapBlock(v: Volume, snap: Snapshot, k: number, clearPending: boolean): Uint8Array {
+  const { alloc, pending } = snap.bitmap.get(k)!;
+  const words = new Int32Array(BITMAP_WORDS_PER_BLOCK);
+  for (let i = 0; i < alloc.length; i++) words[i] = clearPending ? alloc[i] & ~pending[i] : alloc[i];
+  const img = new Uint8Array(BLOCK_SIZE);
+  img.set(new Uint8Array(words.buffer), MB_HEADER_BYTES);
+  sealBlock(img, MAGIC_BITMAP, v.disk.bitmap + k, 0);
+  return img;
+}
+
+/** Write one piece to the log (resetting the log when it does not fit), then in place. */
+function logAndCheckpoint(v: Volume, writes: BlockWrite[]): void {
+  const i32 = v.i32;
+  const d = v.disk;
+  const need = transactionLogBlocks(writes.length);
+  let pos = i32[H_J_HEAD];
+  const seq = i32[H_J_SEQ] >>> 0;
+  if (pos + need > d.journalBlocks) {
+    // jbd2's log wrap, simplified: make every checkpoint durable, then restart the log at its first
+    // block. The journal superblock names the new start before the transaction's commit block.
+    deviceFlush(v);
+    Atomics.add(i32, H_J_RESETS, 1);
+    pos = LOG_FIRST;
+    i32[H_J_START] = 0;
+  }
+  if (i32[H_J_START] === 0) {
+    writeJournalSuper(v.dev, d, { blocks: d.journalBlocks, sequence: seq, start: pos });
+    i32[H_J_START] = pos;
+  }
+  countFlushes(v, () => {
+    i32[H_J_HEAD] = writeTransaction(v.dev, d, pos, seq, writes);
+  });
+  i32[H_J_SEQ] = (seq + 1) | 0;
+  Atomics.add(i32, H_J_LOGGED, writes.length);
+  for (const [target, image] of writes) v.dev.writeMeta(target * BLOCK_SIZE, image); // checkpoint
+}
+
+/** After the commit is durable: the blocks its changes freed may be allocated again. */
+function releaseFrees(v: Volume, snap: Snapshot): void {
+  const i32 = v.i32;
+  const l = v.layout;
+  const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
+  try {
+    let freed = 0;
+    for (const [k, { pending }] of snap.bitmap) {
+      const base = k * BITMAP_WORDS_PER_BLOCK;
+      for (let i = 0; i < pending.length; i++) {
+        const bits = pending[i];
+        if (bits === 0) continue;
+        if ((i32[l.pendingBase + base + i] & bits) !== bits) throw new InvariantError(`pending frees: bitmap word ${base + i} lost bits ${bits & ~i32[l.pendingBase + base + i]} before their commit`);
+        i32[l.bitmapBase + base + i] &= ~bits;
+        i32[l.pendingBase + base + i] &= ~bits;
+        freed += popcount(bits);
+      }
+    }
+    i32[H_FREE_BLOCKS] += freed;
+    i32[H_PENDING_FREE] -= freed;
+  } finally {
+    unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
+  }
+}
+
+function popcount(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Device flushes
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * Flushes are numbered (H_FLUSH_STARTED when one begins, H_FLUSH_DONE the highest number finished)
+ * so that a sync can tell whether a flush that began after its own writes has completed: then its
+ * data is durable and it need not flush again (concurrent syncs share flushes).
+ */
+export function deviceFlush(v: Volume): void {
+  countFlushes(v, () => v.dev.flush());
+}
+
+function countFlushes(v: Volume, io: () => void): void {
+  const i32 = v.i32;
+  const mine = Atomics.add(i32, H_FLUSH_STARTED, 1) + 1;
+  io();
+  for (let done = Atomics.load(i32, H_FLUSH_DONE); done < mine; ) {
+    const seen = Atomics.compareExchange(i32, H_FLUSH_DONE, done, mine);
+    if (seen === done) break;
+    done = seen;
+  }
+}
+
+/** A mark to take after one's writes completed; flushedSince tells whether a later flush finished. */
+export function flushMark(v: Volume): number {
+  return Atomics.load(v.i32, H_FLUSH_STARTED);
+}
+export function flushedSince(v: Volume, mark: number): boolean {
+  return Atomics.load(v.i32, H_FLUSH_DONE) > mark;
+}
+
+/** Journal state after mount: log empty at its first block, next sequence `seq`. */
+export function initJournalState(i32: Int32Array, seq: number): void {
+  i32[H_J_HEAD] = LOG_FIRST;
+  i32[H_J_SEQ] = seq | 0;
+  i32[H_J_START] = 0;
+  i32[H_J_TID] = 1;
+  i32[H_J_COMMITTED_TID] = 0;
+}
+
+/** Clean close: everything committed and checkpointed; mark the log empty. Caller holds nothing. */
+export function closeJournal(v: Volume): void {
+  const tok = lock(v, H_J_COMMIT_LOCK, LC_J_COMMIT);
+  try {
+    if (journalAborted(v)) throw aborted(v, 'close');
+    commitLocked(v);
+    deviceFlush(v); // the checkpoints
+    writeJournalSuper(v.dev, v.disk, { blocks: v.disk.journalBlocks, sequence: v.i32[H_J_SEQ] >>> 0, start: 0 });
+    v.i32[H_J_START] = 0;
+    v.i32[H_J_HEAD] = LOG_FIRST;
+    deviceFlush(v);
+  } finally {
+    unlock(v, H_J_COMMIT_LOCK, LC_J_COMMIT, tok);
+  }
+}
+
