@@ -89,6 +89,7 @@ function markBitmapDirty(v: Volume, pblk: number, count: number): void {
  * them). Freeing a block that is free or already pending is a bug: asserted.
  */
 export function freeBlocks(v: Volume, pblk: number, count: number): void {
+  if (v.unsafeEarlyReuse) return unallocBlocks(v, pblk, count); // test-only broken mode (bug 3)
   const i32 = v.i32;
   const base = v.layout.bitmapBase;
   const pending = v.layout.pendingBase;

@@ -29,10 +29,36 @@ export interface BlockDevice {
   close(): void;
 }
 
-function ioError(what: string, pblk: number, count: number, err: unknown): DioreadError {
+export function ioError(what: string, where: string, err: unknown): DioreadError {
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC') return new DioreadError('ENOSPC', `${what} of ${count} block(s) at pblk ${pblk}: the host filesystem is full`, { cause: err });
-  return new DioreadError('EIO', `${what} of ${count} block(s) at pblk ${pblk} failed: ${(err as Error)?.message}`, { cause: err });
+  if (code === 'ENOSPC') return new DioreadError('ENOSPC', `${what} ${where}: the host filesystem is full`, { cause: err });
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return new DioreadError('EROFS', `${what} ${where}: the image is not writable (${code})`, { cause: err });
+  return new DioreadError('EIO', `${what} ${where} failed: ${(err as Error)?.message}`, { cause: err });
+}
+
+const blocksAt = (pblk: number, count: number) => `of ${count} block(s) at pblk ${pblk}`;
+
+/**
+ * pwrite until done. A write that makes no progress is an error (EIO), not a loop: the loops of
+ * this file are bounded by the bytes they move.
+ */
+function writeFully(fd: number, src: Uint8Array, off: number, len: number, pos: number): void {
+  let done = 0;
+  while (done < len) {
+    const n = fs.writeSync(fd, src, off + done, len - done, pos + done);
+    if (n <= 0) throw Object.assign(new Error(`write made no progress at byte ${pos + done}`), { code: 'EIO' });
+    done += n;
+  }
+}
+
+/** pread until done; a read past the end of the image is an error (it was cut short under us). */
+function readFully(fd: number, dst: Uint8Array, off: number, len: number, pos: number): void {
+  let done = 0;
+  while (done < len) {
+    const n = fs.readSync(fd, dst, off + done, len - done, pos + done);
+    if (n <= 0) throw Object.assign(new Error(`the image ends at byte ${pos + done}, before the ${len} bytes asked at ${pos}`), { code: 'EIO' });
+    done += n;
+  }
 }
 
 export class FileDevice implements BlockDevice {
@@ -45,7 +71,11 @@ export class FileDevice implements BlockDevice {
   constructor(readonly path: string, blockCount: number, direct: boolean, readOnly = false) {
     this.blockCount = blockCount;
     this.direct = direct;
-    this.metaFd = fs.openSync(path, readOnly ? 'r' : 'r+');
+    try {
+      this.metaFd = fs.openSync(path, readOnly ? 'r' : 'r+');
+    } catch (err) {
+      throw ioError('open', `of image ${JSON.stringify(path)}`, err);
+    }
     try {
       this.dataFd = direct ? fs.openSync(path, (readOnly ? fs.constants.O_RDONLY : fs.constants.O_RDWR) | fs.constants.O_DIRECT) : this.metaFd;
     } catch (err) {
@@ -62,31 +92,19 @@ export class FileDevice implements BlockDevice {
 
   readBlocks(pblk: number, count: number, dst: Uint8Array, dstOff: number): void {
     this.check(pblk, count);
-    const len = count * BLOCK_SIZE;
-    let done = 0;
     try {
-      while (done < len) {
-        const n = fs.readSync(this.dataFd, dst, dstOff + done, len - done, pblk * BLOCK_SIZE + done);
-        if (n === 0) {
-          // The image is shorter than its superblock says (sparse tail never written): zeros.
-          dst.fill(0, dstOff + done, dstOff + len);
-          return;
-        }
-        done += n;
-      }
+      readFully(this.dataFd, dst, dstOff, count * BLOCK_SIZE, pblk * BLOCK_SIZE);
     } catch (err) {
-      throw ioError('read', pblk, count, err);
+      throw ioError('read', blocksAt(pblk, count), err);
     }
   }
 
   writeBlocks(pblk: number, count: number, src: Uint8Array, srcOff: number): void {
     this.check(pblk, count);
-    const len = count * BLOCK_SIZE;
-    let done = 0;
     try {
-      while (done < len) done += fs.writeSync(this.dataFd, src, srcOff + done, len - done, pblk * BLOCK_SIZE + done);
+      writeFully(this.dataFd, src, srcOff, count * BLOCK_SIZE, pblk * BLOCK_SIZE);
     } catch (err) {
-      throw ioError('write', pblk, count, err);
+      throw ioError('write', blocksAt(pblk, count), err);
     }
   }
 
@@ -99,33 +117,37 @@ export class FileDevice implements BlockDevice {
       while (done < len) {
         const i = Math.floor(done / BLOCK_SIZE);
         const off = done % BLOCK_SIZE;
-        done += fs.writeSync(this.dataFd, bufs[i], off, BLOCK_SIZE - off, pblk * BLOCK_SIZE + done);
+        writeFully(this.dataFd, bufs[i], off, BLOCK_SIZE - off, pblk * BLOCK_SIZE + done);
+        done += BLOCK_SIZE - off;
       }
     } catch (err) {
-      throw ioError('writev', pblk, bufs.length, err);
+      throw ioError('writev', blocksAt(pblk, bufs.length), err);
     }
   }
 
   readMeta(pos: number, dst: Uint8Array): void {
-    let done = 0;
-    while (done < dst.byteLength) {
-      const n = fs.readSync(this.metaFd, dst, done, dst.byteLength - done, pos + done);
-      if (n === 0) {
-        dst.fill(0, done);
-        return;
-      }
-      done += n;
+    try {
+      readFully(this.metaFd, dst, 0, dst.byteLength, pos);
+    } catch (err) {
+      throw ioError('metadata read', `of ${dst.byteLength} bytes at byte ${pos}`, err);
     }
   }
 
   writeMeta(pos: number, src: Uint8Array): void {
-    let done = 0;
-    while (done < src.byteLength) done += fs.writeSync(this.metaFd, src, done, src.byteLength - done, pos + done);
+    try {
+      writeFully(this.metaFd, src, 0, src.byteLength, pos);
+    } catch (err) {
+      throw ioError('metadata write', `of ${src.byteLength} bytes at byte ${pos}`, err);
+    }
   }
 
   flush(): void {
-    fs.fdatasyncSync(this.metaFd);
-    if (this.dataFd !== this.metaFd) fs.fdatasyncSync(this.dataFd);
+    try {
+      fs.fdatasyncSync(this.metaFd);
+      if (this.dataFd !== this.metaFd) fs.fdatasyncSync(this.dataFd);
+    } catch (err) {
+      throw ioError('flush', `of ${JSON.stringify(this.path)}`, err);
+    }
   }
 
   close(): void {

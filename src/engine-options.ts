@@ -4,7 +4,7 @@
 import { DioreadError, showValue } from './errors.js';
 import { DEFAULT_EXTENTS_PER_FILE, DEFAULT_MAX_FILES } from './ondisk.js';
 import { BLOCK_SIZE, STATS_COUNTERS, STATS_OFF, STATS_TIMING } from './shm/layout.js';
-import { UNSAFE_EARLY_WRITTEN, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
+import { DEVICE_SEAM, UNSAFE_EARLY_REUSE, UNSAFE_EARLY_WRITTEN, UNSAFE_NO_JOURNAL, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
 import { checkBool, checkChoice, checkInt, checkOptions } from './validate.js';
 import type { ReadLocking } from './volume.js';
 
@@ -88,6 +88,10 @@ export interface EngineConfig {
   /** Test-only broken modes (testing-symbols.ts). */
   unsafeEarlyWritten: boolean;
   unsafeUnpinAtWriteback: boolean;
+  unsafeNoJournal: boolean;
+  unsafeEarlyReuse: boolean;
+  /** Test-only device seam (device-seam.ts), or null. */
+  seam: SharedArrayBuffer | null;
 }
 
 export function checkSizeBytes(where: string, value: unknown, dflt: number): number {
@@ -154,5 +158,8 @@ export function parseEngineOptions(where: string, opts: unknown): EngineConfig {
     traceCapacity: checkInt(where, 'traceEvents', o.traceEvents, 0, 1 << 22, 0),
     unsafeEarlyWritten: symbols[UNSAFE_EARLY_WRITTEN] === true,
     unsafeUnpinAtWriteback: symbols[UNSAFE_UNPIN_AT_WRITEBACK] === true,
+    unsafeNoJournal: symbols[UNSAFE_NO_JOURNAL] === true,
+    unsafeEarlyReuse: symbols[UNSAFE_EARLY_REUSE] === true,
+    seam: symbols[DEVICE_SEAM] instanceof SharedArrayBuffer ? (symbols[DEVICE_SEAM] as SharedArrayBuffer) : null,
   };
 }

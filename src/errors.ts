@@ -83,3 +83,9 @@ export class InvariantError extends Error {
 export function invariant(condition: boolean, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }
+
+/** A DioreadError's message without its "CODE: " prefix (to wrap it in another message). */
+export function detail(err: unknown): string {
+  if (err instanceof DioreadError) return err.message.slice(err.code.length + 2);
+  return err instanceof Error ? err.message : String(err);
+}

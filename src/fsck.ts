@@ -84,7 +84,7 @@ function check(dev: FileDevice, path: string, imageBytes: number, repair: boolea
     sb = readSuperBlock(dev, path, imageBytes);
   } catch (err) {
     if (!(err instanceof DioreadError)) throw err;
-    errors.push(err.message);
+    errors.push(detail(err));
     return { clean: false, errors, warnings, fixed, files: [], blockCount: 0, firstDataBlock: 0, usedBlocks: 0, freeBlocks: 0, journalTransactions: 0, exitCode: 4 };
   }
   if (inUse) warnings.push('the image is in use by an engine: this check read it while it may change');

@@ -9,7 +9,7 @@
 // then writes it in place; fsck -n and a read-only engine never write.
 
 import type { BlockDevice } from './device.js';
-import { DioreadError } from './errors.js';
+import { DioreadError, detail } from './errors.js';
 import { readJournalSuper, scanJournal } from './journal.js';
 import {
   EXTENTS_PER_BLOCK,
@@ -98,7 +98,7 @@ export function readImage(dev: BlockDevice, sb: SuperBlock, where: string, p: Pr
     ({ overlay, replayed, nextSeq } = replayOverlay(dev, sb, where));
   } catch (err) {
     if (!(err instanceof DioreadError)) throw err;
-    p.error(err.message);
+    p.error(detail(err));
   }
   const inodes = readInodes(dev, sb, overlay, p);
   const bitmap = readBitmap(dev, sb, overlay, p);
@@ -117,7 +117,7 @@ function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
     try {
       checkBlock(buf, MAGIC_INODES, block, 0, 'inode table');
     } catch (err) {
-      p.error((err as Error).message);
+      p.error(detail(err));
       continue;
     }
     for (let k = 0; k < INODES_PER_BLOCK; k++) {
@@ -132,7 +132,7 @@ function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
       try {
         di = decodeInodeRecord(rec, ino, { extentsPerFile: sb.extentsPerFile, maxBlocks });
       } catch (err) {
-        p.error((err as Error).message);
+        p.error(detail(err));
         continue;
       }
       if (!di.used) continue;
@@ -164,7 +164,7 @@ function readExtents(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint
     try {
       checkBlock(buf, MAGIC_EXTENTS, block, ino, `${tag} extents`);
     } catch (err) {
-      p.error((err as Error).message);
+      p.error(detail(err));
       return null;
     }
     const first = b * EXTENTS_PER_BLOCK;
@@ -212,7 +212,7 @@ function readBitmap(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
     try {
       checkBlock(buf, MAGIC_BITMAP, block, 0, 'block bitmap');
     } catch (err) {
-      p.error((err as Error).message);
+      p.error(detail(err));
       // What we cannot read we take as all used: nothing gets allocated over unknown claims.
       bitmap.fill(-1, k * perBlock, Math.min(words, (k + 1) * perBlock));
       continue;

@@ -8,6 +8,7 @@
 
 import fs from 'node:fs';
 import { FileDevice, MemoryDevice, probeDirectAlignment, type BlockDevice } from './device.js';
+import { withSeam } from './device-seam.js';
 import { DioreadError } from './errors.js';
 import type { EngineConfig, MkfsConfig } from './engine-options.js';
 import { LEVEL_CODE } from './engine-options.js';
@@ -22,6 +23,8 @@ import {
   HF_SHARED_READS,
   HF_UNSAFE_EARLY_WRITTEN,
   HF_UNSAFE_UNPIN_AT_WRITEBACK,
+  HF_UNSAFE_NO_JOURNAL,
+  HF_UNSAFE_EARLY_REUSE,
   RO_OPTION,
   computeLayout,
   type SharedDescriptor,
@@ -84,13 +87,13 @@ export function mountImage(where: string, cfg: EngineConfig): Mounted {
   let dev: BlockDevice;
   if (cfg.path === null) {
     memory = new SharedArrayBuffer(cfg.sizeBytes);
-    dev = new MemoryDevice(memory);
+    dev = withSeam(new MemoryDevice(memory), cfg.seam);
     mkfs(dev, cfg.sizeBytes / BLOCK_SIZE, cfg.maxFiles, cfg.extentsPerFile);
   } else {
     lock = lockFileImage(where, cfg);
     readOnly = lock.shared;
     try {
-      dev = new FileDevice(cfg.path, 1, false, readOnly);
+      dev = withSeam(new FileDevice(cfg.path, 1, false, readOnly), cfg.seam);
     } catch (err) {
       lock.release();
       throw err;
@@ -174,7 +177,9 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
     (direct ? HF_DEVICE_DIRECT : 0) |
     (memory ? HF_MEMORY_DEVICE : 0) |
     (cfg.unsafeEarlyWritten ? HF_UNSAFE_EARLY_WRITTEN : 0) |
-    (cfg.unsafeUnpinAtWriteback ? HF_UNSAFE_UNPIN_AT_WRITEBACK : 0);
+    (cfg.unsafeUnpinAtWriteback ? HF_UNSAFE_UNPIN_AT_WRITEBACK : 0) |
+    (cfg.unsafeNoJournal ? HF_UNSAFE_NO_JOURNAL : 0) |
+    (cfg.unsafeEarlyReuse ? HF_UNSAFE_EARLY_REUSE : 0);
   const i32 = new Int32Array(meta);
   initShared(i32, layout, flags, frameBase, sb.firstDataBlock, LEVEL_CODE[cfg.statsLevel]);
   if (readOnly) i32[H_READ_ONLY] = RO_OPTION;
@@ -183,6 +188,6 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
     sb.mountCount++;
     writeSuperState(dev, sb, SB_STATE_MOUNTED);
   }
-  const desc: SharedDescriptor = { kind: 'dioread-shared-descriptor', version: 2, meta, frames, stats, trace, memoryDevice: memory, path: cfg.path, layout, disk: diskGeometry(sb) };
+  const desc: SharedDescriptor = { kind: 'dioread-shared-descriptor', version: 2, meta, frames, stats, trace, memoryDevice: memory, path: cfg.path, layout, disk: diskGeometry(sb), seam: cfg.seam };
   return { desc, lock, readOnly, deviceDirect: direct, report };
 }

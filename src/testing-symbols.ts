@@ -16,3 +16,23 @@ export const UNSAFE_EARLY_WRITTEN = Symbol.for('dioread.test.unsafeEarlyWritten'
  * write test runs with it to prove that its detector detects (invariants 3 and 9).
  */
 export const UNSAFE_UNPIN_AT_WRITEBACK = Symbol.for('dioread.test.unsafeUnpinAtWriteback');
+
+/**
+ * Engine.open({ ..., [DEVICE_SEAM]: sab }): wrap every thread's device in src/device-seam.ts's
+ * SeamDevice over `sab` (test/helpers/seam.ts makes one), which records writes and flushes and
+ * injects faults. The crash-state and fault-injection tests use it.
+ */
+export const DEVICE_SEAM = Symbol.for('dioread.test.deviceSeam');
+
+/**
+ * Engine.open({ ..., [UNSAFE_NO_JOURNAL]: true }): commits write their blocks in place without the
+ * journal (the metadata writes of dabf4be): a crash between two of them leaves torn metadata (issue
+ * 7 bug 2). The crash-state test runs it to prove that its checker catches that.
+ */
+export const UNSAFE_NO_JOURNAL = Symbol.for('dioread.test.unsafeNoJournal');
+
+/**
+ * Engine.open({ ..., [UNSAFE_EARLY_REUSE]: true }): freed blocks are allocatable at once, before
+ * the commit that records the free (issue 7 bug 3). The crash tests run it to prove they catch it.
+ */
+export const UNSAFE_EARLY_REUSE = Symbol.for('dioread.test.unsafeEarlyReuse');

@@ -6,6 +6,7 @@
 
 import { isMainThread, threadId } from 'node:worker_threads';
 import { FileDevice, MemoryDevice, type BlockDevice } from './device.js';
+import { withSeam } from './device-seam.js';
 import { DioreadError, InvariantError } from './errors.js';
 import {
   BLOCK_SIZE,
@@ -20,6 +21,8 @@ import {
   HF_SHARED_READS,
   HF_UNSAFE_EARLY_WRITTEN,
   HF_UNSAFE_UNPIN_AT_WRITEBACK,
+  HF_UNSAFE_NO_JOURNAL,
+  HF_UNSAFE_EARLY_REUSE,
   OP_OTHER,
   S_ROLE,
   S_STATE,
@@ -78,6 +81,9 @@ export class Volume implements LockContext {
   readonly unsafeEarlyWritten: boolean;
   /** Test-only broken mode (testing-symbols.ts UNSAFE_UNPIN_AT_WRITEBACK). */
   readonly unsafeUnpinAtWriteback: boolean;
+  /** Test-only broken modes (testing-symbols.ts UNSAFE_NO_JOURNAL, UNSAFE_EARLY_REUSE). */
+  readonly unsafeNoJournal: boolean;
+  readonly unsafeEarlyReuse: boolean;
   readonly desc: SharedDescriptor;
   /** Where the image's metadata blocks are (the journal commit writes them). */
   readonly disk: DiskGeometry;
@@ -116,6 +122,8 @@ export class Volume implements LockContext {
     this.readLocking = this.nolock ? 'none' : (flags & HF_SHARED_READS) !== 0 ? 'shared' : 'exclusive';
     this.unsafeEarlyWritten = (flags & HF_UNSAFE_EARLY_WRITTEN) !== 0;
     this.unsafeUnpinAtWriteback = (flags & HF_UNSAFE_UNPIN_AT_WRITEBACK) !== 0;
+    this.unsafeNoJournal = (flags & HF_UNSAFE_NO_JOURNAL) !== 0;
+    this.unsafeEarlyReuse = (flags & HF_UNSAFE_EARLY_REUSE) !== 0;
     this.canBlock = !isMainThread;
     this.slot = claimSlot(this.i32, this.layout, role);
     this.opWord = slotWord(this.layout, this.slot, S_OP);
@@ -129,7 +137,7 @@ export class Volume implements LockContext {
       const dev = desc.memoryDevice
         ? new MemoryDevice(desc.memoryDevice)
         : new FileDevice(desc.path!, this.layout.blockCount, (flags & HF_DEVICE_DIRECT) !== 0, Atomics.load(this.i32, H_READ_ONLY) === RO_OPTION);
-      this.dev = new TracedDevice(dev, this);
+      this.dev = new TracedDevice(withSeam(dev, desc.seam), this);
     } catch (err) {
       Atomics.store(this.i32, slotWord(this.layout, this.slot, S_STATE), SLOT_FREE);
       throw err;

@@ -90,6 +90,10 @@ export const HF_UNSAFE_EARLY_WRITTEN = 1 << 3;
 export const HF_UNSAFE_UNPIN_AT_WRITEBACK = 1 << 4;
 /** readLocking 'shared': reads take the inode's i_rwsem shared (HF_NOLOCK clear). */
 export const HF_SHARED_READS = 1 << 5;
+/** Test-only: commits write in place without the journal (testing-symbols.ts UNSAFE_NO_JOURNAL). */
+export const HF_UNSAFE_NO_JOURNAL = 1 << 6;
+/** Test-only: freed blocks are allocatable before their free commits (UNSAFE_EARLY_REUSE). */
+export const HF_UNSAFE_EARLY_REUSE = 1 << 7;
 
 export const SHM_MAGIC = 0x64696f72; // 'dior'
 export const SHM_VERSION = 1;
@@ -447,6 +451,8 @@ export interface SharedDescriptor {
   layout: Layout;
   /** The image's geometry (ondisk.ts SuperBlock): where every metadata block lives. */
   disk: DiskGeometry;
+  /** Test-only: the device seam's buffer (device-seam.ts), or null. */
+  seam: SharedArrayBuffer | null;
 }
 
 /** The on-disk geometry every thread needs to find metadata blocks (a subset of ondisk.ts SuperBlock). */

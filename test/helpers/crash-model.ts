@@ -1,0 +1,137 @@
+// The expected contents of files under a crash: every version a file went through (one per engine
+// call that changed it), and which version each sync covered. A crash state is judged against it.
+import { PAGE, pattern } from './files.js';
+import { rng } from './image.js';
+import type { Engine, FileHandle } from '../../src/index.js';
+
+export const SECTOR = 512;
+
+export class VersionModel {
+  /** Per file: its contents after each changing call, in order. */
+  readonly versions = new Map<string, Buffer[]>();
+  /** Marks: mark number → per file, the index of the version the sync covered. */
+  readonly marks: Array<Map<string, number>> = [];
+  private readonly synced = new Map<string, number>();
+
+  current(name: string): Buffer {
+    const v = this.versions.get(name);
+    return v && v.length > 0 ? v[v.length - 1] : Buffer.alloc(0);
+  }
+  push(name: string, content: Buffer): void {
+    if (!this.versions.has(name)) this.versions.set(name, []);
+    this.versions.get(name)!.push(content);
+  }
+  /** A sync of `name` returned: its current version is durable. Returns the mark number. */
+  synced_(name: string): number {
+    this.synced.set(name, this.versions.get(name)!.length - 1);
+    this.marks.push(new Map(this.synced));
+    return this.marks.length - 1;
+  }
+  /** Everything (close returned). */
+  syncedAll(): number {
+    for (const [name, v] of this.versions) this.synced.set(name, v.length - 1);
+    this.marks.push(new Map(this.synced));
+    return this.marks.length - 1;
+  }
+
+  /**
+   * Judge one file as a crash state shows it (`got` null: absent), knowing the last mark that
+   * completed before the crash (-1: none). Returns a problem, or null when the state is allowed:
+   * a synced version is intact unless a later version began; every 512-byte sector is what a page of
+   * some allowed version holds there (its bytes, zeros past its end), or zeros where a later version
+   * may have left unwritten blocks; nothing else (no stale sentinel, no other file's bytes).
+   */
+  judge(name: string, got: { size: number; bytes: Uint8Array } | null, lastMark: number): string | null {
+    const all = this.versions.get(name) ?? [];
+    const s = lastMark >= 0 ? (this.marks[lastMark].get(name) ?? -1) : -1;
+    if (got === null) return s >= 0 ? `${name}: missing, though its version ${s} was synced` : null;
+    const allowed = s >= 0 ? all.slice(s) : [Buffer.alloc(0), ...all];
+    const laterExists = s < 0 || s < all.length - 1;
+    if (!laterExists) {
+      const want = all[s];
+      if (got.size !== want.length) return `${name}: size ${got.size}, synced version ${s} has ${want.length} and nothing later began`;
+      if (!Buffer.from(got.bytes).equals(want)) return `${name}: synced version ${s} is not intact (${firstDiffAt(got.bytes, want)})`;
+      return null;
+    }
+    const maxSize = Math.max(...allowed.map((b) => b.length));
+    if (got.size > maxSize) return `${name}: size ${got.size} above every allowed version's (${maxSize})`;
+    for (let o = 0; o < got.size; o += SECTOR) {
+      const end = Math.min(o + SECTOR, got.size);
+      const sec = got.bytes.subarray(o, end);
+      if (sec.every((x) => x === 0)) continue;
+      if (allowed.some((b) => sectorFrom(sec, b, o))) continue;
+      return `${name}: sector at byte ${o} matches no allowed version (${allowed.length} allowed, from version ${Math.max(s, 0)}) nor zeros`;
+    }
+    return null;
+  }
+}
+
+/**
+ * Is `sec` (the bytes at offset `o`) what a page of version `b` holds there? A page carries the
+ * version's bytes and zeros past that version's end, so when a file grows, a block written back at
+ * an older, shorter version shows zeros after the old end: allowed (old data or zeros).
+ */
+function sectorFrom(sec: Uint8Array, b: Buffer, o: number): boolean {
+  for (let i = 0; i < sec.length; i++) if (sec[i] !== (o + i < b.length ? b[o + i] : 0)) return false;
+  return true;
+}
+
+function firstDiffAt(a: Uint8Array, b: Uint8Array): string {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return `first difference at byte ${i}: ${a[i]} vs ${b[i]}`;
+  return 'lengths differ';
+}
+
+/**
+ * A metadata-heavy workload over a few files: creates, whole rewrites (truncate to 0 then write),
+ * overwrites that extend, truncates, syncs, handle closes; `onSynced(markNumber)` is called right
+ * after each sync returns (the test logs it). Deterministic for a seed.
+ */
+export async function crashWorkload(eng: Engine, model: VersionModel, seed: number, steps: number, onSynced: (m: number) => void): Promise<void> {
+  const rand = rng(seed);
+  const names = ['alpha', 'beta', 'gamma', 'delta'];
+  const handles = new Map<string, FileHandle>();
+  let tag = seed * 10_000;
+  const h = async (name: string) => {
+    let f = handles.get(name);
+    if (!f) {
+      f = await eng.open(name, { create: true });
+      handles.set(name, f);
+      if (!model.versions.has(name)) model.push(name, Buffer.alloc(0));
+    }
+    return f;
+  };
+  for (let step = 0; step < steps; step++) {
+    const name = names[Math.floor(rand() * names.length)];
+    const f = await h(name);
+    const cur = model.current(name);
+    const r = rand();
+    if (r < 0.25) {
+      await f.truncate(0);
+      model.push(name, Buffer.alloc(0));
+      const size = 1 + Math.floor(rand() * 10 * PAGE);
+      const data = pattern(++tag, 0, size);
+      await f.write(data, 0, size, 0);
+      model.push(name, data);
+    } else if (r < 0.55) {
+      const pos = Math.floor(rand() * (cur.length + 2 * PAGE));
+      const len = 1 + Math.floor(rand() * 3 * PAGE);
+      const data = pattern(++tag, pos, len);
+      await f.write(data, 0, len, pos);
+      const next = Buffer.alloc(Math.max(cur.length, pos + len));
+      cur.copy(next);
+      data.copy(next, pos);
+      model.push(name, next);
+    } else if (r < 0.7) {
+      const len = Math.floor(rand() * cur.length);
+      await f.truncate(len);
+      model.push(name, Buffer.from(cur.subarray(0, len)));
+    } else if (r < 0.92) {
+      await f.sync();
+      onSynced(model.synced_(name));
+    } else {
+      await f.close();
+      handles.delete(name);
+    }
+  }
+  for (const f of handles.values()) await f.close();
+}
