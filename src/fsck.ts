@@ -10,7 +10,7 @@
 
 import fs from 'node:fs';
 import { FileDevice } from './device.js';
-import { DioreadError } from './errors.js';
+import { DioreadError, detail } from './errors.js';
 import { bitSet, readImage, type Problems } from './image-check.js';
 import { lockImage } from './image-lock.js';
 import { writeJournalSuper } from './journal.js';
