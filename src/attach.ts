@@ -34,6 +34,17 @@ export class SyncFileHandle {
     if (this.v.isDetached) throw new DioreadError('EBADF', `${where}: the view of file ${JSON.stringify(this.name)} was detached`);
   }
 
+  /** Run one call: refused once the engine is closing, and counted so that close waits for it. */
+  private call<T>(where: string, run: () => T): T {
+    this.live(where);
+    this.v.enterCall(where);
+    try {
+      return run();
+    } finally {
+      this.v.leaveCall();
+    }
+  }
+
   private canRead(where: string): void {
     this.live(where);
     if (!this.mode.read) throw new DioreadError('EBADF', `${where}: file ${JSON.stringify(this.name)} was opened ${describeMode(this.mode)}, not for reading`);
@@ -51,10 +62,15 @@ export class SyncFileHandle {
   readSync(buffer: NodeJS.ArrayBufferView, offsetOrOptions?: number | { offset?: number; length?: number; position?: number | bigint | null }, length?: number, position?: number | bigint | null): number {
     this.canRead('readSync');
     const a = parseReadArgs('readSync', buffer, offsetOrOptions, length, position);
-    const at = a.position ?? this.filePos;
-    const n = fileRead(this.v, this.ino, a.buffer, a.offset, a.length, at, this.mode.direct);
-    if (a.position === null) this.filePos = at + n;
-    return n;
+    this.v.enterCall('readSync');
+    try {
+      const at = a.position ?? this.filePos;
+      const n = fileRead(this.v, this.ino, a.buffer, a.offset, a.length, at, this.mode.direct);
+      if (a.position === null) this.filePos = at + n;
+      return n;
+    } finally {
+      this.v.leaveCall();
+    }
   }
 
   /**
@@ -64,46 +80,49 @@ export class SyncFileHandle {
   writeSync(buffer: NodeJS.ArrayBufferView | string, offsetOrOptions?: number | bigint | null | { offset?: number; length?: number; position?: number | bigint | null }, length?: number | string, position?: number | bigint | null): number {
     this.canWrite('writeSync');
     const a = parseWriteArgs('writeSync', buffer, offsetOrOptions, length, position);
-    const at = a.position ?? this.filePos;
-    checkEnd('writeSync', at, a.length);
-    const n = fileWrite(this.v, this.ino, a.buffer, a.offset, a.length, at, this.mode.direct, this.mode.append);
-    if (a.position === null || this.mode.append) this.filePos = this.v.writePos + n;
-    if (this.mode.sync && n > 0) fileSync(this.v, this.ino);
-    return n;
+    this.v.enterCall('writeSync');
+    try {
+      const at = a.position ?? this.filePos;
+      checkEnd('writeSync', at, a.length);
+      const n = fileWrite(this.v, this.ino, a.buffer, a.offset, a.length, at, this.mode.direct, this.mode.append);
+      if (a.position === null || this.mode.append) this.filePos = this.v.writePos + n;
+      if (this.mode.sync && n > 0) fileSync(this.v, this.ino);
+      return n;
+    } finally {
+      this.v.leaveCall();
+    }
   }
 
   /** fsync: returns when every earlier write of this file is on disk, converted and committed. */
   fsyncSync(): void {
-    this.live('fsyncSync');
-    fileSync(this.v, this.ino);
+    this.call('fsyncSync', () => fileSync(this.v, this.ino));
   }
 
   /** fdatasync: the same as fsyncSync here (the size and extents are the metadata data needs). */
   fdatasyncSync(): void {
-    this.live('fdatasyncSync');
-    fileSync(this.v, this.ino);
+    this.call('fdatasyncSync', () => fileSync(this.v, this.ino));
   }
 
   ftruncateSync(len?: number): void {
     this.canWrite('ftruncateSync');
-    fileTruncate(this.v, this.ino, parseLength('ftruncateSync', len));
+    const n = parseLength('ftruncateSync', len);
+    this.call('ftruncateSync', () => fileTruncate(this.v, this.ino, n));
   }
 
   /** Alias of ftruncateSync. */
   truncateSync(len?: number): void {
     this.canWrite('truncateSync');
-    fileTruncate(this.v, this.ino, parseLength('truncateSync', len));
+    const n = parseLength('truncateSync', len);
+    this.call('truncateSync', () => fileTruncate(this.v, this.ino, n));
   }
 
   fstatSync(): Stats {
-    this.live('fstatSync');
-    return new Stats(inodeAttrs(this.v, this.ino), 0, 1);
+    return this.call('fstatSync', () => new Stats(inodeAttrs(this.v, this.ino), 0, 1));
   }
 
   /** The engine's cache and conversion state of this file (not a node:fs call). */
   cacheState(): CacheState {
-    this.live('cacheState');
-    return fileCacheState(this.v, this.ino);
+    return this.call('cacheState', () => fileCacheState(this.v, this.ino));
   }
 
   get size(): number {
@@ -111,9 +130,8 @@ export class SyncFileHandle {
   }
 
   closeSync(): void {
-    this.live('closeSync');
+    this.call('closeSync', () => releaseInode(this.v, this.ino));
     this.closed = true;
-    releaseInode(this.v, this.ino);
   }
 }
 
@@ -123,8 +141,16 @@ export class AttachedEngine {
 
   /** openSync(name, flags?, mode?): node's flag strings ('r', 'r+', 'w', 'a+', ...), O_* numbers, or `{ create, exclusive, direct }`. */
   openSync(name: string, flags?: string | number | { create?: boolean; exclusive?: boolean; direct?: boolean; flags?: string | number; mode?: number }, perm?: number): SyncFileHandle {
-    if (this.volume.isDetached) throw new DioreadError('EBADF', 'openSync: this view was detached');
     const o = parseOpenArgs('openSync', flags, perm);
+    this.volume.enterCall('openSync');
+    try {
+      return this.openInCall(name, o, flags);
+    } finally {
+      this.volume.leaveCall();
+    }
+  }
+
+  private openInCall(name: string, o: ReturnType<typeof parseOpenArgs>, flags: unknown): SyncFileHandle {
     if (o.mode.write && (typeof flags === 'string' || typeof flags === 'number')) assertWritable(this.volume, `openSync of ${JSON.stringify(name)} for writing`);
     const ino = openInode(this.volume, name, o.mode.create, o.mode.exclusive, o.perm);
     try {
@@ -138,7 +164,12 @@ export class AttachedEngine {
 
   /** Names and sizes of the files. */
   listSync(): Array<{ name: string; size: number }> {
-    return usedInodes(this.volume).map((ino) => ({ name: inodeName(this.volume, ino), size: getSize(this.volume, ino) }));
+    this.volume.enterCall('listSync');
+    try {
+      return usedInodes(this.volume).map((ino) => ({ name: inodeName(this.volume, ino), size: getSize(this.volume, ino) }));
+    } finally {
+      this.volume.leaveCall();
+    }
   }
 
   /** lock_stat rows summed over every thread, as the engine's lockStats() gives them. */

@@ -31,6 +31,11 @@ import {
   H_PENDING_FREE,
   H_IOEND_FREE_COUNT,
   H_READ_ONLY,
+  H_CLOSING,
+  S_IN_CALL,
+  S_STATE,
+  SLOT_LIVE,
+  slotWord,
   H_IOEND_WAITS,
   H_STATS_LEVEL,
   H_SYNC_CONVERSIONS,
@@ -334,6 +339,26 @@ export class Engine implements HandleHost {
    * conversion (the seed discards end_io work at unmount; dioread loses nothing: invariant 7),
    * write the metadata and mark the image clean.
    */
+  /**
+   * Resolve once no live attached view has a call running (their S_IN_CALL words are 0). A view
+   * whose thread died mid-call is not waited for (its slot is dead). Waits on H_CLOSING, which a
+   * view notifies as its call ends; the main thread waits asynchronously, never with Atomics.wait.
+   */
+  private async viewCallsDrained(): Promise<void> {
+    const i32 = this.main.i32;
+    const l = this.desc.layout;
+    const busy = () => {
+      for (let s = 0; s < l.maxThreads; s++) {
+        if (Atomics.load(i32, slotWord(l, s, S_STATE)) === SLOT_LIVE && Atomics.load(i32, slotWord(l, s, S_IN_CALL)) !== 0) return true;
+      }
+      return false;
+    };
+    while (busy()) {
+      const w = Atomics.waitAsync(i32, H_CLOSING, 1, 100); // wakes when a call ends; re-checks dead slots
+      if (w.async) await w.value;
+    }
+  }
+
   close(): Promise<void> {
     this.closePromise ??= this.closeOnce();
     return this.closePromise;
@@ -342,6 +367,9 @@ export class Engine implements HandleHost {
   private async closeOnce(): Promise<void> {
     this.closing = true;
     try {
+      // Attached views refuse new calls from now on; wait for the calls they have running.
+      Atomics.store(this.main.i32, H_CLOSING, 1);
+      await this.viewCallsDrained();
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
       if (this.readOnly) return; // nothing to write back, and the image must not be touched
       // Every step runs even if an earlier one failed (an I/O error on one file): the metadata of

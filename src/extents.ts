@@ -175,6 +175,49 @@ export function extentRoom(v: Volume, ino: number): number {
   return v.layout.extentsPerFile - extentCount(v, ino);
 }
 
+/** The extent that ends at or before `lblk` (the last one starting before it), or null. Caller holds i_mutex. */
+export function extentBefore(v: Volume, ino: number, lblk: number): { end: number; pblkEnd: number; unwritten: boolean } | null {
+  const at = firstEndingAfter(v, ino, lblk) - 1;
+  if (at < 0) return null;
+  const e = extentWord(v.layout, ino, at);
+  const i32 = v.i32;
+  return { end: i32[e + E_LBLK] + i32[e + E_LEN], pblkEnd: i32[e + E_PBLK] + i32[e + E_LEN], unwritten: (i32[e + E_FLAGS] & EXT_UNWRITTEN) !== 0 };
+}
+
+/** The extent starting at `lblk`, or null. Caller holds i_mutex. */
+export function extentAt(v: Volume, ino: number, lblk: number): { pblk: number; unwritten: boolean } | null {
+  const at = firstEndingAfter(v, ino, lblk);
+  if (at >= extentCount(v, ino)) return null;
+  const e = extentWord(v.layout, ino, at);
+  if (v.i32[e + E_LBLK] !== lblk) return null;
+  return { pblk: v.i32[e + E_PBLK], unwritten: (v.i32[e + E_FLAGS] & EXT_UNWRITTEN) !== 0 };
+}
+
+/**
+ * Records an insert of [lblk, lblk+len) -> pblk would add: 1 for a record of its own, 0 when it
+ * grows a neighbour, -1 when it joins its two neighbours into one. Caller holds i_mutex.
+ */
+export function insertCost(v: Volume, ino: number, lblk: number, len: number, pblk: number, unwritten: boolean): number {
+  const i32 = v.i32;
+  const flags = unwritten ? EXT_UNWRITTEN : 0;
+  const at = firstEndingAfter(v, ino, lblk);
+  const n = extentCount(v, ino);
+  let total = len;
+  let joins = 0;
+  if (at > 0) {
+    const p = extentWord(v.layout, ino, at - 1);
+    if (i32[p + E_FLAGS] === flags && i32[p + E_LBLK] + i32[p + E_LEN] === lblk && i32[p + E_PBLK] + i32[p + E_LEN] === pblk && i32[p + E_LEN] + total <= EXT_MAX_LEN) {
+      total += i32[p + E_LEN];
+      joins++;
+    }
+  }
+  if (at < n) {
+    const q = extentWord(v.layout, ino, at);
+    if (i32[q + E_FLAGS] === flags && i32[q + E_LBLK] === lblk + len && i32[q + E_PBLK] === pblk + len && i32[q + E_LEN] + total <= EXT_MAX_LEN) joins++;
+  }
+  return 1 - joins;
+}
+
 /**
  * Insert a new extent [lblk, lblk+len) -> pblk over a hole (ext4_ext_insert_extent). Caller holds
  * i_mutex and is inside the inode's seqlock write section. Returns false when the table is full.

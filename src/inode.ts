@@ -39,7 +39,7 @@ import {
   type Grabbed,
 } from './cache.js';
 import { DioreadError, InvariantError } from './errors.js';
-import { MAP_MAPPED, extentCount, extentRoom, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
+import { HOLE_TO_END, MAP_MAPPED, extentAt, extentBefore, extentCount, extentRoom, insertCost, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
 import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, freeIoEndsBeyond, writebackInode } from './page-io.js';
 import { commitNow, commitUpTo, deviceFlush, flushMark, flushedSince, inHandle, markInodeDirty, runningTid } from './transaction.js';
 import {
@@ -361,9 +361,8 @@ function uncachedRun(v: Volume, ino: number, index: number, blocks: number): num
 // Write
 // ------------------------------------------------------------------------------------------------
 
-/** mapRangeForWrite's per-block state bits. */
+/** mapRangeForWrite's per-block state: the block sits in an UNWRITTEN extent (else 0: written). */
 const MAPPED_UNWRITTEN = 1;
-const FRESH = 2;
 
 /** Extent records kept free for the splits later conversions need (see extents.convertUnwritten). */
 function conversionReserve(v: Volume): number {
@@ -378,7 +377,7 @@ function conversionReserve(v: Volume): number {
  * tries again (ext4_should_retry_alloc). Caller holds i_mutex (not a handle).
  */
 function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblks: Int32Array, unw: Uint8Array): number {
-  // unw[i]: 0 written, MAPPED_UNWRITTEN, or FRESH (allocated by this call: its old bytes are garbage).
+  // unw[i]: 0 written, or MAPPED_UNWRITTEN (new blocks are: their old bytes are garbage).
   // Every read-locking mode allocates UNWRITTEN (as ext4 does for all buffered writes since
   // dioread_nolock became its default): an extent reaches the journal as written only after its
   // data landed, so no crash exposes a block's old bytes (invariant 8), whatever readers lock.
@@ -396,9 +395,9 @@ function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblk
       i += k;
       continue;
     }
-    const want = Math.min(v.mapLen, n - i, EXT_MAX_LEN);
-    if (extentRoom(v, ino) <= conversionReserve(v)) break;
-    const a = inHandle(v, ino, () => allocateExtent(v, ino, lblk, want, createUnwritten));
+    const hole = v.mapLen;
+    const want = Math.min(hole, n - i, EXT_MAX_LEN);
+    const a = inHandle(v, ino, () => allocateExtent(v, ino, lblk, want, hole, createUnwritten));
     if (a.count === 0) {
       if (a.pblk === NO_BLOCKS && !retried && pendingFree(v) > 0) {
         retried = true;
@@ -407,13 +406,23 @@ function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblk
       }
       break;
     }
-    for (let j = 0; j < a.count; j++) {
-      pblks[i + j] = a.pblk + j;
-      unw[i + j] = FRESH | (createUnwritten ? MAPPED_UNWRITTEN : 0);
-    }
-    i += a.count;
+    // The new extent may start before lblk (a filled gap): map again from lblk.
   }
   return i;
+}
+
+/**
+ * When a file's extent table runs short, gaps this small between a new extent and a neighbour laid
+ * out in line with it are allocated too (UNWRITTEN: they read as zeros, as the hole did), so writes
+ * that arrive out of order join their neighbours into one extent instead of taking one record per
+ * block (issue 7 bug 10). ext4 does the like with its inode preallocation and by zeroing small gaps
+ * (EXT4_EXT_ZERO_LEN). With room to spare, sparse files stay exactly as sparse as written.
+ */
+const FILL_GAP_BLOCKS = 16;
+
+/** Gap filling starts when the free records (beyond the conversion reserve) fall to this share of the table. */
+function tableShort(v: Volume, ino: number): boolean {
+  return extentRoom(v, ino) - conversionReserve(v) <= Math.floor(v.layout.extentsPerFile / 2);
 }
 
 /** allocateExtent's "nothing" results: no free block, or no room in the extent table. */
@@ -421,12 +430,43 @@ const NO_BLOCKS = -1;
 const TABLE_FULL = -2;
 
 /**
- * One allocation: blocks at the goal (or wherever free), then an extent for them. Caller holds
- * i_mutex and a handle.
+ * One allocation for the hole at lblk (`hole` blocks long, `want` of them needed): blocks at the goal
+ * (or wherever free), widened over small gaps to in-line neighbours, then an extent for them.
+ * Caller holds i_mutex and a handle.
  */
-function allocateExtent(v: Volume, ino: number, lblk: number, want: number, unwritten: boolean): { pblk: number; count: number } {
-  const a = allocBlocks(v, goalFor(v, ino, lblk), want, v.firstDataBlock);
+function allocateExtent(v: Volume, ino: number, lblk: number, want: number, hole: number, unwritten: boolean): { pblk: number; count: number } {
+  const goal = goalFor(v, ino, lblk);
+  let start = lblk;
+  let count = want;
+  const fill = tableShort(v, ino);
+  const left = fill ? extentBefore(v, ino, lblk) : null;
+  if (left && left.unwritten === unwritten && lblk - left.end <= FILL_GAP_BLOCKS && left.pblkEnd + (lblk - left.end) === goal) start = left.end;
+  if (fill && hole !== HOLE_TO_END && hole - want > 0 && hole - want <= FILL_GAP_BLOCKS) {
+    const right = extentAt(v, ino, lblk + hole);
+    if (right && right.unwritten === unwritten && right.pblk === goal + hole) count = hole;
+  }
+  count = Math.min(count + (lblk - start), EXT_MAX_LEN);
+  if (start < lblk) {
+    // Take the gap too only if it comes whole, at its in-line place; else the plain allocation.
+    const g = allocBlocks(v, goal - (lblk - start), count, v.firstDataBlock);
+    if (g.count > 0 && (g.pblk !== goal - (lblk - start) || g.count <= lblk - start)) unallocBlocks(v, g.pblk, g.count);
+    else if (g.count > 0) return insertAllocated(v, ino, start, g, unwritten);
+    start = lblk;
+    count = Math.min(count, want);
+  }
+  const a = allocBlocks(v, goal, count, v.firstDataBlock);
   if (a.count === 0) return { pblk: NO_BLOCKS, count: 0 };
+  return insertAllocated(v, ino, start, a, unwritten);
+}
+
+/** The extent for blocks just allocated at `lblk`, or their release when the table has no room. */
+function insertAllocated(v: Volume, ino: number, lblk: number, a: { pblk: number; count: number }, unwritten: boolean): { pblk: number; count: number } {
+  // Keep records free for the splits later conversions need, unless this insert adds no record
+  // (it grows or joins neighbours: out-of-order writes filling the gaps between earlier ones).
+  if (extentRoom(v, ino) - insertCost(v, ino, lblk, a.count, a.pblk, unwritten) < conversionReserve(v)) {
+    unallocBlocks(v, a.pblk, a.count);
+    return { pblk: TABLE_FULL, count: 0 };
+  }
   const seq = inodeWord(v.layout, ino, I_SEQ);
   seqWriteBegin(v.i32, seq);
   try {

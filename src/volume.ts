@@ -15,7 +15,10 @@ import {
   H_FIRST_DATA_BLOCK,
   H_FRAME_BASE,
   H_READ_ONLY,
+  H_CLOSING,
   RO_OPTION,
+  S_IN_CALL,
+  SLOT_ROLE_USER,
   HF_DEVICE_DIRECT,
   HF_NOLOCK,
   HF_SHARED_READS,
@@ -61,6 +64,7 @@ export class Volume implements LockContext {
   readonly trace: Float64Array | null;
   readonly traceBase: number;
   private readonly opWord: number;
+  private readonly inCallWord: number;
   readonly canBlock: boolean;
   spinOverride = 0;
   holdSamples = 0;
@@ -125,8 +129,10 @@ export class Volume implements LockContext {
     this.unsafeNoJournal = (flags & HF_UNSAFE_NO_JOURNAL) !== 0;
     this.unsafeEarlyReuse = (flags & HF_UNSAFE_EARLY_REUSE) !== 0;
     this.canBlock = !isMainThread;
+    if (role === SLOT_ROLE_USER && Atomics.load(this.i32, H_CLOSING) !== 0) throw new DioreadError('EBADF', 'attach: the engine is closed');
     this.slot = claimSlot(this.i32, this.layout, role);
     this.opWord = slotWord(this.layout, this.slot, S_OP);
+    this.inCallWord = slotWord(this.layout, this.slot, S_IN_CALL);
     this.i32[this.opWord] = OP_OTHER;
     this.trace = desc.trace ? new Float64Array(desc.trace) : null;
     this.traceBase = traceBase(this.layout, this.slot);
@@ -142,6 +148,26 @@ export class Volume implements LockContext {
       Atomics.store(this.i32, slotWord(this.layout, this.slot, S_STATE), SLOT_FREE);
       throw err;
     }
+  }
+
+  /**
+   * An attached view's call begins: refused with EBADF once the engine is closing (invariant 12).
+   * Dekker with close(): this slot's S_IN_CALL store, then the H_CLOSING load; close stores
+   * H_CLOSING, then waits for every S_IN_CALL to be 0, so no call runs past the start of close
+   * unseen, and none starts after.
+   */
+  enterCall(where: string): void {
+    if (this.detached) throw new DioreadError('EBADF', `${where}: this view was detached`);
+    Atomics.store(this.i32, this.inCallWord, 1);
+    if (Atomics.load(this.i32, H_CLOSING) !== 0) {
+      Atomics.store(this.i32, this.inCallWord, 0);
+      throw new DioreadError('EBADF', `${where}: the engine is closed`);
+    }
+  }
+
+  leaveCall(): void {
+    Atomics.store(this.i32, this.inCallWord, 0);
+    if (Atomics.load(this.i32, H_CLOSING) !== 0) Atomics.notify(this.i32, H_CLOSING);
   }
 
   /**

@@ -72,6 +72,7 @@ export const H_J_LOGGED = 51; // atomic counter: metadata blocks written to the 
 export const H_J_RESETS = 52; // atomic counter: log resets (wrap to the first log block)
 export const H_FLUSH_STARTED = 53; // atomic: device flushes begun (each takes the next number)
 export const H_FLUSH_DONE = 54; // atomic (compareExchange to a larger value): highest flush number finished
+export const H_CLOSING = 55; // atomic, by the engine: 1 once close() began; attached views refuse calls (EBADF)
 export const HEADER_WORDS = 64;
 
 export const RO_OPTION = 1;
@@ -208,6 +209,7 @@ export const S_SHARED_LOCK = 4; // by the slot's own thread: the rwsem word it h
 //                                 (a writer waiting on readers finds a dead reader through it)
 export const S_HANDLE = 5; // by the slot's own thread: inode + 1 while inside a journal handle, 0 outside,
 //                            HANDLE_REAPED once a committer discounted the handle of this dead slot
+export const S_IN_CALL = 6; // by the slot's own thread: 1 while an attached view's call runs (close waits for 0)
 export const SLOT_WORDS = 16; // one 64-byte line per slot: S_OP stores never bounce a neighbour's line
 export const SLOT_FREE = 0;
 export const SLOT_LIVE = 1;
