@@ -13,7 +13,7 @@
 // Invariants: a page with refcount > 0, PG_DIRTY or a held page lock is never evicted; pages
 // awaiting conversion hold a reference from their io_end (the seed's get_page in ext4_set_bh_endio).
 
-import { DioreadError, InvariantError } from './errors.js';
+import { DioreadError, InvariantError, detail } from './errors.js';
 import {
   BLOCK_SIZE,
   H_CLOCK_HAND,
@@ -319,6 +319,7 @@ export function allocFrame(v: Volume, heldIno: number): number {
   const i32 = v.i32;
   const n = v.layout.cachePages;
   const start = performance.now();
+  let writebackError: DioreadError | null = null;
   for (let round = 0; ; round++) {
     for (let step = 0; step < 2 * n; step++) {
       const p = (Atomics.add(i32, H_CLOCK_HAND, 1) >>> 0) % n;
@@ -331,11 +332,24 @@ export function allocFrame(v: Volume, heldIno: number): number {
       const f = Atomics.load(i32, d + P_FLAGS);
       if (f & PG_DIRTY) {
         // Writeback under pressure (only a few per call, so one reader does not clean the world).
-        if (round > 0 || step < 8) writebackPage(v, p, heldIno);
+        // A page that cannot be written (EIO, a full host) stays dirty: its file's next sync retries
+        // it and reports the error until it succeeds. This caller moves on to other pages.
+        if (round > 0 || step < 8) {
+          try {
+            writebackPage(v, p, heldIno);
+          } catch (err) {
+            if (!(err instanceof DioreadError)) throw err;
+            writebackError = err;
+          }
+        }
         continue;
       }
       if (f & PG_WRITEBACK) continue;
       if (claim(v, p)) return p;
+    }
+    // Two full passes found nothing while dirty pages would not write: do not wait for them.
+    if (writebackError !== null && round >= 1) {
+      throw markCacheFull(new DioreadError(writebackError.code, `page cache full of dirty pages that cannot be written back (${detail(writebackError)})`));
     }
     // Nothing claimable: pages are pinned by io_ends awaiting conversion, or locked.
     if (heldIno >= 0) flushCompletedIO(v, heldIno);
@@ -345,6 +359,18 @@ export function allocFrame(v: Volume, heldIno: number): number {
     }
     if (v.canBlock) Atomics.wait(i32, H_CONVERSIONS, Atomics.load(i32, H_CONVERSIONS), 2);
   }
+}
+
+const CACHE_FULL = Symbol('dioread.cacheFull');
+
+function markCacheFull(err: DioreadError): DioreadError {
+  (err as unknown as Record<symbol, boolean>)[CACHE_FULL] = true;
+  return err;
+}
+
+/** True for allocFrame's "no frame: dirty pages will not write" (a reader can read around the cache). */
+export function isCacheFull(err: unknown): boolean {
+  return err instanceof DioreadError && (err as unknown as Record<symbol, boolean>)[CACHE_FULL] === true;
 }
 
 function claim(v: Volume, p: number): boolean {

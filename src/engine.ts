@@ -31,6 +31,8 @@ import {
   H_PENDING_FREE,
   H_IOEND_FREE_COUNT,
   H_READ_ONLY,
+  RO_ERRORS,
+  RO_OPTION,
   H_CLOSING,
   S_IN_CALL,
   S_STATE,
@@ -371,7 +373,11 @@ export class Engine implements HandleHost {
       Atomics.store(this.main.i32, H_CLOSING, 1);
       await this.viewCallsDrained();
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
-      if (this.readOnly) return; // nothing to write back, and the image must not be touched
+      const ro = Atomics.load(this.main.i32, H_READ_ONLY);
+      if (ro === RO_OPTION) return; // nothing to write back, and the image must not be touched
+      if (ro === RO_ERRORS) {
+        throw new DioreadError('EIO', 'engine.close: the journal was aborted after a device error, so nothing more was written: data since the last successful sync may be lost (reopen the image: the journal replays what was committed)');
+      }
       // Every step runs even if an earlier one failed (an I/O error on one file): the metadata of
       // everything that did land is still written; the image is then not marked clean.
       let failure: unknown = null;

@@ -24,6 +24,7 @@ import {
   grabPage,
   hashWalkBegin,
   hashWalkValid,
+  isCacheFull,
   inodePages,
   lockPage,
   pageFlags,
@@ -240,7 +241,15 @@ export function fileRead(v: Volume, ino: number, buf: Uint8Array, bufOff: number
       if (direct) done += readDirectSlow(v, ino, index, buf, bufOff + done, off, n - done, locked);
       else {
         const c = Math.min(BLOCK_SIZE - off, n - done);
-        readPageSlow(v, ino, index, buf, bufOff + done, off, c, locked);
+        try {
+          readPageSlow(v, ino, index, buf, bufOff + done, off, c, locked);
+        } catch (err) {
+          // No frame to be had (the cache is full of dirty pages the device refuses): read around
+          // the cache, as a direct read does, so reads of data already on disk keep working.
+          if (!isCacheFull(err)) throw err;
+          done += readDirectSlow(v, ino, index, buf, bufOff + done, off, c, locked);
+          continue;
+        }
         done += c;
       }
       if (done >= n) return n;
@@ -599,6 +608,7 @@ function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: numb
   const size = getSize(v, ino);
   const bounce = v.bounceBase;
   let i = 0;
+  let failure: unknown = null;
   while (i < mapped) {
     // A run: physically contiguous, same written state, at most BOUNCE_BLOCKS.
     let k = 1;
@@ -618,7 +628,12 @@ function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: numb
       v.dev.writeBlocks(pblks[i], k, v.frames, bounce);
     } catch (err) {
       if (io >= 0) freeIoEnd(v, io);
-      throw err;
+      // The device refused this run: nothing of it becomes visible (its blocks stay UNWRITTEN, or
+      // keep their old bytes unless the device wrote part of them). What landed before it stands,
+      // and the write is short, as write(2) is; with nothing landed, the error goes to the caller
+      // and the file is as it was (size and contents).
+      failure = err;
+      break;
     }
     if (io >= 0) {
       v.i32[ioEndWord(v.layout, io, IO_LBLK)] = first + i;
@@ -627,11 +642,13 @@ function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: numb
     }
     i += k;
   }
+  if (failure !== null && i === 0) throw failure;
+  const doneEnd = Math.min(end, (first + i) * BLOCK_SIZE);
   flushCompletedIO(v, ino);
-  if (end > size) setSize(v, ino, end);
+  if (doneEnd > size) setSize(v, ino, doneEnd);
   // Readers may have cached zeros for these UNWRITTEN blocks while we wrote: drop them again.
   invalidateRange(v, ino, first, first + mapped);
-  return end - pos;
+  return doneEnd - pos;
 }
 
 /**

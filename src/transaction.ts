@@ -539,7 +539,14 @@ function popcount(x: number): number {
  * data is durable and it need not flush again (concurrent syncs share flushes).
  */
 export function deviceFlush(v: Volume): void {
-  countFlushes(v, () => v.dev.flush());
+  try {
+    countFlushes(v, () => v.dev.flush());
+  } catch (err) {
+    // After a failed flush nothing written since the last good one can be trusted to be on the
+    // device, and a retry could succeed without rewriting it (the fsyncgate mistake): abort.
+    abortJournal(v);
+    throw new DioreadError('EIO', `device flush failed, the engine is now read-only (data since the last successful sync may not be on disk): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function countFlushes(v: Volume, io: () => void): void {
