@@ -321,7 +321,12 @@ inline end_io_nolock(i) {
      assert(spin != ME);                              /* invariant 5: not across a conversion */
      assert(!io[i].conv);                             /* no double conversion */
      ext_section();
-     if :: ext[io[i].lblk] == UNW -> ext[io[i].lblk] = WR :: else fi;   /* a hole (truncated) is skipped */
+     if
+     :: ext[io[i].lblk] == UNW ->
+        assert(BLK(dev[epb[io[i].lblk]]) == io[i].lblk);   /* invariant 2: the data write completed first */
+        ext[io[i].lblk] = WR
+     :: else                                          /* a hole (truncated) is skipped */
+     fi;
      io[i].unw = 0; io[i].conv = 1;
      if
      :: io[i].page != NIL ->
