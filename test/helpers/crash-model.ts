@@ -81,57 +81,81 @@ function firstDiffAt(a: Uint8Array, b: Uint8Array): string {
   return 'lengths differ';
 }
 
+/** One step of the crash workload, planned ahead so that a parent can know what a child does. */
+export type WorkOp =
+  | { op: 'rewrite'; name: string; size: number; tag: number }
+  | { op: 'write'; name: string; pos: number; len: number; tag: number }
+  | { op: 'truncate'; name: string; len: number }
+  | { op: 'sync'; name: string }
+  | { op: 'close'; name: string };
+
 /**
- * A metadata-heavy workload over a few files: creates, whole rewrites (truncate to 0 then write),
- * overwrites that extend, truncates, syncs, handle closes; `onSynced(markNumber)` is called right
- * after each sync returns (the test logs it). Deterministic for a seed.
+ * Plan a metadata-heavy workload over a few files — whole rewrites (truncate to 0 then write),
+ * overwrites that extend, truncates, syncs, handle closes — and fill `model` with the versions each
+ * step makes and the marks its syncs set. Deterministic for a seed; needs no engine.
  */
-export async function crashWorkload(eng: Engine, model: VersionModel, seed: number, steps: number, onSynced: (m: number) => void): Promise<void> {
+export function planWorkload(model: VersionModel, seed: number, steps: number): WorkOp[] {
   const rand = rng(seed);
   const names = ['alpha', 'beta', 'gamma', 'delta'];
-  const handles = new Map<string, FileHandle>();
+  const ops: WorkOp[] = [];
   let tag = seed * 10_000;
-  const h = async (name: string) => {
-    let f = handles.get(name);
-    if (!f) {
-      f = await eng.open(name, { create: true });
-      handles.set(name, f);
-      if (!model.versions.has(name)) model.push(name, Buffer.alloc(0));
-    }
-    return f;
-  };
   for (let step = 0; step < steps; step++) {
     const name = names[Math.floor(rand() * names.length)];
-    const f = await h(name);
+    if (!model.versions.has(name)) model.push(name, Buffer.alloc(0));
     const cur = model.current(name);
     const r = rand();
     if (r < 0.25) {
-      await f.truncate(0);
-      model.push(name, Buffer.alloc(0));
       const size = 1 + Math.floor(rand() * 10 * PAGE);
-      const data = pattern(++tag, 0, size);
-      await f.write(data, 0, size, 0);
-      model.push(name, data);
+      ops.push({ op: 'rewrite', name, size, tag: ++tag });
+      model.push(name, Buffer.alloc(0));
+      model.push(name, pattern(tag, 0, size));
     } else if (r < 0.55) {
       const pos = Math.floor(rand() * (cur.length + 2 * PAGE));
       const len = 1 + Math.floor(rand() * 3 * PAGE);
-      const data = pattern(++tag, pos, len);
-      await f.write(data, 0, len, pos);
+      ops.push({ op: 'write', name, pos, len, tag: ++tag });
       const next = Buffer.alloc(Math.max(cur.length, pos + len));
       cur.copy(next);
-      data.copy(next, pos);
+      pattern(tag, pos, len).copy(next, pos);
       model.push(name, next);
     } else if (r < 0.7) {
       const len = Math.floor(rand() * cur.length);
-      await f.truncate(len);
+      ops.push({ op: 'truncate', name, len });
       model.push(name, Buffer.from(cur.subarray(0, len)));
     } else if (r < 0.92) {
+      ops.push({ op: 'sync', name });
+      model.synced_(name);
+    } else ops.push({ op: 'close', name });
+  }
+  return ops;
+}
+
+/** Run planned steps on an engine; `onSynced(n)` after the n-th sync (0-based) returns. */
+export async function runWorkload(eng: Engine, ops: WorkOp[], onSynced: (n: number) => void): Promise<void> {
+  const handles = new Map<string, FileHandle>();
+  let syncs = 0;
+  for (const o of ops) {
+    let f = handles.get(o.name);
+    if (!f) {
+      f = await eng.open(o.name, { create: true });
+      handles.set(o.name, f);
+    }
+    if (o.op === 'rewrite') {
+      await f.truncate(0);
+      await f.write(pattern(o.tag, 0, o.size), 0, o.size, 0);
+    } else if (o.op === 'write') await f.write(pattern(o.tag, o.pos, o.len), 0, o.len, o.pos);
+    else if (o.op === 'truncate') await f.truncate(o.len);
+    else if (o.op === 'sync') {
       await f.sync();
-      onSynced(model.synced_(name));
+      onSynced(syncs++);
     } else {
       await f.close();
-      handles.delete(name);
+      handles.delete(o.name);
     }
   }
   for (const f of handles.values()) await f.close();
+}
+
+/** Plan and run (the in-process crash tests). */
+export async function crashWorkload(eng: Engine, model: VersionModel, seed: number, steps: number, onSynced: (m: number) => void): Promise<void> {
+  await runWorkload(eng, planWorkload(model, seed, steps), onSynced);
 }
