@@ -336,23 +336,27 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
     // cache probe. Without the cut a direct read returned old bytes or zeros for it (invariant 9).
     const blocks = uncachedRun(v, ino, index, Math.min(v.mapLen, BOUNCE_BLOCKS, Math.ceil((off + remaining) / BLOCK_SIZE)));
     const c = Math.min(blocks * BLOCK_SIZE - off, remaining);
-    if (pblk < 0 || unwritten) {
-      buf.fill(0, bufOff, bufOff + c);
-      if (locked || !seqReadRetry(v.i32, inodeWord(v.layout, ino, I_SEQ), s)) return c;
-      continue;
-    }
-    v.dev.readBlocks(pblk, blocks, v.frames, v.bounceBase);
+    if (pblk < 0 || unwritten) buf.fill(0, bufOff, bufOff + c);
+    else v.dev.readBlocks(pblk, blocks, v.frames, v.bounceBase);
+    // The ordinary seqlock reader: if the extents changed during the read, read again. Comparing
+    // the mapping instead was fooled (docs/MODEL.md, bug 2): a later block of the run truncated
+    // away and given to another file, or a block freed, reused and mapped back (ABA), passed the
+    // check and the read returned another file's bytes (invariant 12).
     if (!locked && seqReadRetry(v.i32, inodeWord(v.layout, ino, I_SEQ), s)) {
-      mapBlocksSeq(v, ino, index);
-      if (v.mapPblk !== pblk || v.mapUnwritten) {
-        if (tries > 1000) throw new InvariantError(`direct read: mapping of inode ${ino} index ${index} changed 1000 times in a row`);
-        continue;
-      }
+      if (tries < DIRECT_READ_RETRIES) continue;
+      // Extents changing under every try: read this block through the page cache, whose fill holds
+      // the page lock that a truncate waits for before it frees the block.
+      const one = Math.min(BLOCK_SIZE - off, remaining);
+      readPageSlow(v, ino, index, buf, bufOff, off, one, false);
+      return one;
     }
-    v.framesBuf.copy(buf, bufOff, v.bounceBase + off, v.bounceBase + off + c);
+    if (pblk >= 0 && !unwritten) v.framesBuf.copy(buf, bufOff, v.bounceBase + off, v.bounceBase + off + c);
     return c;
   }
 }
+
+/** A direct read retries this often when the extents move under it, then goes through the cache. */
+const DIRECT_READ_RETRIES = 16;
 
 /**
  * How many of the `blocks` pages from `index` on are not cached (at least 1: the caller already
@@ -704,7 +708,24 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
     }
     setSize(v, ino, newSize, true);
     const keep = Math.ceil(newSize / BLOCK_SIZE);
-    // 1. Make the dropped pages clean and wait out writeback in flight on them (their page locks),
+    // 1. Unmap the dropped blocks first (ext4_truncate's order: the map, then the pages). A lockless
+    //    reader that misses the cache from now on finds a hole (zeros), never the device's older
+    //    copy of a block whose newest bytes the steps below throw away (docs/MODEL.md, bug 1: the
+    //    pages were cleaned and dropped while the block was still mapped, and a reader read back an
+    //    older generation). The blocks stay allocated until step 7.
+    const runs: Array<[number, number]> = [];
+    inHandle(v, ino, () => {
+      const seq = inodeWord(v.layout, ino, I_SEQ);
+      seqWriteBegin(v.i32, seq);
+      try {
+        const released = truncateExtents(v, ino, keep, (pblk, count) => runs.push([pblk, count]));
+        v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
+        markInodeDirty(v, ino);
+      } finally {
+        seqWriteEnd(v.i32, seq);
+      }
+    });
+    // 2. Make the dropped pages clean and wait out writeback in flight on them (their page locks),
     //    so that every io_end for them is now on the completed list.
     const pages = inodePages(v, ino, keep);
     for (const p of pages) {
@@ -715,27 +736,20 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
       unlockPage(v, p, lt);
       putPage(v, p);
     }
-    // 2. ext4_invalidatepage_free_endio: free their io_ends without converting.
+    // 3. ext4_invalidatepage_free_endio: free their io_ends without converting.
     freeIoEndsBeyond(v, ino, keep);
-    // 3. Drop the pages.
+    // 4. Drop the pages.
     for (const p of pages) dropPage(v, ino, p, pageIndex(v, p));
-    // 4. ext4_block_truncate_page: zero the tail of the last kept block, so a later extension reads zeros.
+    // 5. ext4_block_truncate_page: zero the tail of the last kept block, so a later extension reads zeros.
     if (newSize % BLOCK_SIZE !== 0) zeroTail(v, ino, keep - 1, newSize % BLOCK_SIZE);
-    // 5. Release the blocks (pending free until this change is committed: transaction.ts).
-    inHandle(v, ino, () => {
-      const seq = inodeWord(v.layout, ino, I_SEQ);
-      seqWriteBegin(v.i32, seq);
-      try {
-        const released = truncateExtents(v, ino, keep, (pblk, count) => freeBlocks(v, pblk, count));
-        v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
-        markInodeDirty(v, ino);
-      } finally {
-        seqWriteEnd(v.i32, seq);
-      }
-    });
     // 6. A reader that sampled the old size may have cached a page past the new end meanwhile
-    //    (it held no inode lock): drop such pages again, now that their blocks are gone.
+    //    (it held no inode lock): drop such pages again (they hold zeros of the hole, or older).
     for (const p of inodePages(v, ino, keep)) dropPage(v, ino, p, pageIndex(v, p));
+    // 7. Only now free the blocks (pending until this change commits: transaction.ts): no writeback
+    //    of a dropped page can be in flight to them any more, so nothing of this file's can land in
+    //    a block handed to another file. A commit between steps 1 and 7 sees them used by nobody (a
+    //    leak the next mount frees, should a crash come first), never free while still mapped.
+    if (runs.length > 0) inHandle(v, ino, () => runs.forEach(([pblk, count]) => freeBlocks(v, pblk, count)));
   } finally {
     unlockInodeWrite(v, ino, tok);
   }
