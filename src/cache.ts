@@ -259,31 +259,13 @@ export interface Grabbed {
  * so that reclaim may drain that inode's completed list itself instead of waiting on it.
  */
 export function grabPage(v: Volume, ino: number, index: number, generation: number, heldIno: number, out: Grabbed): void {
-  for (;;) {
-    let tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
-    let p = lookupLocked(v, ino, index);
-    if (p >= 0) getPage(v, p);
-    unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+  for (let tries = 0; ; tries++) {
+    if (tries > GRAB_RETRIES) throw new InvariantError(`grabPage: the page of inode ${ino} index ${index} changed identity under its lock ${GRAB_RETRIES} times in a row`);
+    let p = lookupGet(v, ino, index);
     if (p < 0) {
       const fresh = allocFrame(v, heldIno); // locked, refcount 1, unhashed
-      tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
-      p = lookupLocked(v, ino, index);
-      if (p >= 0) {
-        // Someone inserted it while we reclaimed: give the fresh frame back.
-        getPage(v, p);
-        unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
-        releaseFreshFrame(v, fresh);
-      } else {
-        const d = pd(v, fresh);
-        hashChangeBegin(v);
-        pageSeqBegin(v, fresh);
-        v.i32[d + P_INO] = ino;
-        v.i32[d + P_INDEX] = index;
-        v.i32[d + P_GENERATION] = generation;
-        hashInsert(v, fresh, ino, index);
-        pageSeqEnd(v, fresh);
-        hashChangeEnd(v);
-        unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+      p = insertOrGet(v, fresh, ino, index, generation);
+      if (p === fresh) {
         out.page = fresh;
         out.lockToken = v.claimToken;
         return;
@@ -299,6 +281,53 @@ export function grabPage(v: Volume, ino: number, index: number, generation: numb
     // Truncated or reclaimed while we waited for its lock: try again.
     unlockPage(v, p, lt);
     putPage(v, p);
+  }
+}
+
+/** A page can be truncated or reclaimed between its lookup and its lock; this many tries is a bug. */
+const GRAB_RETRIES = 100_000;
+
+/** The page caching (ino, index) with a reference, or -1; mapping_lock released even if the walk throws. */
+function lookupGet(v: Volume, ino: number, index: number): number {
+  const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
+  try {
+    const p = lookupLocked(v, ino, index);
+    if (p >= 0) getPage(v, p);
+    return p;
+  } finally {
+    unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+  }
+}
+
+/**
+ * Hash the fresh frame as (ino, index) and return it, or, if someone inserted that page while we
+ * reclaimed, give the frame back and return theirs (with a reference). mapping_lock is released on
+ * every path, an assertion's included.
+ */
+function insertOrGet(v: Volume, fresh: number, ino: number, index: number, generation: number): number {
+  const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
+  let held = true;
+  try {
+    const p = lookupLocked(v, ino, index);
+    if (p >= 0) {
+      getPage(v, p);
+      unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
+      held = false;
+      releaseFreshFrame(v, fresh);
+      return p;
+    }
+    const d = pd(v, fresh);
+    hashChangeBegin(v);
+    pageSeqBegin(v, fresh);
+    v.i32[d + P_INO] = ino;
+    v.i32[d + P_INDEX] = index;
+    v.i32[d + P_GENERATION] = generation;
+    hashInsert(v, fresh, ino, index);
+    pageSeqEnd(v, fresh);
+    hashChangeEnd(v);
+    return fresh;
+  } finally {
+    if (held) unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
   }
 }
 

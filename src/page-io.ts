@@ -18,7 +18,7 @@
 // across I/O, a conversion, a free or a wait. Lock order: i_mutex > page lock > mapping_lock /
 // i_completed_io_lock / io_end_pool / wq_lock / alloc_lock (the last five are leaves).
 
-import { InvariantError } from './errors.js';
+import { DioreadError, InvariantError } from './errors.js';
 import {
   BLOCK_SIZE,
   EXT4_IO_UNWRITTEN,
@@ -111,6 +111,7 @@ const W = (v: Volume, io: number, f: number) => ioEndWord(v.layout, io, f);
  */
 export function allocIoEnd(v: Volume, ino: number, heldIno: number): number {
   const i32 = v.i32;
+  const start = performance.now();
   for (let tries = 0; ; tries++) {
     const tok = spinLock(v, H_IOEND_LOCK, LC_IO_END_POOL);
     const io = i32[H_IOEND_FREE_HEAD];
@@ -138,9 +139,17 @@ export function allocIoEnd(v: Volume, ino: number, heldIno: number): number {
     if (heldIno >= 0) flushCompletedIO(v, heldIno);
     kickConversionWorker(v);
     if (!v.canBlock) throw new InvariantError('io_end pool empty on the main thread, which may not wait');
+    // Bounded (TigerBeetle's rule): io_ends come back as conversions run; none for this long means
+    // conversion is stuck (a dead owner's inode mutex, a failing device), not that we should wait on.
+    if (performance.now() - start > IO_END_WAIT_MS) {
+      throw new DioreadError('EIO', `io_end pool: none of ${v.layout.ioEnds} io_ends came back for ${IO_END_WAIT_MS} ms (conversions are not making progress)`);
+    }
     Atomics.wait(i32, H_IOEND_FREE_COUNT, 0, 5);
   }
 }
+
+/** How long a writer waits for a free io_end before it reports the pool stuck. */
+export const IO_END_WAIT_MS = 60_000;
 
 /**
  * ext4_free_io_end: drop the page pins, return the record to the pool. The caller owns `io`
@@ -368,8 +377,15 @@ export function flushCompletedIO(v: Volume, ino: number): number {
   const lockWord = inodeWord(l, ino, I_COMPLETED_LOCK);
   const headWord = inodeWord(l, ino, I_COMPLETED_HEAD);
   let done = 0;
+  // Bounded: every io_end this loop meets was allocated from the pool; more conversions than the
+  // pool and the cache could ever feed one inode while we hold its mutex means a broken list.
+  const bound = 4 * l.ioEnds + l.cachePages;
   let tok = spinLock(v, lockWord, LC_COMPLETED_IO);
   while (i32[headWord] >= 0) {
+    if (done > bound) {
+      unlock(v, lockWord, LC_COMPLETED_IO, tok);
+      throw new InvariantError(`flush_completed_IO of inode ${ino}: more than ${bound} io_ends converted in one pass (completed list loops?)`);
+    }
     const io = i32[headWord];
     unlock(v, lockWord, LC_COMPLETED_IO, tok);
     try {
@@ -402,7 +418,11 @@ export function freeIoEndsBeyond(v: Volume, ino: number, fromIndex: number): num
   const trims: Array<[number, number]> = [];
   const tok = spinLock(v, lockWord, LC_COMPLETED_IO);
   let io = i32[inodeWord(l, ino, I_COMPLETED_HEAD)];
-  while (io >= 0) {
+  for (let steps = 0; io >= 0; steps++) {
+    if (steps > l.ioEnds) {
+      unlock(v, lockWord, LC_COMPLETED_IO, tok);
+      throw new InvariantError(`completed list of inode ${ino}: longer than the ${l.ioEnds}-io_end pool (it loops)`);
+    }
     const next = i32[W(v, io, IO_NEXT)];
     const lb = i32[W(v, io, IO_LBLK)];
     const c = i32[W(v, io, IO_COUNT)];

@@ -105,17 +105,28 @@ export function register(program: Command): void {
 
   program
     .command('fsck')
-    .description('check an image: checksums, extents, bitmap (exit 1 when it finds errors)')
+    .description('check an image (journal, inodes, extents, bitmap); exit 0 clean, 1 errors fixed, 4 errors left, 8 operational error (as e2fsck)')
     .argument('<image>', 'image file')
+    .option('-n, --no-repair', 'check only, change nothing (the default)')
+    .option('-y, --repair', 'repair what can be repaired safely: replay the journal in place, free leaked blocks')
     .option('--json', 'print the report as JSON')
-    .action((image: string, o: { json?: boolean }) => {
-      const r = fsckImage(image);
+    .action((image: string, o: { repair?: boolean; json?: boolean }) => {
+      let r;
+      try {
+        r = fsckImage(image, { repair: o.repair === true });
+      } catch (err) {
+        console.error(`dioread fsck: ${(err as Error).message}`);
+        process.exitCode = 8;
+        return;
+      }
       if (o.json) console.log(JSON.stringify(r, null, 2));
       else {
-        console.log(`${image}: ${r.clean ? 'clean' : 'ERRORS'}, ${r.files.length} files, ${r.usedBlocks} blocks used, ${r.freeBlocks} free`);
+        const state = r.errors.length > 0 ? 'ERRORS' : r.fixed.length > 0 ? 'fixed' : 'clean';
+        console.log(`${image}: ${state}, ${r.files.length} files, ${r.usedBlocks} blocks used, ${r.freeBlocks} free, ${r.journalTransactions} journal transaction(s) to replay`);
         for (const e of r.errors) console.log(`error: ${e}`);
         for (const w of r.warnings) console.log(`warning: ${w}`);
+        for (const f of r.fixed) console.log(`fixed: ${f}`);
       }
-      if (!r.clean) process.exitCode = 1;
+      process.exitCode = r.exitCode;
     });
 }

@@ -89,6 +89,9 @@ export function sampleHold(c: LockContext, level: number): number {
 export const MUTEX_SPINS = 200;
 /** A spinlock guards a few stores, so it spins longer before it sleeps. */
 export const SPINLOCK_SPINS = 4000;
+/** A seqlock reader gives up on a sequence that stays odd this long (about 1 ms per wait). */
+export const SEQ_WAIT_MS = 60_000;
+
 /** A sleeper wakes this often to see whether the owner died (invariant 10). */
 export const DEAD_OWNER_CHECK_MS = 250;
 
@@ -353,6 +356,8 @@ export function seqReadBegin(c: LockContext, word: number, cls: number, writerLo
     // A writer that died inside its section leaves the sequence odd for ever: the writer holds
     // `writerLockWord`, so its owner's slot tells (invariant 10).
     if (writerLockWord >= 0 && waits % DEAD_OWNER_CHECK_MS === 0) checkOwnerAlive(c, writerLockWord, cls, waits);
+    // Bounded even without a writer word to ask: a write section lasts a few stores.
+    if (waits >= SEQ_WAIT_MS) throw new DioreadError('EIO', `seqlock word ${word} stayed odd for ${SEQ_WAIT_MS} ms (a writer died inside its section?)`);
   }
 }
 
