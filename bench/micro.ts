@@ -12,9 +12,10 @@ import { findPage, readPageFast } from '../src/cache.js';
 import { allocBlocks } from '../src/alloc.js';
 import { insertExtent, mapBlocks } from '../src/extents.js';
 import { lockInode, unlockInode } from '../src/inode.js';
-import { I_COMPLETED_LOCK, I_META_DIRTY, I_MUTEX, I_SEQ, LC_COMPLETED_IO, LC_I_MUTEX, inodeWord } from '../src/shm/layout.js';
+import { I_COMPLETED_LOCK, I_MUTEX, I_SEQ, LC_COMPLETED_IO, LC_I_MUTEX, inodeWord } from '../src/shm/layout.js';
 import { lock, seqWriteBegin, seqWriteEnd, spinLock, unlock } from '../src/sync/lock.js';
 import type { Volume } from '../src/volume.js';
+import { journalStart, journalStop, markInodeDirty } from '../src/transaction.js';
 
 const BATCH = 1000;
 const EXTENT_COUNTS = [10, 1_000, 100_000];
@@ -53,6 +54,7 @@ function batched(op: (i: number) => void): () => { overriddenDuration: number; o
 function makeExtents(v: Volume, ino: number, count: number): void {
   const tok = lockInode(v, ino);
   const seq = inodeWord(v.layout, ino, I_SEQ);
+  journalStart(v, ino);
   seqWriteBegin(v.i32, seq);
   try {
     for (let i = 0; i < count; i++) {
@@ -60,9 +62,10 @@ function makeExtents(v: Volume, ino: number, count: number): void {
       if (a.count !== 1) throw new Error(`bench:micro: the image ran out of blocks at extent ${i} of ${count}`);
       if (!insertExtent(v, ino, 2 * i, 1, a.pblk, false)) throw new Error(`bench:micro: the extent table is full at ${i} of ${count}`);
     }
-    Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+    markInodeDirty(v, ino);
   } finally {
     seqWriteEnd(v.i32, seq);
+    journalStop(v);
     unlockInode(v, ino, tok);
   }
 }

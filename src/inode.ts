@@ -528,9 +528,7 @@ export function fileWrite(v: Volume, ino: number, buf: Uint8Array, bufOff: numbe
     if (append) pos = getSize(v, ino);
     v.writePos = pos;
     if (len === 0) return 0;
-    const n = direct ? directWriteLocked(v, ino, buf, bufOff, len, pos) : bufferedWriteLocked(v, ino, buf, bufOff, len, pos);
-    touchData(v, ino);
-    return n;
+    return direct ? directWriteLocked(v, ino, buf, bufOff, len, pos) : bufferedWriteLocked(v, ino, buf, bufOff, len, pos);
   } finally {
     unlockInodeWrite(v, ino, tok);
   }
@@ -583,7 +581,9 @@ function bufferedWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: nu
       putPage(v, p);
     }
   }
-  if (end > size) setSize(v, ino, end);
+  // i_size (when the write extended the file) and the times, in one handle.
+  if (end > size) setSize(v, ino, end, true);
+  else touchData(v, ino);
   balanceDirtyPages(v, ino);
   return end - pos;
 }
@@ -649,7 +649,8 @@ function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: numb
   if (failure !== null && i === 0) throw failure;
   const doneEnd = Math.min(end, (first + i) * BLOCK_SIZE);
   flushCompletedIO(v, ino);
-  if (doneEnd > size) setSize(v, ino, doneEnd);
+  if (doneEnd > size) setSize(v, ino, doneEnd, true);
+  else touchData(v, ino);
   // Readers may have cached zeros for these UNWRITTEN blocks while we wrote: drop them again.
   invalidateRange(v, ino, first, first + mapped);
   return doneEnd - pos;

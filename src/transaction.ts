@@ -21,8 +21,9 @@
 //   barrier before any I/O. Readers never take handles: the read path is untouched.
 //
 // Invariants:
-// - Ordered mode (DESIGN.md invariant 2): the device is flushed before a transaction's log blocks,
-//   so data whose conversion the transaction records is durable before its commit block.
+// - Ordered mode (DESIGN.md invariant 2): the flush between a transaction's log blocks and its
+//   commit block also covers every data write that completed before the snapshot, so data whose
+//   conversion the transaction records is durable before its commit block.
 // - A block freed by a change (truncate) stays allocated (pending) until the commit that records the
 //   change is durable: until then the image's extents still claim it, and handing it to another file
 //   would let a crash show that file's bytes in this one (invariant 12, issue 7 bug 3).
@@ -256,11 +257,11 @@ export function commitNow(v: Volume): void {
 function commitLocked(v: Volume): void {
   const snap = takeSnapshot(v);
   try {
-    const pieces = buildPieces(v, snap);
-    if (pieces.length > 0) {
-      deviceFlush(v); // ordered mode: data before the commit that exposes it (invariant 2)
-      for (const writes of pieces) logAndCheckpoint(v, writes);
-    }
+    // Ordered mode (invariant 2): writeTransaction flushes the device after the log blocks and
+    // before the commit block, and that flush also covers every data write that completed before
+    // this snapshot (a conversion is recorded only after its data write completed). One flush for
+    // both, as jbd2 issues one before its commit block.
+    for (const writes of buildPieces(v, snap)) logAndCheckpoint(v, writes);
   } catch (err) {
     abortJournal(v);
     throw new DioreadError('EIO', `journal commit of transaction ${snap.tid} failed (the engine is now read-only): ${(err as Error).message}`, { cause: err });
