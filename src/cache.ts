@@ -41,11 +41,32 @@ import {
   PG_WRITEBACK,
 } from './shm/layout.js';
 import { lock, spinLock, tryLock, unlock } from './sync/lock.js';
-import { kickConversionWorker, flushCompletedIO, writebackPage } from './page-io.js';
 import type { Volume } from './volume.js';
 
 export function pageHash(ino: number, index: number): number {
   return (Math.imul(ino + 1, 0x9e3779b1) ^ Math.imul(index, 0x85ebca6b)) >>> 0;
+}
+
+/**
+ * What reclaim needs from the I/O layer: write back a dirty page, drain an inode's completed list
+ * (so pinned pages unpin), wake the conversion worker. The kernel's address_space_operations:
+ * writeback.ts registers them when it loads, so the cache calls down without importing up.
+ */
+export interface ReclaimOps {
+  writepage(v: Volume, p: number, heldIno: number): boolean;
+  flushCompletedIO(v: Volume, ino: number): number;
+  kickConversion(v: Volume): void;
+}
+
+let registered: ReclaimOps | null = null;
+
+export function registerReclaimOps(ops: ReclaimOps): void {
+  registered = ops;
+}
+
+function reclaimOps(): ReclaimOps {
+  if (registered === null) throw new InvariantError('page cache: reclaim needs writeback, and writeback.ts registered none (not loaded in this thread?)');
+  return registered;
 }
 
 /** Descriptor word index of page p. */
@@ -365,7 +386,7 @@ export function allocFrame(v: Volume, heldIno: number): number {
         // it and reports the error until it succeeds. This caller moves on to other pages.
         if (round > 0 || step < 8) {
           try {
-            writebackPage(v, p, heldIno);
+            reclaimOps().writepage(v, p, heldIno);
           } catch (err) {
             if (!(err instanceof DioreadError)) throw err;
             writebackError = err;
@@ -381,8 +402,8 @@ export function allocFrame(v: Volume, heldIno: number): number {
       throw markCacheFull(new DioreadError(writebackError.code, `page cache full of dirty pages that cannot be written back (${detail(writebackError)})`));
     }
     // Nothing claimable: pages are pinned by io_ends awaiting conversion, or locked.
-    if (heldIno >= 0) flushCompletedIO(v, heldIno);
-    kickConversionWorker(v);
+    if (heldIno >= 0) reclaimOps().flushCompletedIO(v, heldIno);
+    reclaimOps().kickConversion(v);
     if (performance.now() - start > RECLAIM_DEADLINE_MS) {
       throw new DioreadError('EIO', `page cache exhausted: none of ${n} pages could be reclaimed for ${RECLAIM_DEADLINE_MS} ms (all pinned, locked or dirty)`);
     }

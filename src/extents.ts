@@ -12,6 +12,8 @@
 
 import { DioreadError, InvariantError } from './errors.js';
 import {
+  BLOCK_SIZE,
+  PG_UPTODATE,
   E_FLAGS,
   E_LBLK,
   E_LEN,
@@ -29,6 +31,7 @@ import {
 } from './shm/layout.js';
 import { accountAcquire, accountContention, seqReadBegin, seqReadRetry } from './sync/lock.js';
 import { markExtentsDirty } from './transaction.js';
+import { findGetPage, frameOf, lockPage, pageFlags, pageIndex, pageIno, putPage, unlockPage } from './cache.js';
 import type { Volume } from './volume.js';
 
 /** No extent maps the block; mapLen is the hole's length up to the next extent. */
@@ -371,4 +374,47 @@ export function checkExtents(v: Volume, ino: number, firstDataBlock: number, blo
     prevEnd = s + len;
   }
   return problems;
+}
+const ZERO_BLOCK = new Uint8Array(BLOCK_SIZE);
+
+/**
+ * ext4_ext_zeroout (EXT4_EXT_MAY_ZEROOUT) for a conversion that cannot split: make every block of
+ * the unwritten extents that [lblk, lblk+count) touches hold, on the device, what a reader must see
+ * there, so that the whole extents can be marked written. A cached page is written as it is (under
+ * its page lock, which also waits out writeback in flight); an uncached block whose data another
+ * queued io_end already put on the device is left alone; any other block gets zeros, as an
+ * unwritten block reads. `queued` are the ranges other io_ends on the inode's completed list still
+ * hold (page-io.ts queuedRanges). Caller holds the inode mutex (no write, truncate or conversion
+ * runs), outside the seqlock write section (this does I/O). Returns the range to convert.
+ */
+export function extZeroout(v: Volume, ino: number, lblk: number, count: number, queued: Array<[number, number]>): [number, number] {
+  const end = lblk + count;
+  let from = lblk;
+  let to = end;
+  for (const [s, len, pblk] of unwrittenExtentsIn(v, ino, lblk, count)) {
+    from = Math.min(from, s);
+    to = Math.max(to, s + len);
+    for (let x = s; x < s + len; x++) {
+      if (x >= lblk && x < end) continue; // this io_end's data is on the device
+      if (writeCachedPage(v, ino, x, pblk + (x - s))) continue;
+      if (queued.some(([l, c]) => x >= l && x < l + c)) continue;
+      v.dev.writeMeta((pblk + (x - s)) * BLOCK_SIZE, ZERO_BLOCK); // buffered fd: any alignment
+    }
+  }
+  return [from, to];
+}
+
+/** Write the cached, uptodate page of (ino, index) to `pblk` under its page lock; false if none. */
+function writeCachedPage(v: Volume, ino: number, index: number, pblk: number): boolean {
+  const p = findGetPage(v, ino, index);
+  if (p < 0) return false;
+  const lt = lockPage(v, p);
+  try {
+    if (pageIno(v, p) !== ino || pageIndex(v, p) !== index || !(pageFlags(v, p) & PG_UPTODATE)) return false;
+    v.dev.writeBlocks(pblk, 1, v.frames, frameOf(v, p));
+    return true;
+  } finally {
+    unlockPage(v, p, lt);
+    putPage(v, p);
+  }
 }

@@ -41,7 +41,8 @@ import {
 } from './cache.js';
 import { DioreadError, InvariantError } from './errors.js';
 import { HOLE_TO_END, MAP_MAPPED, extentAt, extentBefore, extentCount, extentRoom, insertCost, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
-import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, freeIoEndsBeyond, writebackInode } from './page-io.js';
+import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, freeIoEndsBeyond, setBhEndio } from './page-io.js';
+import { writebackInode } from './writeback.js';
 import { commitNow, commitUpTo, deviceFlush, flushMark, flushedSince, inHandle, markInodeDirty, runningTid } from './transaction.js';
 import {
   BLOCK_SIZE,
@@ -65,8 +66,6 @@ import {
   I_SEQ,
   I_SIZE_HI,
   I_SIZE_LO,
-  IO_COUNT,
-  IO_LBLK,
   LC_I_MUTEX,
   LC_RWSEM_READ,
   LC_RWSEM_WRITE,
@@ -79,7 +78,6 @@ import {
   PG_UNINIT,
   PG_UPTODATE,
   inodeWord,
-  ioEndWord,
 } from './shm/layout.js';
 import { lock, seqReadBegin, seqReadRetry, seqWriteBegin, seqWriteEnd, unlock } from './sync/lock.js';
 import { downRead, downWrite, upRead, upWrite } from './sync/rwsem.js';
@@ -640,8 +638,7 @@ function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: numb
       break;
     }
     if (io >= 0) {
-      v.i32[ioEndWord(v.layout, io, IO_LBLK)] = first + i;
-      v.i32[ioEndWord(v.layout, io, IO_COUNT)] = k;
+      setBhEndio(v, io, first + i, k, null); // a direct write's io_end pins no page
       endIoWrite(v, io);
     }
     i += k;

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { BenchReport, IoStats } from '../bench/report.js';
 
-const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const PERCENTILE_KEYS = ['50.000000', '90.000000', '99.000000', '99.900000'];
 
 function checkIo(io: IoStats, where: string): void {

@@ -10,7 +10,7 @@ import { runChild } from './helpers/child.js';
 import { cleanup, freshImage, openImage, pattern } from './helpers/files.js';
 import { blockOf, superOf } from './helpers/image-edit.js';
 
-const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+const CLI = new URL('../cli/main.js', import.meta.url).pathname;
 const fsckCli = (...args: string[]) => {
   const r = spawnSync(process.execPath, [CLI, 'fsck', ...args], { encoding: 'utf8' });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };

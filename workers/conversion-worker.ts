@@ -10,7 +10,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/comlink-node.js';
 import { Volume } from '../src/volume.js';
-import { flushCompletedIO, queueConversion, wqEmpty, wqPop } from '../src/page-io.js';
+import { flushCompletedIO } from '../src/page-io.js';
+import { queueConversion, wqEmpty, wqPop } from '../src/workqueue.js';
 import { tryLock } from '../src/sync/lock.js';
 import { lockInode, unlockInode } from '../src/inode.js';
 import {

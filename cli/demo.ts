@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Engine } from '../engine.js';
+import { Engine } from '../src/engine.js';
 
 export function register(program: Command): void {
   program

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseSize } from './args.js';
-import { BASELINES, DEFAULT_THREADS, LOCK_STATS_CHOICES, MODES, WORKLOADS, checkOptions, type BenchOptions } from '../../bench/options.js';
+import { BASELINES, DEFAULT_THREADS, LOCK_STATS_CHOICES, MODES, WORKLOADS, checkOptions, type BenchOptions } from '../bench/options.js';
 
 /** "a,b" → ['a', 'b'], every item one of `allowed` (duplicates dropped, order kept). */
 function choiceList<T extends string>(allowed: readonly T[], what: string): (text: string) => T[] {
@@ -92,13 +92,8 @@ export function register(program: Command): void {
     .option('--svg <file>', 'SVG chart', path.join('bench-results', 'dioread-bench.svg'))
     .option('--quiet', 'no progress bar and no notes while running (the table and the paths are still printed)')
     .action(async (o: BenchCliOptions, cmd: Command) => {
-      const [{ runBench }, { makeProgress }, { formatReport }, { evaluateTargets }, { renderSvg }] = await Promise.all([
-        import('../../bench/run.js'),
-        import('../../bench/progress.js'),
-        import('../../bench/table.js'),
-        import('../../bench/targets.js'),
-        import('../../bench/chart.js'),
-      ]);
+      // Loaded only when a benchmark runs (its chart library is heavy): the benchmark's own entry.
+      const { runBench, makeProgress, formatReport, evaluateTargets, renderSvg } = await import('../bench/index.js');
       const options: BenchOptions = {
         workloads: o.workload,
         threads: { cached: o.threads ?? DEFAULT_THREADS.cached, direct: o.threads ?? DEFAULT_THREADS.direct },

@@ -2,8 +2,8 @@
 // reading; optional JSON and Chrome trace. kernel counterpart: /proc/lock_stat, `perf lock contention`.
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
-import { formatLockStatTable, readLockStats, sortRows } from '../profile/lockstat-table.js';
-import { runProfile } from '../profile/run-profile.js';
+import { formatLockStatTable, readLockStats, sortRows } from '../src/profile/lockstat-table.js';
+import { runProfile } from '../src/profile/run-profile.js';
 import { parsePositiveInt } from './args.js';
 
 export function register(program: Command): void {

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // The dioread command line: mkfs, put, cat, ls, stat, fsck, bench, profile (and demo).
-// ext4 counterpart: the e2fsprogs tools and fio, for this engine. Commands live in src/cli/.
+// ext4 counterpart: the e2fsprogs tools and fio, for this engine. Commands live in cli/; the engine (src/) and the benchmark (bench/) never import them.
 import { Command } from 'commander';
-import { DioreadError } from './errors.js';
-import { register as registerFiles } from './cli/files.js';
-import { register as registerDemo } from './cli/demo.js';
-import { register as registerProfile } from './cli/profile.js';
-import { register as registerBench } from './cli/bench.js';
+import { DioreadError } from '../src/errors.js';
+import { register as registerFiles } from './files.js';
+import { register as registerDemo } from './demo.js';
+import { register as registerProfile } from './profile.js';
+import { register as registerBench } from './bench.js';
 
 const program = new Command();
 program

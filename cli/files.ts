@@ -2,8 +2,8 @@
 // these are the user-space tools (mkfs, cp in and out, ls, stat, e2fsck) over an image.
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { Engine } from '../engine.js';
-import { fsckImage } from '../fsck.js';
+import { Engine } from '../src/engine.js';
+import { fsckImage } from '../src/fsck.js';
 import { parseSize } from './args.js';
 
 async function withEngine<T>(image: string, fn: (eng: Engine) => Promise<T>): Promise<T> {

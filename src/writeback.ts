@@ -1,0 +1,206 @@
+// Writeback: dirty pages to the device, in runs, with an io_end for pages over UNWRITTEN blocks.
+// ext4 counterpart: ext4_writepage / ext4_writepages (fs/ext4/inode.c) with the seed's
+// ext4_set_bh_endio (take the io_end, pin the page) and block_write_full_page_endio, and
+// filemap_write_and_wait for sync.
+//
+// Thread safety: a page is written back under its page lock (which also waits out writeback in
+// flight elsewhere); an UNINIT run's io_end is taken before the run's first page lock, so nobody
+// waits for the io_end pool holding a page lock. writebackInode's caller holds the inode mutex;
+// writebackPage (reclaim) holds none. It registers writebackPage with the page cache as the
+// cache's writepage (the kernel's address_space_operations), so cache.ts need not import back up.
+
+import { InvariantError } from './errors.js';
+import {
+  BLOCK_SIZE,
+  H_DIRTY_PAGES,
+  H_WRITEBACKS,
+  OP_WRITEBACK,
+  PG_DIRTY,
+  PG_UNINIT,
+  PG_WRITEBACK,
+} from './shm/layout.js';
+import {
+  clearPageFlags,
+  frameOf,
+  inodePages,
+  isPageLocked,
+  lockPage,
+  pageFlags,
+  pageIndex,
+  pageIno,
+  pagePblk,
+  setPageFlags,
+  tryLockPage,
+  unlockPage,
+  registerReclaimOps,
+} from './cache.js';
+import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, ioEndIno, setBhEndio } from './page-io.js';
+import { kickConversionWorker } from './workqueue.js';
+import type { Volume } from './volume.js';
+
+
+/**
+ * Write back a run of pages the caller holds locked: consecutive indexes, consecutive physical
+ * blocks, all dirty, all with the same PG_UNINIT state. For an UNINIT run `io` is a fresh io_end:
+ * it pins the pages and goes on the completed list once the data is on the device.
+ */
+function writeRun(v: Volume, ino: number, pages: number[], uninit: boolean, io: number): void {
+  const i32 = v.i32;
+  const pblk = pagePblk(v, pages[0]);
+  for (const p of pages) setPageFlags(v, p, PG_WRITEBACK);
+  try {
+    if (pages.length === 1) v.dev.writeBlocks(pblk, 1, v.frames, frameOf(v, pages[0]));
+    else v.dev.writeBlockList(pblk, pages.map((p) => v.frames.subarray(frameOf(v, p), frameOf(v, p) + BLOCK_SIZE)));
+  } catch (err) {
+    for (const p of pages) clearPageFlags(v, p, PG_WRITEBACK);
+    throw err;
+  }
+  for (const p of pages) {
+    if (clearPageFlags(v, p, PG_DIRTY) & PG_DIRTY) Atomics.sub(i32, H_DIRTY_PAGES, 1);
+  }
+  if (uninit) {
+    if (v.unsafeUnpinAtWriteback) {
+      // Test-only broken mode: an ordinary clean page now, evictable before conversion (dccaf33f).
+      setBhEndio(v, io, pageIndex(v, pages[0]), pages.length, null);
+      for (const p of pages) clearPageFlags(v, p, PG_UNINIT);
+    } else setBhEndio(v, io, pageIndex(v, pages[0]), pages.length, pages);
+    endIoWrite(v, io);
+  }
+  for (const p of pages) clearPageFlags(v, p, PG_WRITEBACK);
+  Atomics.add(i32, H_WRITEBACKS, pages.length);
+}
+/**
+ * Write back one dirty page under memory pressure (ext4_writepage from reclaim). The io_end is taken
+ * before the page lock, so nobody sleeps on the pool while holding a page lock. Skips a page
+ * someone else holds locked. Returns true if it wrote.
+ */
+export function writebackPage(v: Volume, p: number, heldIno: number): boolean {
+  const f0 = pageFlags(v, p);
+  if (!(f0 & PG_DIRTY)) return false;
+  const savedOp = v.op;
+  v.setOp(OP_WRITEBACK);
+  let io = (f0 & PG_UNINIT) !== 0 ? allocIoEnd(v, pageIno(v, p), heldIno) : -1;
+  try {
+    const lt = tryLockPage(v, p);
+    if (lt < 0) return false;
+    try {
+      const f = pageFlags(v, p);
+      const ino = pageIno(v, p);
+      if (!(f & PG_DIRTY) || ino < 0) return false;
+      const uninit = (f & PG_UNINIT) !== 0;
+      if (uninit && (io < 0 || ioEndIno(v, io) !== ino)) return false; // changed under us; reclaim moves on
+      if (pagePblk(v, p) < 0) throw new InvariantError(`page ${p} (inode ${ino} index ${pageIndex(v, p)}) is dirty with no physical block`);
+      writeRun(v, ino, [p], uninit, io);
+      if (uninit) io = -1; // the completed list owns it now
+      return true;
+    } finally {
+      unlockPage(v, p, lt);
+    }
+  } finally {
+    if (io >= 0) freeIoEnd(v, io);
+    v.setOp(savedOp);
+  }
+}
+/** Most pages one writev carries. */
+const MAX_RUN_PAGES = 64;
+/**
+ * Write back every dirty page of an inode (filemap_write_and_wait for sync, close, direct I/O).
+ * Caller holds the inode mutex. Each page is locked, which also waits out writeback that another
+ * thread has in flight, so when this returns every earlier write is on the device and its io_end is
+ * on the completed list. Returns pages written.
+ */
+export function writebackInode(v: Volume, ino: number, fromIndex = 0, toIndex = 0x7fffffff): number {
+  const savedOp = v.op;
+  v.setOp(OP_WRITEBACK);
+  try {
+    return writebackInodeRange(v, ino, fromIndex, toIndex);
+  } finally {
+    v.setOp(savedOp);
+  }
+}
+function writebackInodeRange(v: Volume, ino: number, fromIndex: number, toIndex: number): number {
+  const pages = inodePages(v, ino, fromIndex).filter((p) => pageIndex(v, p) < toIndex);
+  let written = 0;
+  let run: number[] = [];
+  let runTokens: number[] = [];
+  let runUninit = false;
+  // The io_end for an UNINIT run is taken before the run's first page lock, as writebackPage does:
+  // allocIoEnd may wait for the pool, and a thread waiting there with page locks held deadlocked
+  // with another writeback waiting for one of those locks (a pool of 1 under 4 writers).
+  let spare = -1;
+  const flush = () => {
+    if (run.length === 0) return;
+    const pages = run;
+    const tokens = runTokens;
+    run = [];
+    runTokens = [];
+    const io = runUninit ? spare : -1;
+    if (runUninit) spare = -1;
+    try {
+      writeRun(v, ino, pages, runUninit, io);
+    } catch (err) {
+      if (io >= 0) freeIoEnd(v, io);
+      throw err;
+    } finally {
+      for (let i = 0; i < pages.length; i++) unlockPage(v, pages[i], tokens[i]);
+    }
+    written += pages.length;
+  };
+  try {
+    for (let k = 0; k < pages.length; ) {
+      const p = pages[k];
+      // Skip clean pages nobody holds; a locked page may be under writeback elsewhere: wait it out.
+      if (!(pageFlags(v, p) & PG_DIRTY) && !isPageLocked(v, p)) {
+        k++;
+        continue;
+      }
+      // PG_UNINIT is stable here: it is set and cleared only under the inode mutex, which we hold.
+      if (run.length === 0 && spare < 0 && pageFlags(v, p) & PG_UNINIT) spare = allocIoEnd(v, ino, ino);
+      // With page locks held, only try: the page may have been reclaimed for another inode since
+      // the scan, and its new owner may be waiting for one of ours. Without any, wait for it.
+      const lt = run.length > 0 ? tryLockPage(v, p) : lockPage(v, p);
+      if (lt < 0) {
+        flush();
+        continue;
+      }
+      const f = pageFlags(v, p);
+      if (pageIno(v, p) !== ino || !(f & PG_DIRTY)) {
+        unlockPage(v, p, lt);
+        k++;
+        continue;
+      }
+      const uninit = (f & PG_UNINIT) !== 0;
+      const last = run.length > 0 ? run[run.length - 1] : -1;
+      const contiguous =
+        last >= 0 &&
+        uninit === runUninit &&
+        pageIndex(v, p) === pageIndex(v, last) + 1 &&
+        pagePblk(v, p) === pagePblk(v, last) + 1 &&
+        run.length < MAX_RUN_PAGES;
+      if (run.length > 0 && !contiguous) {
+        // Start a new run with no page lock held (it may need an io_end first).
+        unlockPage(v, p, lt);
+        flush();
+        continue;
+      }
+      if (run.length === 0 && uninit && spare < 0) {
+        unlockPage(v, p, lt);
+        continue; // became UNINIT after the peek (cannot under the mutex; cheap to handle)
+      }
+      if (run.length === 0) runUninit = uninit;
+      run.push(p);
+      runTokens.push(lt);
+      k++;
+    }
+    flush();
+  } finally {
+    for (let i = 0; i < run.length; i++) unlockPage(v, run[i], runTokens[i]);
+    if (spare >= 0) freeIoEnd(v, spare);
+  }
+  return written;
+}
+export function dirtyPages(v: Volume): number {
+  return Atomics.load(v.i32, H_DIRTY_PAGES);
+}
+
+registerReclaimOps({ writepage: writebackPage, flushCompletedIO, kickConversion: kickConversionWorker });
