@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     }
     bench.add('page-cache hit lookup (findPage)', batched((i) => void findPage(v, cached.ino, hitPicks[i])));
     bench.add('page-cache hit read 4 KiB (readPageFast)', batched((i) => void readPageFast(v, cached.ino, hitPicks[i], dst, 0, 0, 4096)));
-    const frameBytes = v.frameBase;
+    const frameBytes = v.frameByteOffset;
     bench.add('4 KiB copy (Buffer#copy out of the frames SAB)', batched((i) => {
       const at = frameBytes + hitPicks[i] * 4096; // the same frames the hits copy from (any order)
       v.framesBuf.copy(dst, 0, at, at + 4096);

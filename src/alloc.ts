@@ -11,12 +11,12 @@
 // commit that records its freeing is durable (transaction.ts releaseFrees): see issue 7's bug 3.
 
 import { InvariantError } from './errors.js';
-import { BITMAP_BITS_PER_BLOCK, H_ALLOC_GOAL, H_ALLOC_LOCK, H_FREE_BLOCKS, H_PENDING_FREE, LC_ALLOC } from './shm/layout.js';
+import { H_ALLOC_GOAL, H_ALLOC_LOCK, H_FREE_BLOCKS, H_PENDING_FREE, LC_ALLOC, bitmapBit, bitmapBlockOf, bitmapDirtyWord, bitmapWord, pendingWord, type Layout } from './shm/layout.js';
 import { spinLock, unlock } from './sync/lock.js';
 import type { Volume } from './volume.js';
 
-function testBit(i32: Int32Array, base: number, b: number): boolean {
-  return (i32[base + (b >>> 5)] & (1 << (b & 31))) !== 0;
+function testBit(i32: Int32Array, l: Layout, b: number): boolean {
+  return (i32[bitmapWord(l, b)] & bitmapBit(b)) !== 0;
 }
 
 /** Result of allocBlocks: the first block and how many (0 when the device is full). */
@@ -32,24 +32,23 @@ export interface Allocation {
 export function allocBlocks(v: Volume, goal: number, count: number, firstDataBlock: number): Allocation {
   const i32 = v.i32;
   const l = v.layout;
-  const base = l.bitmapBase;
   const total = l.blockCount;
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
   try {
     if (i32[H_FREE_BLOCKS] === 0) return { pblk: -1, count: 0 };
     let start = -1;
-    if (goal >= firstDataBlock && goal < total && !testBit(i32, base, goal)) start = goal;
+    if (goal >= firstDataBlock && goal < total && !testBit(i32, l, goal)) start = goal;
     if (start < 0) {
       let from = i32[H_ALLOC_GOAL];
       if (from < firstDataBlock || from >= total) from = firstDataBlock;
-      start = findFree(i32, base, from, total);
-      if (start < 0) start = findFree(i32, base, firstDataBlock, from);
+      start = findFree(i32, l, from, total);
+      if (start < 0) start = findFree(i32, l, firstDataBlock, from);
       if (start < 0) throw new InvariantError(`block bitmap: H_FREE_BLOCKS is ${i32[H_FREE_BLOCKS]} but no clear bit exists`);
     }
     let n = 0;
-    while (n < count && start + n < total && !testBit(i32, base, start + n)) {
+    while (n < count && start + n < total && !testBit(i32, l, start + n)) {
       const b = start + n;
-      i32[base + (b >>> 5)] |= 1 << (b & 31);
+      i32[bitmapWord(l, b)] |= bitmapBit(b);
       n++;
     }
     markBitmapDirty(v, start, n);
@@ -61,15 +60,15 @@ export function allocBlocks(v: Volume, goal: number, count: number, firstDataBlo
   }
 }
 
-function findFree(i32: Int32Array, base: number, from: number, to: number): number {
+function findFree(i32: Int32Array, l: Layout, from: number, to: number): number {
   let b = from;
   while (b < to) {
-    const w = i32[base + (b >>> 5)];
+    const w = i32[bitmapWord(l, b)];
     if (w === -1 && (b & 31) === 0) {
       b += 32;
       continue;
     }
-    if ((w & (1 << (b & 31))) === 0) return b;
+    if ((w & bitmapBit(b)) === 0) return b;
     b++;
   }
   return -1;
@@ -78,9 +77,9 @@ function findFree(i32: Int32Array, base: number, from: number, to: number): numb
 /** The on-disk bitmap blocks holding [pblk, pblk+count) changed: the next commit writes them. Under alloc_lock. */
 function markBitmapDirty(v: Volume, pblk: number, count: number): void {
   if (count <= 0) return;
-  const first = Math.floor(pblk / BITMAP_BITS_PER_BLOCK);
-  const last = Math.floor((pblk + count - 1) / BITMAP_BITS_PER_BLOCK);
-  for (let k = first; k <= last; k++) v.i32[v.layout.bitmapDirtyBase + k] = 1;
+  const first = bitmapBlockOf(pblk);
+  const last = bitmapBlockOf(pblk + count - 1);
+  for (let k = first; k <= last; k++) v.i32[bitmapDirtyWord(v.layout, k)] = 1;
 }
 
 /**
@@ -91,16 +90,14 @@ function markBitmapDirty(v: Volume, pblk: number, count: number): void {
 export function freeBlocks(v: Volume, pblk: number, count: number): void {
   if (v.unsafeEarlyReuse) return unallocBlocks(v, pblk, count); // test-only broken mode (bug 3)
   const i32 = v.i32;
-  const base = v.layout.bitmapBase;
-  const pending = v.layout.pendingBase;
+  const l = v.layout;
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
   try {
     for (let b = pblk; b < pblk + count; b++) {
-      const w = b >>> 5;
-      const bit = 1 << (b & 31);
-      if ((i32[base + w] & bit) === 0) throw new InvariantError(`block bitmap: block ${b} freed while free`);
-      if ((i32[pending + w] & bit) !== 0) throw new InvariantError(`block bitmap: block ${b} freed twice (already pending)`);
-      i32[pending + w] |= bit;
+      const bit = bitmapBit(b);
+      if ((i32[bitmapWord(l, b)] & bit) === 0) throw new InvariantError(`block bitmap: block ${b} freed while free`);
+      if ((i32[pendingWord(l, b)] & bit) !== 0) throw new InvariantError(`block bitmap: block ${b} freed twice (already pending)`);
+      i32[pendingWord(l, b)] |= bit;
     }
     markBitmapDirty(v, pblk, count);
     i32[H_PENDING_FREE] += count;
@@ -115,12 +112,11 @@ export function freeBlocks(v: Volume, pblk: number, count: number): void {
  */
 export function unallocBlocks(v: Volume, pblk: number, count: number): void {
   const i32 = v.i32;
-  const base = v.layout.bitmapBase;
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
   try {
     for (let b = pblk; b < pblk + count; b++) {
-      const w = base + (b >>> 5);
-      const bit = 1 << (b & 31);
+      const w = bitmapWord(v.layout, b);
+      const bit = bitmapBit(b);
       if ((i32[w] & bit) === 0) throw new InvariantError(`block bitmap: block ${b} unallocated while free`);
       i32[w] &= ~bit;
     }
@@ -136,17 +132,14 @@ export function pendingFree(v: Volume): number {
   return Atomics.load(v.i32, H_PENDING_FREE);
 }
 
-/** Mark blocks used without the lock (setup only, before any other thread attaches). */
-export function markUsedAtSetup(i32: Int32Array, base: number, pblk: number, count: number): void {
-  for (let b = pblk; b < pblk + count; b++) i32[base + (b >>> 5)] |= 1 << (b & 31);
+/** Mark blocks used in a standalone bitmap (mkfs builds one before writing it out). */
+export function markUsedAtSetup(bitmap: Int32Array, pblk: number, count: number): void {
+  for (let b = pblk; b < pblk + count; b++) bitmap[b >>> 5] |= 1 << (b & 31);
 }
 
-export function countFree(i32: Int32Array, base: number, firstDataBlock: number, blockCount: number): number {
+/** Free blocks of the shared bitmap (setup, before other threads attach). */
+export function countFree(i32: Int32Array, l: Layout, firstDataBlock: number, blockCount: number): number {
   let n = 0;
-  for (let b = firstDataBlock; b < blockCount; b++) if (!testBit(i32, base, b)) n++;
+  for (let b = firstDataBlock; b < blockCount; b++) if (!testBit(i32, l, b)) n++;
   return n;
-}
-
-export function isBlockUsed(i32: Int32Array, base: number, b: number): boolean {
-  return testBit(i32, base, b);
 }

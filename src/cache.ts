@@ -15,7 +15,6 @@
 
 import { DioreadError, InvariantError, detail } from './errors.js';
 import {
-  BLOCK_SIZE,
   H_CLOCK_HAND,
   H_CONVERSIONS,
   H_EVICTIONS,
@@ -25,7 +24,6 @@ import {
   LC_MAPPING,
   LC_PAGE,
   P_FLAGS,
-  P_GENERATION,
   P_HASH_NEXT,
   P_INDEX,
   P_INO,
@@ -34,13 +32,15 @@ import {
   P_REFCOUNT,
   P_REFERENCED,
   P_SEQ,
+  frameOffset,
+  hashBucketWord,
   pageWord,
   PG_DIRTY,
   PG_UNINIT,
   PG_UPTODATE,
   PG_WRITEBACK,
 } from './shm/layout.js';
-import { lock, spinLock, tryLock, unlock } from './sync/lock.js';
+import { assertHeld, lock, spinLock, tryLock, unlock } from './sync/lock.js';
 import type { Volume } from './volume.js';
 
 export function pageHash(ino: number, index: number): number {
@@ -75,14 +75,14 @@ export function pd(v: Volume, p: number): number {
 }
 
 export function frameOf(v: Volume, p: number): number {
-  return v.frameBase + p * BLOCK_SIZE;
+  return frameOffset(v.frameByteOffset, p);
 }
 
 /** Lockless probe: the page caching (ino, index), or -1. The answer is a hint; callers validate. */
 export function findPage(v: Volume, ino: number, index: number): number {
   const i32 = v.i32;
   const l = v.layout;
-  let p = i32[l.hashBase + (pageHash(ino, index) & i32[H_HASH_MASK])];
+  let p = i32[hashBucketWord(l, pageHash(ino, index), i32[H_HASH_MASK])];
   let steps = 0;
   while (p >= 0) {
     const d = pageWord(l, p, 0);
@@ -106,7 +106,7 @@ export function readPageFast(v: Volume, ino: number, index: number, dst: Uint8Ar
   if (s & 1) return false;
   if ((Atomics.load(i32, d + P_FLAGS) & PG_UPTODATE) === 0) return false;
   if (i32[d + P_INDEX] !== index || i32[d + P_INO] !== ino) return false;
-  const src = v.frameBase + p * BLOCK_SIZE + pageOff;
+  const src = frameOffset(v.frameByteOffset, p) + pageOff;
   v.framesBuf.copy(dst, dstOff, src, src + len);
   if (Atomics.load(i32, d + P_SEQ) !== s) return false;
   if (i32[d + P_REFERENCED] === 0) i32[d + P_REFERENCED] = 1; // plain store, no RMW: PG_referenced
@@ -115,7 +115,7 @@ export function readPageFast(v: Volume, ino: number, index: number, dst: Uint8Ar
 
 function lookupLocked(v: Volume, ino: number, index: number): number {
   const i32 = v.i32;
-  let p = i32[v.layout.hashBase + (pageHash(ino, index) & i32[H_HASH_MASK])];
+  let p = i32[hashBucketWord(v.layout, pageHash(ino, index), i32[H_HASH_MASK])];
   let steps = 0;
   while (p >= 0) {
     const d = pd(v, p);
@@ -136,6 +136,7 @@ function lookupLocked(v: Volume, ino: number, index: number): number {
  * while a dirty page held the newer ones, issue 7 bug 5.) Caller holds mapping_lock.
  */
 function hashChangeBegin(v: Volume): void {
+  assertHeld(v, H_HASH_LOCK, LC_MAPPING, 'a page-hash chain change');
   const s = Atomics.add(v.i32, H_HASH_SEQ, 1);
   if (s & 1) throw new InvariantError(`page hash: change counter odd (${s}) at the start of a change`);
 }
@@ -154,7 +155,7 @@ export function hashWalkValid(v: Volume, s: number): boolean {
 
 function hashInsert(v: Volume, p: number, ino: number, index: number): void {
   const i32 = v.i32;
-  const b = v.layout.hashBase + (pageHash(ino, index) & i32[H_HASH_MASK]);
+  const b = hashBucketWord(v.layout, pageHash(ino, index), i32[H_HASH_MASK]);
   i32[pd(v, p) + P_HASH_NEXT] = i32[b];
   Atomics.store(i32, b, p);
 }
@@ -164,7 +165,7 @@ function hashRemove(v: Volume, p: number): void {
   const d = pd(v, p);
   const ino = i32[d + P_INO];
   if (ino < 0) return;
-  const b = v.layout.hashBase + (pageHash(ino, i32[d + P_INDEX]) & i32[H_HASH_MASK]);
+  const b = hashBucketWord(v.layout, pageHash(ino, i32[d + P_INDEX]), i32[H_HASH_MASK]);
   let cur = i32[b];
   if (cur === p) {
     Atomics.store(i32, b, i32[d + P_HASH_NEXT]);
@@ -268,7 +269,7 @@ export function findGetPage(v: Volume, ino: number, index: number): number {
   }
 }
 
-/** Result flag of grabPage: the page was created and is not uptodate yet. */
+/** What grabPage hands back: the page, locked and referenced, and the hold token of its lock. */
 export interface Grabbed {
   page: number;
   lockToken: number;
@@ -279,13 +280,13 @@ export interface Grabbed {
  * PG_uptodate: the caller fills it. `heldIno` is the inode whose mutex the caller holds (-1 if none),
  * so that reclaim may drain that inode's completed list itself instead of waiting on it.
  */
-export function grabPage(v: Volume, ino: number, index: number, generation: number, heldIno: number, out: Grabbed): void {
+export function grabPage(v: Volume, ino: number, index: number, heldIno: number, out: Grabbed): void {
   for (let tries = 0; ; tries++) {
     if (tries > GRAB_RETRIES) throw new InvariantError(`grabPage: the page of inode ${ino} index ${index} changed identity under its lock ${GRAB_RETRIES} times in a row`);
     let p = lookupGet(v, ino, index);
     if (p < 0) {
       const fresh = allocFrame(v, heldIno); // locked, refcount 1, unhashed
-      p = insertOrGet(v, fresh, ino, index, generation);
+      p = insertOrGet(v, fresh, ino, index);
       if (p === fresh) {
         out.page = fresh;
         out.lockToken = v.claimToken;
@@ -325,7 +326,7 @@ function lookupGet(v: Volume, ino: number, index: number): number {
  * reclaimed, give the frame back and return theirs (with a reference). mapping_lock is released on
  * every path, an assertion's included.
  */
-function insertOrGet(v: Volume, fresh: number, ino: number, index: number, generation: number): number {
+function insertOrGet(v: Volume, fresh: number, ino: number, index: number): number {
   const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
   let held = true;
   try {
@@ -342,7 +343,6 @@ function insertOrGet(v: Volume, fresh: number, ino: number, index: number, gener
     pageSeqBegin(v, fresh);
     v.i32[d + P_INO] = ino;
     v.i32[d + P_INDEX] = index;
-    v.i32[d + P_GENERATION] = generation;
     hashInsert(v, fresh, ino, index);
     pageSeqEnd(v, fresh);
     hashChangeEnd(v);
@@ -460,6 +460,7 @@ function claim(v: Volume, p: number): boolean {
  */
 export function removePage(v: Volume, p: number): void {
   const i32 = v.i32;
+  assertHeld(v, pd(v, p) + P_LOCK, LC_PAGE, `removing page ${p} from the cache`);
   const d = pd(v, p);
   const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
   try {

@@ -24,15 +24,27 @@ import {
   I_EXTENT_COUNT,
   I_MUTEX,
   I_SEQ,
+  LC_I_MUTEX,
   OP_OTHER,
   LC_SEQLOCK,
   extentWord,
   inodeWord,
 } from './shm/layout.js';
-import { accountAcquire, accountContention, seqReadBegin, seqReadRetry } from './sync/lock.js';
+import { accountAcquire, accountContention, assertHeld, assertSeqWriting, seqReadBegin, seqReadRetry } from './sync/lock.js';
 import { markExtentsDirty } from './transaction.js';
 import { findGetPage, frameOf, lockPage, pageFlags, pageIndex, pageIno, putPage, unlockPage } from './cache.js';
 import type { Volume } from './volume.js';
+
+/** ext4's BUG_ON(!inode_is_locked(inode)): the calling thread holds inode `ino`'s i_mutex. */
+export function assertInodeLocked(v: Volume, ino: number, what: string): void {
+  assertHeld(v, inodeWord(v.layout, ino, I_MUTEX), LC_I_MUTEX, `${what} of inode ${ino}`);
+}
+
+/** The extents (or i_size) of `ino` change only under i_mutex inside an I_SEQ write section. */
+export function assertExtentWriter(v: Volume, ino: number, what: string): void {
+  assertInodeLocked(v, ino, what);
+  assertSeqWriting(v.i32, inodeWord(v.layout, ino, I_SEQ), `${what} of inode ${ino}`);
+}
 
 /** No extent maps the block; mapLen is the hole's length up to the next extent. */
 export const MAP_HOLE = 0;
@@ -84,7 +96,7 @@ export function mapBlocksSeq(v: Volume, ino: number, lblk: number): number {
   const word = inodeWord(v.layout, ino, I_SEQ);
   accountAcquire(v, LC_SEQLOCK);
   for (let tries = 0; ; tries++) {
-    const s = seqReadBegin(v, word, LC_SEQLOCK, word - I_SEQ + I_MUTEX);
+    const s = seqReadBegin(v, word, LC_SEQLOCK, inodeWord(v.layout, ino, I_MUTEX));
     if (s < 0) return -1; // main thread, writer active: caller falls back
     mapBlocks(v, ino, lblk);
     if (!seqReadRetry(v.i32, word, s)) return s;
@@ -226,6 +238,7 @@ export function insertCost(v: Volume, ino: number, lblk: number, len: number, pb
  * i_mutex and is inside the inode's seqlock write section. Returns false when the table is full.
  */
 export function insertExtent(v: Volume, ino: number, lblk: number, len: number, pblk: number, unwritten: boolean): boolean {
+  assertExtentWriter(v, ino, 'extent insert');
   if (!(len >= 1 && len <= EXT_MAX_LEN)) throw new InvariantError(`extent table of inode ${ino}: insert of length ${len}`);
   const flags = unwritten ? EXT_UNWRITTEN : 0;
   const at = firstEndingAfter(v, ino, lblk);
@@ -264,6 +277,7 @@ export function insertExtent(v: Volume, ino: number, lblk: number, len: number, 
  * Blocks of the range that are holes (truncated away) are skipped. Returns blocks converted.
  */
 export function convertUnwritten(v: Volume, ino: number, lblk: number, count: number): number {
+  assertExtentWriter(v, ino, 'conversion');
   const i32 = v.i32;
   const end = lblk + count;
   let converted = 0;
@@ -330,6 +344,7 @@ export function unwrittenExtentsIn(v: Volume, ino: number, lblk: number, count: 
  * write section. Returns blocks released.
  */
 export function truncateExtents(v: Volume, ino: number, fromLblk: number, free: (pblk: number, count: number) => void): number {
+  assertExtentWriter(v, ino, 'extent truncate');
   const i32 = v.i32;
   let released = 0;
   let i = firstEndingAfter(v, ino, fromLblk);
@@ -388,6 +403,7 @@ const ZERO_BLOCK = new Uint8Array(BLOCK_SIZE);
  * runs), outside the seqlock write section (this does I/O). Returns the range to convert.
  */
 export function extZeroout(v: Volume, ino: number, lblk: number, count: number, queued: Array<[number, number]>): [number, number] {
+  assertInodeLocked(v, ino, 'zero-out');
   const end = lblk + count;
   let from = lblk;
   let to = end;

@@ -23,6 +23,7 @@ import {
   checkBlock,
   decodeInodeRecord,
   extentRecordOffset,
+  inodeExtentBlock,
   inodeRecordOffset,
   type DiskInode,
   type SuperBlock,
@@ -159,7 +160,7 @@ function readExtents(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint
   const n = di.extentCount;
   const out = new Int32Array(n * EXTENT_WORDS);
   for (let b = 0; b * EXTENTS_PER_BLOCK < n; b++) {
-    const block = sb.extentTable + ino * sb.extBlocksPerFile + b;
+    const block = inodeExtentBlock(sb, ino, b);
     const buf = readBlock(dev, overlay, block);
     try {
       checkBlock(buf, MAGIC_EXTENTS, block, ino, `${tag} extents`);

@@ -40,7 +40,7 @@ import {
   type Grabbed,
 } from './cache.js';
 import { DioreadError, InvariantError } from './errors.js';
-import { HOLE_TO_END, MAP_MAPPED, extentAt, extentBefore, extentCount, extentRoom, insertCost, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
+import { HOLE_TO_END, MAP_MAPPED, assertExtentWriter, assertInodeLocked, extentAt, extentBefore, extentCount, extentRoom, insertCost, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
 import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, freeIoEndsBeyond, setBhEndio } from './page-io.js';
 import { writebackInode } from './writeback.js';
 import { commitNow, commitUpTo, deviceFlush, flushMark, flushedSince, inHandle, markInodeDirty, runningTid } from './transaction.js';
@@ -56,7 +56,6 @@ import {
   I_COMPLETED_LEN,
   I_BTIME_LO,
   I_CTIME_LO,
-  I_GENERATION,
   I_GOAL,
   I_MODE,
   I_MTIME_LO,
@@ -78,6 +77,7 @@ import {
   PG_UNINIT,
   PG_UPTODATE,
   inodeWord,
+  inodeWordPair,
 } from './shm/layout.js';
 import { lock, seqReadBegin, seqReadRetry, seqWriteBegin, seqWriteEnd, unlock } from './sync/lock.js';
 import { downRead, downWrite, upRead, upWrite } from './sync/rwsem.js';
@@ -89,11 +89,12 @@ const TWO32 = 2 ** 32;
 export function getSize(v: Volume, ino: number): number {
   const i32 = v.i32;
   const lo = inodeWord(v.layout, ino, I_SIZE_LO);
+  const hi = inodeWord(v.layout, ino, I_SIZE_HI);
   const seq = inodeWord(v.layout, ino, I_SEQ);
   for (;;) {
     const s = Atomics.load(i32, seq);
     if ((s & 1) === 0) {
-      const size = i32[lo + 1] * TWO32 + (i32[lo] >>> 0);
+      const size = i32[hi] * TWO32 + (i32[lo] >>> 0);
       if (Atomics.load(i32, seq) === s) return size;
     } else if (seqReadBegin(v, seq, LC_SEQLOCK, inodeWord(v.layout, ino, I_MUTEX)) < 0) {
       return -1; // main thread, writer mid-update: caller falls back to a worker
@@ -103,6 +104,7 @@ export function getSize(v: Volume, ino: number): number {
 
 /** i_size_write: caller holds i_mutex and is inside the seqlock write section. */
 function setSizeLocked(v: Volume, ino: number, size: number): void {
+  assertExtentWriter(v, ino, 'i_size_write');
   v.i32[inodeWord(v.layout, ino, I_SIZE_LO)] = size % TWO32;
   v.i32[inodeWord(v.layout, ino, I_SIZE_HI)] = Math.floor(size / TWO32);
 }
@@ -150,14 +152,14 @@ const TWO32_MS = 2 ** 32;
 
 /** Store a time (ms since the epoch) in the two words at `loField`. Caller holds i_mutex. */
 export function setTime(v: Volume, ino: number, loField: number, ms: number): void {
-  const at = inodeWord(v.layout, ino, loField);
-  v.i32[at] = ms % TWO32_MS;
-  v.i32[at + 1] = Math.floor(ms / TWO32_MS);
+  const [lo, hi] = inodeWordPair(v.layout, ino, loField);
+  v.i32[lo] = ms % TWO32_MS;
+  v.i32[hi] = Math.floor(ms / TWO32_MS);
 }
 
 export function getTime(v: Volume, ino: number, loField: number): number {
-  const at = inodeWord(v.layout, ino, loField);
-  return v.i32[at + 1] * TWO32_MS + (v.i32[at] >>> 0);
+  const [lo, hi] = inodeWordPair(v.layout, ino, loField);
+  return v.i32[hi] * TWO32_MS + (v.i32[lo] >>> 0);
 }
 
 /**
@@ -172,6 +174,7 @@ export function assertWritable(v: Volume, where: string): void {
 
 /** file_update_time: the data changed (mtime and ctime). Caller holds i_mutex and is in a handle. */
 function touchTimes(v: Volume, ino: number): void {
+  assertInodeLocked(v, ino, 'file_update_time');
   const now = Date.now();
   setTime(v, ino, I_MTIME_LO, now);
   setTime(v, ino, I_CTIME_LO, now);
@@ -185,9 +188,6 @@ function touchData(v: Volume, ino: number): void {
   });
 }
 
-function generationOf(v: Volume, ino: number): number {
-  return v.i32[inodeWord(v.layout, ino, I_GENERATION)];
-}
 
 // ------------------------------------------------------------------------------------------------
 // Read
@@ -260,7 +260,7 @@ export function fileRead(v: Volume, ino: number, buf: Uint8Array, bufOff: number
 
 /** Cache miss: find or create the page, fill it (ext4_readpage), copy out. */
 function readPageSlow(v: Volume, ino: number, index: number, buf: Uint8Array, bufOff: number, off: number, c: number, locked: boolean): void {
-  grabPage(v, ino, index, generationOf(v, ino), locked ? ino : -1, grabbed);
+  grabPage(v, ino, index, locked ? ino : -1, grabbed);
   const p = grabbed.page;
   const lt = grabbed.lockToken;
   try {
@@ -335,7 +335,7 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
     const blocks = uncachedRun(v, ino, index, Math.min(v.mapLen, BOUNCE_BLOCKS, Math.ceil((off + remaining) / BLOCK_SIZE)));
     const c = Math.min(blocks * BLOCK_SIZE - off, remaining);
     if (pblk < 0 || unwritten) buf.fill(0, bufOff, bufOff + c);
-    else v.dev.readBlocks(pblk, blocks, v.frames, v.bounceBase);
+    else v.dev.readBlocks(pblk, blocks, v.frames, v.bounceByteOffset);
     // The ordinary seqlock reader: if the extents changed during the read, read again. Comparing
     // the mapping instead was fooled (docs/MODEL.md, bug 2): a later block of the run truncated
     // away and given to another file, or a block freed, reused and mapped back (ABA), passed the
@@ -348,7 +348,7 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
       readPageSlow(v, ino, index, buf, bufOff, off, one, false);
       return one;
     }
-    if (pblk >= 0 && !unwritten) v.framesBuf.copy(buf, bufOff, v.bounceBase + off, v.bounceBase + off + c);
+    if (pblk >= 0 && !unwritten) v.framesBuf.copy(buf, bufOff, v.bounceByteOffset + off, v.bounceByteOffset + off + c);
     return c;
   }
 }
@@ -446,6 +446,7 @@ const TABLE_FULL = -2;
  * Caller holds i_mutex and a handle.
  */
 function allocateExtent(v: Volume, ino: number, lblk: number, want: number, hole: number, unwritten: boolean): { pblk: number; count: number } {
+  assertInodeLocked(v, ino, 'block allocation');
   const goal = goalFor(v, ino, lblk);
   let start = lblk;
   let count = want;
@@ -541,14 +542,13 @@ function bufferedWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: nu
   const mapped = mapRangeForWrite(v, ino, first, n, pblks, unw);
   if (mapped === 0) throw enospc(v, ino, pos, len);
   const end = Math.min(pos + len, (first + mapped) * BLOCK_SIZE);
-  const gen = generationOf(v, ino);
   const size = getSize(v, ino);
   for (let i = 0; i < mapped; i++) {
     const index = first + i;
     const pageStart = index * BLOCK_SIZE;
     const from = Math.max(pos, pageStart);
     const to = Math.min(end, pageStart + BLOCK_SIZE);
-    grabPage(v, ino, index, gen, ino, grabbed);
+    grabPage(v, ino, index, ino, grabbed);
     const p = grabbed.page;
     const lt = grabbed.lockToken;
     try {
@@ -608,7 +608,7 @@ function directWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: numb
   if (mapped === 0) throw enospc(v, ino, pos, len);
   const end = Math.min(pos + len, (first + mapped) * BLOCK_SIZE);
   const size = getSize(v, ino);
-  const bounce = v.bounceBase;
+  const bounce = v.bounceByteOffset;
   let i = 0;
   let failure: unknown = null;
   while (i < mapped) {
@@ -677,6 +677,7 @@ function invalidateRange(v: Volume, ino: number, from: number, to: number): void
 
 /** Remove one page from the cache if it still caches (ino, index). Caller holds i_mutex. */
 function dropPage(v: Volume, ino: number, p: number, index: number): void {
+  assertInodeLocked(v, ino, 'dropping a page');
   if (!getPageIfCaching(v, p, ino, index)) return;
   const lt = lockPage(v, p);
   try {
@@ -757,7 +758,7 @@ function zeroTail(v: Volume, ino: number, index: number, keepBytes: number): voi
   if (mapBlocks(v, ino, index) !== MAP_MAPPED) return; // a hole reads as zeros already
   const pblk = v.mapPblk;
   const unwritten = v.mapUnwritten;
-  grabPage(v, ino, index, generationOf(v, ino), ino, grabbed);
+  grabPage(v, ino, index, ino, grabbed);
   const p = grabbed.page;
   const lt = grabbed.lockToken;
   try {

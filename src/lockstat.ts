@@ -13,14 +13,14 @@ import {
   ST_HOLD_MAX,
   ST_HOLD_MIN,
   ST_HOLD_TOTAL,
-  ST_HOLDER,
-  ST_POINTS,
   ST_WAIT_MAX,
   ST_WAIT_MIN,
   ST_WAIT_TOTAL,
-  STAT_FIELDS,
   type LockClassName,
   type OpName,
+  statHolderField,
+  statPointField,
+  statRecordIndex,
 } from './shm/layout.js';
 
 export interface PointStats {
@@ -70,7 +70,7 @@ export function collectLockStats(st: Float64Array, maxThreads: number): LockStat
     const points = Object.fromEntries(OPS.map((op) => [op, { acquisitions: 0, contentions: 0, contending: 0 }])) as Record<OpName, PointStats>;
     const behind = Object.fromEntries(OPS.map((w) => [w, Object.fromEntries(OPS.map((h) => [h, 0]))])) as Record<OpName, Record<OpName, number>>;
     for (let slot = 0; slot < maxThreads; slot++) {
-      const b = (slot * LOCK_CLASSES.length + cls) * STAT_FIELDS;
+      const b = statRecordIndex(slot, cls);
       acq += st[b + ST_ACQ];
       cont += st[b + ST_CONT];
       wTot += st[b + ST_WAIT_TOTAL];
@@ -81,10 +81,10 @@ export function collectLockStats(st: Float64Array, maxThreads: number): LockStat
       if (st[b + ST_HOLD_MIN] > 0 && (hMin === 0 || st[b + ST_HOLD_MIN] < hMin)) hMin = st[b + ST_HOLD_MIN];
       hMax = Math.max(hMax, st[b + ST_HOLD_MAX]);
       for (let op = 0; op < OPS.length; op++) {
-        points[OPS[op]].acquisitions += st[b + ST_POINTS + op * 2];
-        points[OPS[op]].contentions += st[b + ST_POINTS + op * 2 + 1];
+        points[OPS[op]].acquisitions += st[b + statPointField(op, 0)];
+        points[OPS[op]].contentions += st[b + statPointField(op, 1)];
         for (let h = 0; h < OPS.length; h++) {
-          const n = st[b + ST_HOLDER + op * OPS.length + h];
+          const n = st[b + statHolderField(op, h)];
           behind[OPS[op]][OPS[h]] += n;
           points[OPS[h]].contending += n;
         }

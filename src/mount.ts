@@ -160,12 +160,12 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
   const frames = new SharedArrayBuffer(layout.framesBytes);
   const stats = new SharedArrayBuffer(layout.statsDoubles * 8);
   const trace = layout.traceDoubles > 0 ? new SharedArrayBuffer(layout.traceDoubles * 8) : null;
-  let frameBase = 0;
+  let frameByteOffset = 0;
   let direct = false;
   if (cfg.path !== null && cfg.deviceDirect !== false) {
     const aligned = probeDirectAlignment(cfg.path, frames);
     if (aligned >= 0) {
-      frameBase = aligned;
+      frameByteOffset = aligned;
       direct = true;
     } else if (cfg.deviceDirect === true) {
       throw new DioreadError('EINVAL', `${where}: deviceDirect: true but ${JSON.stringify(cfg.path)} cannot be read with O_DIRECT here`);
@@ -181,7 +181,7 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
     (cfg.unsafeNoJournal ? HF_UNSAFE_NO_JOURNAL : 0) |
     (cfg.unsafeEarlyReuse ? HF_UNSAFE_EARLY_REUSE : 0);
   const i32 = new Int32Array(meta);
-  initShared(i32, layout, flags, frameBase, sb.firstDataBlock, LEVEL_CODE[cfg.statsLevel]);
+  initShared(i32, layout, flags, frameByteOffset, sb.firstDataBlock, LEVEL_CODE[cfg.statsLevel]);
   if (readOnly) i32[H_READ_ONLY] = RO_OPTION;
   const report = loadImage(i32, layout, dev, sb, readOnly, name);
   if (!readOnly) {

@@ -429,9 +429,13 @@ export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { exte
 // Extent blocks
 // ------------------------------------------------------------------------------------------------
 
-/** Block holding record `i` of inode `ino`'s extents, and the record's byte offset in it. */
+/** Block `k` of inode `ino`'s extent region (the only place this is computed). */
+export function inodeExtentBlock(sb: { extentTable: number; extBlocksPerFile: number }, ino: number, k: number): number {
+  return sb.extentTable + ino * sb.extBlocksPerFile + k;
+}
+/** Block holding record `i` of inode `ino`'s extents. */
 export function extentBlockOf(sb: { extentTable: number; extBlocksPerFile: number }, ino: number, i: number): number {
-  return sb.extentTable + ino * sb.extBlocksPerFile + Math.floor(i / EXTENTS_PER_BLOCK);
+  return inodeExtentBlock(sb, ino, Math.floor(i / EXTENTS_PER_BLOCK));
 }
 export function extentRecordOffset(i: number): number {
   return MB_HEADER_BYTES + (i % EXTENTS_PER_BLOCK) * EXTENT_DISK_BYTES;

@@ -53,14 +53,14 @@ import {
   inodeWord,
   ioEndWord,
 } from './shm/layout.js';
-import { holds, seqWriteBegin, seqWriteEnd, spinLock, unlock } from './sync/lock.js';
+import { assertHeld, holds, seqWriteBegin, seqWriteEnd, spinLock, unlock } from './sync/lock.js';
 import {
   clearPageFlags,
   findPageSure,
   getPage,
   putPage,
 } from './cache.js';
-import { conversionSplits, convertUnwritten, extZeroout, extentRoom } from './extents.js';
+import { assertInodeLocked, conversionSplits, convertUnwritten, extZeroout, extentRoom } from './extents.js';
 import { kickConversionWorker, queueConversion } from './workqueue.js';
 import { nowNs, traceEvent, tracing } from './sync/trace.js';
 import { inHandle, markInodeDirty } from './transaction.js';
@@ -131,6 +131,8 @@ export function freeIoEnd(v: Volume, io: number): void {
   const i32 = v.i32;
   if (i32[W(v, io, IO_STATE)] !== IOS_ALLOCATED) throw new InvariantError(`io_end ${io}: freed while not allocated (state ${i32[W(v, io, IO_STATE)]})`);
   if (i32[W(v, io, IO_LINKED)] !== 0) throw new InvariantError(`io_end ${io}: freed while still on inode ${i32[W(v, io, IO_INO)]}'s completed list`);
+  // ext4_release_io_end's second BUG_ON: an io_end still marked unwritten was never converted.
+  if (i32[W(v, io, IO_FLAG)] === EXT4_IO_UNWRITTEN) throw new InvariantError(`io_end ${io}: freed while still EXT4_IO_UNWRITTEN (inode ${i32[W(v, io, IO_INO)]}, lblk ${i32[W(v, io, IO_LBLK)]}: never converted)`);
   if (i32[W(v, io, IO_PAGE)] >= 0) unpinRange(v, i32[W(v, io, IO_INO)], i32[W(v, io, IO_LBLK)], i32[W(v, io, IO_COUNT)]);
   i32[W(v, io, IO_PAGE)] = -1;
   const tok = spinLock(v, H_IOEND_LOCK, LC_IO_END_POOL);
@@ -197,6 +199,7 @@ export function endIoWrite(v: Volume, io: number): void {
 /** list_del_init under i_completed_io_lock (caller holds it). */
 function unlinkLocked(v: Volume, ino: number, io: number): void {
   const i32 = v.i32;
+  assertHeld(v, inodeWord(v.layout, ino, I_COMPLETED_LOCK), LC_COMPLETED_IO, `unlinking io_end ${io} from inode ${ino}'s completed list`);
   const prev = i32[W(v, io, IO_PREV)];
   const next = i32[W(v, io, IO_NEXT)];
   if (prev >= 0) i32[W(v, prev, IO_NEXT)] = next;
@@ -217,6 +220,7 @@ export function endIoNolock(v: Volume, io: number): void {
   const i32 = v.i32;
   if (i32[W(v, io, IO_FLAG)] !== EXT4_IO_UNWRITTEN) return;
   const ino = i32[W(v, io, IO_INO)];
+  assertInodeLocked(v, ino, 'end_io conversion');
   const lblk = i32[W(v, io, IO_LBLK)];
   const count = i32[W(v, io, IO_COUNT)];
   const seq = inodeWord(v.layout, ino, I_SEQ);
@@ -311,6 +315,7 @@ export function flushCompletedIO(v: Volume, ino: number): number {
  */
 export function freeIoEndsBeyond(v: Volume, ino: number, fromIndex: number): number {
   const i32 = v.i32;
+  assertInodeLocked(v, ino, 'truncate freeing io_ends');
   const l = v.layout;
   const lockWord = inodeWord(l, ino, I_COMPLETED_LOCK);
   const drop: number[] = [];

@@ -39,7 +39,7 @@ import {
   H_EXTENTS_PER_FILE,
   H_FIRST_DATA_BLOCK,
   H_FLAGS,
-  H_FRAME_BASE,
+  H_FRAME_BYTE_OFFSET,
   H_FREE_BLOCKS,
   H_HASH_MASK,
   H_IO_ENDS,
@@ -72,6 +72,12 @@ import {
   SHM_MAGIC,
   SHM_VERSION,
   type DiskGeometry,
+  bitmapBit,
+  bitmapBlockOf,
+  bitmapDirtyWord,
+  bitmapWord,
+  bitmapWordAt,
+  hashBucketWord,
   type Layout,
   extentWord,
   inodeWord,
@@ -103,7 +109,7 @@ export function mkfs(dev: BlockDevice, blockCount: number, maxFiles: number, ext
   }
   const words = Math.ceil(blockCount / 32);
   const bitmap = new Int32Array(Math.ceil(words / (BITS_PER_BITMAP_BLOCK / 32)) * (BITS_PER_BITMAP_BLOCK / 32));
-  markUsedAtSetup(bitmap, 0, 0, sb.firstDataBlock);
+  markUsedAtSetup(bitmap, 0, sb.firstDataBlock);
   for (let k = 0; k < sb.bitmapBlocks; k++) dev.writeMeta((sb.bitmap + k) * BLOCK_SIZE, bitmapBlockImage(sb, bitmap, k));
   writeJournalSuper(dev, sb, { blocks: sb.journalBlocks, sequence: 1, start: 0 });
   dev.flush();
@@ -158,7 +164,7 @@ export function diskGeometry(sb: SuperBlock): DiskGeometry {
 }
 
 /** Fill the header and the fixed structures of a fresh meta buffer (main thread, before sharing). */
-export function initShared(i32: Int32Array, l: Layout, flags: number, frameBase: number, firstDataBlock: number, statsLevel: number): void {
+export function initShared(i32: Int32Array, l: Layout, flags: number, frameByteOffset: number, firstDataBlock: number, statsLevel: number): void {
   i32[H_MAGIC] = SHM_MAGIC;
   i32[H_VERSION] = SHM_VERSION;
   i32[H_FLAGS] = flags;
@@ -168,7 +174,7 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameBase:
   i32[H_CACHE_PAGES] = l.cachePages;
   i32[H_IO_ENDS] = l.ioEnds;
   i32[H_MAX_THREADS] = l.maxThreads;
-  i32[H_FRAME_BASE] = frameBase;
+  i32[H_FRAME_BYTE_OFFSET] = frameByteOffset;
   i32[H_HASH_MASK] = l.hashBuckets - 1;
   i32[H_FIRST_DATA_BLOCK] = firstDataBlock;
   i32[H_STATS_LEVEL] = statsLevel;
@@ -184,7 +190,7 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameBase:
     i32[pageWord(l, p, P_PBLK)] = -1;
     i32[pageWord(l, p, P_HASH_NEXT)] = -1;
   }
-  i32.fill(-1, l.hashBase, l.hashBase + l.hashBuckets);
+  i32.fill(-1, hashBucketWord(l, 0, 0), hashBucketWord(l, 0, 0) + l.hashBuckets);
   initIoEndPool(i32, l);
 }
 
@@ -218,9 +224,9 @@ export function loadImage(i32: Int32Array, l: Layout, dev: BlockDevice, sb: Supe
   // Leaks: blocks an allocation took that no committed extent holds (the crash came between them).
   // Free them in memory; the next commit writes their bitmap blocks.
   const leaksFreed = readOnly ? 0 : model.leaked.length;
-  if (!readOnly) for (const b of model.leaked) i32[l.bitmapBase + (b >>> 5)] &= ~(1 << (b & 31));
-  if (leaksFreed > 0) for (const b of model.leaked) i32[l.bitmapDirtyBase + Math.floor(b / BITMAP_BITS_PER_BLOCK)] = 1;
-  i32[H_FREE_BLOCKS] = countFree(i32, l.bitmapBase, sb.firstDataBlock, l.blockCount);
+  if (!readOnly) for (const b of model.leaked) i32[bitmapWord(l, b)] &= ~bitmapBit(b);
+  if (leaksFreed > 0) for (const b of model.leaked) i32[bitmapDirtyWord(l, bitmapBlockOf(b))] = 1;
+  i32[H_FREE_BLOCKS] = countFree(i32, l, sb.firstDataBlock, l.blockCount);
   return { replayed: model.replayed, leaksFreed, warnings };
 }
 
@@ -251,5 +257,5 @@ function loadModel(i32: Int32Array, l: Layout, model: ImageModel): void {
     const last = (d.extentCount - 1) * EXTENT_WORDS;
     if (d.extentCount > 0) i32[inodeWord(l, ino, I_GOAL)] = m.extents[last + E_PBLK] - m.extents[last + E_LBLK];
   }
-  i32.set(model.bitmap.subarray(0, l.bitmapWords), l.bitmapBase);
+  i32.set(model.bitmap.subarray(0, l.bitmapWords), bitmapWordAt(l, 0));
 }

@@ -48,6 +48,7 @@ import {
   MB_HEADER_BYTES,
   encodeInodeRecord,
   extentRecordOffset,
+  inodeExtentBlock,
   inodeRecordOffset,
   maxTransactionBlocks,
   sealBlock,
@@ -101,7 +102,12 @@ import {
   S_HANDLE,
   S_STATE,
   SLOT_DEAD,
+  bitmapBlockFirstWord,
+  bitmapDirtyWord,
+  bitmapWordAt,
   extentWord,
+  highFieldOf,
+  pendingWordAt,
   inodeWord,
   slotWord,
 } from './shm/layout.js';
@@ -352,11 +358,11 @@ function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
   try {
     for (let k = 0; k < l.bitmapBlocks; k++) {
-      if (i32[l.bitmapDirtyBase + k] === 0) continue;
-      i32[l.bitmapDirtyBase + k] = 0;
-      const from = k * BITMAP_WORDS_PER_BLOCK;
-      const to = Math.min(from + BITMAP_WORDS_PER_BLOCK, l.bitmapWords);
-      snap.bitmap.set(k, { alloc: i32.slice(l.bitmapBase + from, l.bitmapBase + to), pending: i32.slice(l.pendingBase + from, l.pendingBase + to) });
+      if (i32[bitmapDirtyWord(l, k)] === 0) continue;
+      i32[bitmapDirtyWord(l, k)] = 0;
+      const from = bitmapBlockFirstWord(k);
+      const to = Math.min(bitmapBlockFirstWord(k + 1), l.bitmapWords);
+      snap.bitmap.set(k, { alloc: i32.slice(bitmapWordAt(l, from), bitmapWordAt(l, to)), pending: i32.slice(pendingWordAt(l, from), pendingWordAt(l, to)) });
     }
   } finally {
     unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
@@ -395,7 +401,7 @@ function buildPieces(v: Volume, snap: Snapshot): BlockWrite[][] {
 
 /** A DiskInode from an inode's shared-memory words (`w` starts at the inode's record). */
 function diskInodeOf(w: Int32Array, at: number): DiskInode {
-  const t = (lo: number) => w[at + lo + 1] * 2 ** 32 + (w[at + lo] >>> 0);
+  const t = (lo: number) => w[at + highFieldOf(lo)] * 2 ** 32 + (w[at + lo] >>> 0);
   const nameLen = w[at + I_NAME_LEN];
   const nameBytes = new Uint8Array(w.buffer, w.byteOffset + (at + I_NAME) * 4, nameLen).slice();
   return {
@@ -448,7 +454,7 @@ function encodeExtentBlocks(v: Volume, snap: Snapshot, ino: number): BlockWrite[
     const from = (b - e.firstBlock) * EXTENTS_PER_BLOCK * EXTENT_DISK_BYTES;
     const n = Math.min(EXTENTS_PER_BLOCK, e.count - b * EXTENTS_PER_BLOCK);
     img.set(bytes.subarray(from, from + n * EXTENT_DISK_BYTES), extentRecordOffset(0));
-    const target = d.extentTable + ino * d.extBlocksPerFile + b;
+    const target = inodeExtentBlock(d, ino, b);
     sealBlock(img, MAGIC_EXTENTS, target, ino);
     out.push([target, img]);
   }
@@ -507,13 +513,14 @@ function releaseFrees(v: Volume, snap: Snapshot): void {
   try {
     let freed = 0;
     for (const [k, { pending }] of snap.bitmap) {
-      const base = k * BITMAP_WORDS_PER_BLOCK;
+      const base = bitmapBlockFirstWord(k);
       for (let i = 0; i < pending.length; i++) {
         const bits = pending[i];
         if (bits === 0) continue;
-        if ((i32[l.pendingBase + base + i] & bits) !== bits) throw new InvariantError(`pending frees: bitmap word ${base + i} lost bits ${bits & ~i32[l.pendingBase + base + i]} before their commit`);
-        i32[l.bitmapBase + base + i] &= ~bits;
-        i32[l.pendingBase + base + i] &= ~bits;
+        const pw = pendingWordAt(l, base + i);
+        if ((i32[pw] & bits) !== bits) throw new InvariantError(`pending frees: bitmap word ${base + i} lost bits ${bits & ~i32[pw]} before their commit`);
+        i32[bitmapWordAt(l, base + i)] &= ~bits;
+        i32[pw] &= ~bits;
         freed += popcount(bits);
       }
     }

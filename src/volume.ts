@@ -13,7 +13,7 @@ import {
   BOUNCE_BLOCKS,
   H_FLAGS,
   H_FIRST_DATA_BLOCK,
-  H_FRAME_BASE,
+  H_FRAME_BYTE_OFFSET,
   H_READ_ONLY,
   H_CLOSING,
   RO_OPTION,
@@ -40,7 +40,7 @@ import {
   TK_IO_READ,
   TK_IO_WRITE,
   TR_HEADER,
-  traceBase,
+  traceIndex,
   SLOT_FREE,
   SLOT_LIVE,
   bounceOffset,
@@ -62,7 +62,7 @@ export class Volume implements LockContext {
   /** Contention point: what this thread does now. Change it with setOp (it is published). */
   op = OP_OTHER;
   readonly trace: Float64Array | null;
-  readonly traceBase: number;
+  readonly traceIndex: number;
   private readonly opWord: number;
   private readonly inCallWord: number;
   readonly canBlock: boolean;
@@ -73,10 +73,10 @@ export class Volume implements LockContext {
   /** The frames SAB as bytes, and as a Buffer for Buffer#copy (a native copy with no allocation). */
   readonly frames: Uint8Array;
   readonly framesBuf: Buffer;
-  readonly frameBase: number;
+  readonly frameByteOffset: number;
   /** First block the allocator may hand out (after the metadata areas). */
   readonly firstDataBlock: number;
-  readonly bounceBase: number;
+  readonly bounceByteOffset: number;
   readonly dev: BlockDevice;
   /** How reads lock the inode: 'exclusive' (i_mutex), 'shared' (i_rwsem shared) or 'none' (dioread_nolock). */
   readonly readLocking: ReadLocking;
@@ -119,7 +119,7 @@ export class Volume implements LockContext {
     this.st = new Float64Array(desc.stats);
     this.frames = new Uint8Array(desc.frames);
     this.framesBuf = Buffer.from(desc.frames);
-    this.frameBase = this.i32[H_FRAME_BASE];
+    this.frameByteOffset = this.i32[H_FRAME_BYTE_OFFSET];
     this.firstDataBlock = this.i32[H_FIRST_DATA_BLOCK];
     const flags = this.i32[H_FLAGS];
     this.nolock = (flags & HF_NOLOCK) !== 0;
@@ -135,9 +135,9 @@ export class Volume implements LockContext {
     this.inCallWord = slotWord(this.layout, this.slot, S_IN_CALL);
     this.i32[this.opWord] = OP_OTHER;
     this.trace = desc.trace ? new Float64Array(desc.trace) : null;
-    this.traceBase = traceBase(this.layout, this.slot);
-    if (this.trace) this.trace.fill(0, this.traceBase, this.traceBase + TR_HEADER);
-    this.bounceBase = bounceOffset(this.layout, this.frameBase, this.slot);
+    this.traceIndex = traceIndex(this.layout, this.slot);
+    if (this.trace) this.trace.fill(0, this.traceIndex, this.traceIndex + TR_HEADER);
+    this.bounceByteOffset = bounceOffset(this.layout, this.frameByteOffset, this.slot);
     if (this.canBlock) process.once('exit', this.onThreadExit);
     try {
       const dev = desc.memoryDevice
@@ -184,7 +184,7 @@ export class Volume implements LockContext {
 
   /** The thread's aligned bounce buffer for direct I/O: BOUNCE_BLOCKS blocks. */
   bounce(): Uint8Array {
-    return this.frames.subarray(this.bounceBase, this.bounceBase + BOUNCE_BLOCKS * BLOCK_SIZE);
+    return this.frames.subarray(this.bounceByteOffset, this.bounceByteOffset + BOUNCE_BLOCKS * BLOCK_SIZE);
   }
 
   get isDetached(): boolean {

@@ -16,6 +16,7 @@ import {
   I_WQ_QUEUED,
   LC_WQ,
   inodeWord,
+  wqSlotWord,
 } from './shm/layout.js';
 import { spinLock, unlock } from './sync/lock.js';
 import type { Volume } from './volume.js';
@@ -39,7 +40,7 @@ export function queueConversion(v: Volume, ino: number, kick = true): void {
     unlock(v, H_WQ_LOCK, LC_WQ, tok);
     throw new InvariantError(`conversion ring: full with ${v.layout.maxFiles} inodes though each is queued once`);
   }
-  i32[v.layout.wqRingBase + (tail % v.layout.maxFiles)] = ino;
+  i32[wqSlotWord(v.layout, tail)] = ino;
   i32[H_WQ_TAIL] = tail + 1;
   unlock(v, H_WQ_LOCK, LC_WQ, tok);
   if (kick) kickConversionWorker(v);
@@ -52,7 +53,7 @@ export function wqPop(v: Volume): number {
     const head = i32[H_WQ_HEAD];
     if (head === i32[H_WQ_TAIL]) return -1;
     i32[H_WQ_HEAD] = head + 1;
-    return i32[v.layout.wqRingBase + (head % v.layout.maxFiles)];
+    return i32[wqSlotWord(v.layout, head)];
   } finally {
     unlock(v, H_WQ_LOCK, LC_WQ, tok);
   }

@@ -34,6 +34,7 @@ import {
   unlockPage,
   registerReclaimOps,
 } from './cache.js';
+import { assertInodeLocked } from './extents.js';
 import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, ioEndIno, setBhEndio } from './page-io.js';
 import { kickConversionWorker } from './workqueue.js';
 import type { Volume } from './volume.js';
@@ -119,6 +120,7 @@ export function writebackInode(v: Volume, ino: number, fromIndex = 0, toIndex = 
   }
 }
 function writebackInodeRange(v: Volume, ino: number, fromIndex: number, toIndex: number): number {
+  assertInodeLocked(v, ino, 'writeback of a whole file');
   const pages = inodePages(v, ino, fromIndex).filter((p) => pageIndex(v, p) < toIndex);
   let written = 0;
   let run: number[] = [];

@@ -27,11 +27,10 @@ import {
   TK_LOCK_HOLD,
   TK_LOCK_WAIT,
   TR_COUNT,
-  TR_HEADER,
-  TRACE_FIELDS,
   type Layout,
   slotWord,
-  traceBase,
+  traceEventIndex,
+  traceIndex,
 } from '../shm/layout.js';
 
 export interface ChromeTraceEvent {
@@ -67,14 +66,13 @@ export function buildChromeTrace(tr: Float64Array, i32: Int32Array, l: Layout): 
   let threads = 0;
   let t0 = Infinity;
   for (let slot = 0; slot < l.maxThreads; slot++) {
-    const n = tr[traceBase(l, slot) + TR_COUNT];
-    for (let k = 0; k < Math.min(n, l.traceCapacity); k++) t0 = Math.min(t0, tr[traceBase(l, slot) + TR_HEADER + k * TRACE_FIELDS + TE_TS]);
+    const n = tr[traceIndex(l, slot) + TR_COUNT];
+    for (let k = 0; k < Math.min(n, l.traceCapacity); k++) t0 = Math.min(t0, tr[traceEventIndex(l, slot, k) + TE_TS]);
   }
   if (!Number.isFinite(t0)) t0 = 0;
   const us = (ms: number) => Math.round((ms - t0) * 1000 * 1000) / 1000; // µs with ns precision
   for (let slot = 0; slot < l.maxThreads; slot++) {
-    const base = traceBase(l, slot);
-    const n = tr[base + TR_COUNT];
+    const n = tr[traceIndex(l, slot) + TR_COUNT];
     if (n === 0 && Atomics.load(i32, slotWord(l, slot, S_STATE)) === SLOT_FREE) continue;
     threads++;
     const role = ROLE_NAMES[i32[slotWord(l, slot, S_ROLE)]] ?? 'worker';
@@ -82,7 +80,7 @@ export function buildChromeTrace(tr: Float64Array, i32: Int32Array, l: Layout): 
     const kept = Math.min(n, l.traceCapacity);
     dropped += n - kept;
     for (let k = 0; k < kept; k++) {
-      const e = base + TR_HEADER + k * TRACE_FIELDS;
+      const e = traceEventIndex(l, slot, k);
       const kind = tr[e + TE_KIND];
       const a = tr[e + TE_A];
       const b = tr[e + TE_B];

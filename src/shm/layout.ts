@@ -2,9 +2,12 @@
 // ext4 counterpart: the in-memory structs (ext4_sb_info, ext4_inode_info, struct page, ext4_io_end_t)
 // that the kernel lays out with C; here they are Int32 words at offsets computed only in this file.
 //
-// Nothing else computes an offset: other modules call the accessors below (`inodeWord`,
-// `pageWord`, ...) or use the region bases of a `Layout`. Worker-side code imports only this file's
-// constants and types (the piscina rule: workers import types and constants, not main-thread code).
+// Nothing else computes an offset: other modules call the accessors below (`inodeWord`, `pageWord`,
+// `bitmapWord`, `hashBucketWord`, `statPointIndex`, `traceEventIndex`, ...) and add only a field
+// constant to a record's first word. This file imports nothing, so every thread (the main thread,
+// pool workers, the conversion worker, a user's attached view) can load it. Units: a `...Base` of a
+// Layout is an Int32 word index into the meta SAB; `...Bytes`/`...ByteOffset` are bytes; `...Index`
+// of the stats and trace buffers are Float64 element indexes.
 //
 // Ownership of words: each constant's comment says who writes the word and under which lock;
 // "atomic" words are read with Atomics.load by anyone.
@@ -26,7 +29,7 @@ export const H_EXTENTS_PER_FILE = 5; // written once at setup
 export const H_CACHE_PAGES = 6; // written once at setup
 export const H_IO_ENDS = 7; // written once at setup: io_end pool size
 export const H_MAX_THREADS = 8; // written once at setup: thread-slot count
-export const H_FRAME_BASE = 9; // written once at setup: byte offset of frame 0 in the frames SAB (aligned)
+export const H_FRAME_BYTE_OFFSET = 9; // written once at setup: byte offset of frame 0 in the frames SAB (aligned)
 export const H_STATS_LEVEL = 10; // atomic: 0 off, 1 counters, 2 timing; set by Engine
 export const H_HASH_MASK = 11; // written once at setup: buckets - 1 (a power of two minus one)
 export const H_CLOCK_HAND = 12; // atomic (Atomics.add by any evictor): CLOCK hand, modulo cachePages
@@ -45,7 +48,6 @@ export const H_HASH_LOCK = 24; // lock word of class mapping_lock: guards hash c
 export const H_DIRTY_PAGES = 25; // atomic counter: pages with PG_DIRTY set
 export const H_WQ_PAUSED = 26; // atomic: 1 while tests hold the conversion worker paused
 export const H_CONVERSIONS = 27; // atomic counter: io_ends converted (by the worker or by sync)
-export const H_TRACE_CAPACITY = 28; // written once at setup: trace events per thread slot (0: tracing off)
 export const H_WORKER_CONVERSIONS = 30; // atomic counter: io_ends converted by the conversion worker
 export const H_SYNC_CONVERSIONS = 31; // atomic counter: io_ends converted by sync()/flush_completed_IO
 export const H_SHUTDOWN = 32; // atomic: 1 once the engine closes; the conversion worker exits after draining
@@ -116,7 +118,7 @@ export const I_EXTENT_COUNT = 10; // under i_mutex inside i_seq: extents in use
 export const I_BLOCKS = 11; // under i_mutex: blocks allocated to the file
 export const I_NAME_LEN = 12; // under namespace_lock: bytes of name
 export const I_OPEN_COUNT = 13; // atomic: open handles
-export const I_GENERATION = 14; // under namespace_lock: bumped at each create, so stale handles are caught
+export const I_GENERATION = 14; // under namespace_lock: bumped at each create (the inode's incarnation, kept on disk)
 export const I_META_DIRTY = 15; // atomic: 1 when the inode or its extents changed since the last metadata write
 /**
  * Lock word of class i_rwsem (src/sync/rwsem.ts): the inode's reader-writer semaphore, used only
@@ -172,7 +174,6 @@ export const P_INDEX = 5; // under mapping_lock + P_SEQ odd: page index (logical
 export const P_PBLK = 6; // under the page lock: physical block this page writes back to, -1 unknown
 export const P_HASH_NEXT = 7; // under mapping_lock: next page in the hash chain, -1
 export const P_REFERENCED = 8; // plain store by readers (PG_referenced), cleared by the CLOCK hand
-export const P_GENERATION = 9; // under mapping_lock: inode generation the page belongs to
 export const PAGE_WORDS = 16;
 
 export const PG_UPTODATE = 1 << 0;
@@ -410,6 +411,18 @@ export function computeLayout(g: Geometry): Layout {
 export function inodeWord(l: Layout, ino: number, field: number): number {
   return l.inodeBase + ino * INODE_WORDS + field;
 }
+/** The two words (low 32 bits, high bits) of a 64-bit inode field: size, or a time. */
+export function inodeWordPair(l: Layout, ino: number, loField: number): [lo: number, hi: number] {
+  const hi = HI_OF.get(loField);
+  if (hi === undefined) throw new Error(`layout: inode field ${loField} is not the low word of a pair`);
+  return [inodeWord(l, ino, loField), inodeWord(l, ino, hi)];
+}
+/** The high word of a pair whose low word is `loField`, within a record copied out of the table. */
+export function highFieldOf(loField: number): number {
+  const hi = HI_OF.get(loField);
+  if (hi === undefined) throw new Error(`layout: inode field ${loField} is not the low word of a pair`);
+  return hi;
+}
 export function extentWord(l: Layout, ino: number, i: number): number {
   return l.extentBase + (ino * l.extentsPerFile + i) * EXTENT_WORDS;
 }
@@ -422,20 +435,71 @@ export function ioEndWord(l: Layout, io: number, field: number): number {
 export function slotWord(l: Layout, slot: number, field: number): number {
   return l.slotBase + slot * SLOT_WORDS + field;
 }
-export function statIndex(l: Layout, slot: number, lockClass: number, field: number): number {
-  return (slot * LOCK_CLASSES.length + lockClass) * STAT_FIELDS + field;
+/** The word of the block bitmap (or, with `pendingBase`, of the pending-free bitmap) holding device block b. */
+export function bitmapWord(l: Layout, b: number): number {
+  return l.bitmapBase + (b >>> 5);
+}
+export function pendingWord(l: Layout, b: number): number {
+  return l.pendingBase + (b >>> 5);
+}
+/** Word i of the block bitmap, and of the pending-free bitmap (word i holds blocks 32i..32i+31). */
+export function bitmapWordAt(l: Layout, i: number): number {
+  return l.bitmapBase + i;
+}
+export function pendingWordAt(l: Layout, i: number): number {
+  return l.pendingBase + i;
+}
+/** Block b's bit within its bitmap word. */
+export function bitmapBit(b: number): number {
+  return 1 << (b & 31);
+}
+/** The dirty word of on-disk bitmap block k (BITMAP_BITS_PER_BLOCK device blocks each). */
+export function bitmapDirtyWord(l: Layout, k: number): number {
+  return l.bitmapDirtyBase + k;
+}
+/** The on-disk bitmap block holding device block b. */
+export function bitmapBlockOf(b: number): number {
+  return Math.floor(b / BITMAP_BITS_PER_BLOCK);
+}
+/** The first bitmap word of on-disk bitmap block k, relative to the bitmap's start (1020 words a block). */
+export function bitmapBlockFirstWord(k: number): number {
+  return k * (BITMAP_BITS_PER_BLOCK / 32);
+}
+/** The hash bucket word of a page hash (masked to the table). */
+export function hashBucketWord(l: Layout, hash: number, mask: number): number {
+  return l.hashBase + (hash & mask);
+}
+/** The conversion ring's slot for the n-th push or pop (the ring holds maxFiles inodes). */
+export function wqSlotWord(l: Layout, n: number): number {
+  return l.wqRingBase + (n % l.maxFiles);
+}
+/** First element of a thread slot's record for one lock class in the stats buffer (STAT_FIELDS each). */
+export function statRecordIndex(slot: number, lockClass: number): number {
+  return (slot * LOCK_CLASSES.length + lockClass) * STAT_FIELDS;
+}
+/** Field of a contention point's counter: acquisitions (`contended` 0) or contentions (1) of a thread doing `op`. */
+export function statPointField(op: number, contended: 0 | 1): number {
+  return ST_POINTS + op * 2 + contended;
+}
+/** Field of the contentions of a waiter doing `waiterOp` behind a holder doing `holderOp`. */
+export function statHolderField(waiterOp: number, holderOp: number): number {
+  return ST_HOLDER + waiterOp * OPS.length + holderOp;
 }
 /** Index of a thread slot's trace header in the trace buffer (events follow it). */
-export function traceBase(l: Layout, slot: number): number {
+export function traceIndex(l: Layout, slot: number): number {
   return slot * (TR_HEADER + l.traceCapacity * TRACE_FIELDS);
 }
+/** Index of event k of a thread slot in the trace buffer. */
+export function traceEventIndex(l: Layout, slot: number, k: number): number {
+  return traceIndex(l, slot) + TR_HEADER + k * TRACE_FIELDS;
+}
 /** Byte offset of a page-cache frame in the frames SAB. */
-export function frameOffset(frameBase: number, page: number): number {
-  return frameBase + page * BLOCK_SIZE;
+export function frameOffset(frameByteOffset: number, page: number): number {
+  return frameByteOffset + page * BLOCK_SIZE;
 }
 /** Byte offset of a thread slot's direct-I/O bounce buffer in the frames SAB. */
-export function bounceOffset(l: Layout, frameBase: number, slot: number): number {
-  return frameBase + (l.cachePages + slot * BOUNCE_BLOCKS) * BLOCK_SIZE;
+export function bounceOffset(l: Layout, frameByteOffset: number, slot: number): number {
+  return frameByteOffset + (l.cachePages + slot * BOUNCE_BLOCKS) * BLOCK_SIZE;
 }
 
 /** What share() hands to another thread: the buffers and the layout, all structured-cloneable. */
@@ -470,3 +534,41 @@ export interface DiskGeometry {
   journalBlocks: number;
   firstDataBlock: number;
 }
+
+/** The 64-bit inode fields: low word → high word. */
+const HI_OF = new Map<number, number>([
+  [I_SIZE_LO, I_SIZE_HI],
+  [I_ATIME_LO, I_ATIME_HI],
+  [I_MTIME_LO, I_MTIME_HI],
+  [I_CTIME_LO, I_CTIME_HI],
+  [I_BTIME_LO, I_BTIME_HI],
+]);
+
+/**
+ * The relations between the constants above, checked when this module loads (TigerBeetle's
+ * comptime asserts): every field fits its record, records keep their cache-line promises, pairs
+ * are adjacent. A wrong edit fails at the first import, not as a corrupted word later.
+ */
+function checkConstants(): void {
+  const fail = (what: string) => {
+    throw new Error(`dioread layout constants: ${what}`);
+  };
+  const fits = (name: string, fields: number[], words: number) => {
+    for (const f of fields) if (f < 0 || f >= words) fail(`${name} field ${f} outside its ${words}-word record`);
+    if (new Set(fields).size !== fields.length) fail(`${name} has two fields on one word`);
+  };
+  fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_EXTENTS_PER_FILE, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING], HEADER_WORDS);
+  fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_EXT_DIRTY_LO, I_EXT_DIRTY_HI, I_GOAL, I_POISONED], I_NAME);
+  if (I_NAME + MAX_NAME_BYTES / 4 !== INODE_WORDS) fail('the inode name does not end the record');
+  fits('page', [P_FLAGS, P_SEQ, P_LOCK, P_REFCOUNT, P_INO, P_INDEX, P_PBLK, P_HASH_NEXT, P_REFERENCED], PAGE_WORDS);
+  if (PAGE_WORDS * 4 !== 64) fail('a page descriptor is not one 64-byte cache line');
+  fits('io_end', [IO_STATE, IO_FLAG, IO_INO, IO_LBLK, IO_COUNT, IO_PAGE, IO_NEXT, IO_PREV, IO_LINKED], IO_WORDS);
+  fits('slot', [S_STATE, S_THREAD_ID, S_ROLE, S_OP, S_SHARED_LOCK, S_HANDLE, S_IN_CALL], SLOT_WORDS);
+  if (SLOT_WORDS * 4 !== 64) fail('a thread slot is not one 64-byte cache line');
+  fits('extent', [E_LBLK, E_LEN, E_PBLK, E_FLAGS], EXTENT_WORDS);
+  for (const [lo, hi] of HI_OF) if (hi !== lo + 1) fail(`the pair at inode word ${lo} is not adjacent`);
+  if (ST_HOLDER !== ST_POINTS + OPS.length * 2 || STAT_FIELDS !== ST_HOLDER + OPS.length * OPS.length) fail('lock_stat fields overlap');
+  if (BITMAP_BITS_PER_BLOCK % 32 !== 0) fail('a bitmap block does not hold whole words');
+  if (LOCK_CLASSES.length !== LC_J_COMMIT + 1) fail('lock classes and their LC_ numbers disagree');
+}
+checkConstants();

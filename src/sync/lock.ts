@@ -30,7 +30,6 @@ import {
   OP_OTHER,
   OPS,
   SLOT_DEAD,
-  ST_HOLDER,
   STATS_TRACE,
   S_OP,
   TK_LOCK_HOLD,
@@ -42,15 +41,16 @@ import {
   ST_HOLD_MAX,
   ST_HOLD_MIN,
   ST_HOLD_TOTAL,
-  ST_POINTS,
   ST_WAIT_MAX,
   ST_WAIT_MIN,
   ST_WAIT_TOTAL,
-  STAT_FIELDS,
   STATS_TIMING,
   S_STATE,
   type Layout,
   slotWord,
+  statHolderField,
+  statRecordIndex,
+  statPointField,
 } from '../shm/layout.js';
 import { nowNs, traceEvent, type TraceContext } from './trace.js';
 
@@ -106,7 +106,7 @@ export function lockOwnerSlot(v: number): number {
 }
 
 function statBase(c: LockContext, cls: number): number {
-  return (c.slot * LOCK_CLASSES.length + cls) * STAT_FIELDS;
+  return statRecordIndex(c.slot, cls);
 }
 
 /**
@@ -117,11 +117,11 @@ export function account(c: LockContext, cls: number, waitedNs: number, contended
   const st = c.st;
   const b = statBase(c, cls);
   st[b + ST_ACQ]++;
-  st[b + ST_POINTS + c.op * 2]++;
+  st[b + statPointField(c.op, 0)]++;
   if (contended) {
     st[b + ST_CONT]++;
-    st[b + ST_POINTS + c.op * 2 + 1]++;
-    st[b + ST_HOLDER + c.op * OPS.length + holderOp]++;
+    st[b + statPointField(c.op, 1)]++;
+    st[b + statHolderField(c.op, holderOp)]++;
     if (waitedNs >= 0) {
       st[b + ST_WAIT_TOTAL] += waitedNs;
       if (st[b + ST_WAIT_MIN] === 0 || waitedNs < st[b + ST_WAIT_MIN]) st[b + ST_WAIT_MIN] = waitedNs || 1;
@@ -138,8 +138,8 @@ export function accountContention(c: LockContext, cls: number, holderOp = OP_OTH
   if (Atomics.load(c.i32, H_STATS_LEVEL) === 0) return;
   const b = statBase(c, cls);
   c.st[b + ST_CONT]++;
-  c.st[b + ST_POINTS + c.op * 2 + 1]++;
-  c.st[b + ST_HOLDER + c.op * OPS.length + holderOp]++;
+  c.st[b + statPointField(c.op, 1)]++;
+  c.st[b + statHolderField(c.op, holderOp)]++;
 }
 
 /** Record an acquisition of a lock-free section (seqlock reads). */
@@ -147,7 +147,7 @@ export function accountAcquire(c: LockContext, cls: number): void {
   if (Atomics.load(c.i32, H_STATS_LEVEL) === 0) return;
   const b = statBase(c, cls);
   c.st[b + ST_ACQ]++;
-  c.st[b + ST_POINTS + c.op * 2]++;
+  c.st[b + statPointField(c.op, 0)]++;
 }
 
 export function lockName(cls: number, word: number): string {
@@ -320,6 +320,23 @@ export function accountHold(c: LockContext, cls: number, token: number): void {
 /** True when the calling thread's slot owns the lock at `word` (for assertions). */
 export function holds(c: LockContext, word: number): boolean {
   return lockOwnerSlot(Atomics.load(c.i32, word)) === c.slot;
+}
+
+/**
+ * BUG_ON(!mutex_is_locked(...)) for a "caller holds X" rule: one load and a compare, cheap enough
+ * for every place that relies on the rule. The message names the lock, its word and what needed it.
+ */
+export function assertHeld(c: LockContext, word: number, cls: number, what: string): void {
+  const v = Atomics.load(c.i32, word);
+  if (lockOwnerSlot(v) !== c.slot) {
+    throw new InvariantError(`${what} without ${lockName(cls, word)} (thread slot ${c.slot}; the word says owner slot ${lockOwnerSlot(v)})`);
+  }
+}
+
+/** The seqlock at `word` must be inside a write section (odd) for `what`. */
+export function assertSeqWriting(i32: Int32Array, word: number, what: string): void {
+  const s = Atomics.load(i32, word);
+  if ((s & 1) === 0) throw new InvariantError(`${what} outside the write section of seqlock word ${word} (sequence ${s})`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // kernel counterpart: the lock:contention_begin/end and ext4 tracepoints that `perf lock` and
 // `perf trace` read; here they become Chrome trace events (src/profile/chrome-trace.ts).
 
-import { H_STATS_LEVEL, STATS_TRACE, TE_A, TE_B, TE_C, TE_DUR, TE_KIND, TE_TS, TR_COUNT, TR_HEADER, TRACE_FIELDS, type Layout } from '../shm/layout.js';
+import { H_STATS_LEVEL, STATS_TRACE, TE_A, TE_B, TE_C, TE_DUR, TE_KIND, TE_TS, TR_COUNT, traceEventIndex, type Layout } from '../shm/layout.js';
 
 export interface TraceContext {
   readonly i32: Int32Array;
@@ -11,7 +11,9 @@ export interface TraceContext {
   /** The trace buffer, or null when the engine was opened without tracing. */
   readonly trace: Float64Array | null;
   /** Start of this thread slot's part of the trace buffer. */
-  readonly traceBase: number;
+  readonly traceIndex: number;
+  /** This thread's slot (its events sit in the slot's part of the trace buffer). */
+  readonly slot: number;
 }
 
 /** Clock for lock and I/O timing: ns since this thread's time origin. */
@@ -29,11 +31,10 @@ export function tracing(c: TraceContext): boolean {
 export function traceEvent(c: TraceContext, kind: number, startNs: number, durNs: number, a: number, b: number, cc: number): void {
   const tr = c.trace;
   if (tr === null) return;
-  const base = c.traceBase;
-  const n = tr[base + TR_COUNT];
-  tr[base + TR_COUNT] = n + 1;
+  const n = tr[c.traceIndex + TR_COUNT];
+  tr[c.traceIndex + TR_COUNT] = n + 1;
   if (n >= c.layout.traceCapacity) return; // full: dropped, and counted by TR_COUNT
-  const e = base + TR_HEADER + n * TRACE_FIELDS;
+  const e = traceEventIndex(c.layout, c.slot, n);
   tr[e + TE_TS] = performance.timeOrigin + startNs / 1e6;
   tr[e + TE_DUR] = durNs / 1e6;
   tr[e + TE_KIND] = kind;

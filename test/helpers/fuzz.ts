@@ -4,6 +4,7 @@
 // fuzzed-images-are-refused-or-sane.test.ts and by `npm run fuzz`.
 import {
   EXTENTS_PER_BLOCK,
+  extentBlockOf,
   MB_HEADER_BYTES,
   crc32c,
   decodeSuperBlock,
@@ -73,7 +74,7 @@ export function randomMutation(rand: () => number, sb: SuperBlock): Mutation {
       return {
         what: `inode ${ino} extent ${rec} field ${field}${reseal ? ', resealed' : ''}`,
         apply(img) {
-          const block = sb.extentTable + ino * sb.extBlocksPerFile + Math.floor(rec / EXTENTS_PER_BLOCK);
+          const block = extentBlockOf(sb, ino, rec);
           const b = blockOf(img, block);
           const word = MB_HEADER_BYTES / 4 + (rec % EXTENTS_PER_BLOCK) * 4 + field;
           setU32(b, word, value(rand, u32at(b, word)));
