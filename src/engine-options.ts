@@ -4,7 +4,7 @@
 import { DioreadError, showValue } from './errors.js';
 import { DEFAULT_EXTENTS_PER_FILE, DEFAULT_MAX_FILES } from './ondisk.js';
 import { BLOCK_SIZE, STATS_COUNTERS, STATS_OFF, STATS_TIMING } from './shm/layout.js';
-import { DEVICE_SEAM, UNSAFE_EARLY_REUSE, UNSAFE_EARLY_WRITTEN, UNSAFE_NO_JOURNAL, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
+import { DEVICE_SEAM, UNSAFE_EARLY_REUSE, UNSAFE_EARLY_WRITTEN, UNSAFE_NO_JOURNAL, UNSAFE_RESET_SUPER_UNFLUSHED, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
 import { checkBool, checkChoice, checkInt, checkOptions } from './validate.js';
 import type { ReadLocking } from './volume.js';
 
@@ -36,6 +36,11 @@ export interface EngineOptions {
   maxFiles?: number;
   /** Extent records per file when formatting. Default 4096. */
   extentsPerFile?: number;
+  /**
+   * Journal size in 4 KiB blocks when formatting (mke2fs -J size=). Default: 1/32 of the device
+   * within 64..8192 blocks. At least two of the largest transactions the geometry allows.
+   */
+  journalBlocks?: number;
   /** io_end pool size. Default 64. */
   ioEnds?: number;
   /** Thread slots (views that may attach at once, the engine's own workers included). Default 64. */
@@ -59,6 +64,7 @@ const ENGINE_OPTIONS = [
   'deviceDirect',
   'maxFiles',
   'extentsPerFile',
+  'journalBlocks',
   'ioEnds',
   'maxThreads',
   'lockStats',
@@ -80,6 +86,8 @@ export interface EngineConfig {
   deviceDirect: 'auto' | boolean;
   maxFiles: number;
   extentsPerFile: number;
+  /** null: mkfs's default for the geometry. */
+  journalBlocks: number | null;
   ioEnds: number;
   maxThreads: number;
   statsLevel: LockStatsLevel;
@@ -90,6 +98,7 @@ export interface EngineConfig {
   unsafeUnpinAtWriteback: boolean;
   unsafeNoJournal: boolean;
   unsafeEarlyReuse: boolean;
+  unsafeResetSuperUnflushed: boolean;
   /** Test-only device seam (device-seam.ts), or null. */
   seam: SharedArrayBuffer | null;
 }
@@ -123,14 +132,24 @@ export interface MkfsConfig {
   sizeBytes: number;
   maxFiles: number;
   extentsPerFile: number;
+  /** null: mkfs's default for the geometry (mkfs checks a given size against the geometry). */
+  journalBlocks: number | null;
+}
+
+/** The largest journal mkfs takes (32 MiB of log per transaction would already be absurd). */
+const MAX_JOURNAL_BLOCKS = 1 << 18;
+
+function checkJournalBlocks(where: string, value: unknown): number | null {
+  return value === undefined ? null : checkInt(where, 'journalBlocks', value, 1, MAX_JOURNAL_BLOCKS, 0);
 }
 
 export function parseMkfsOptions(where: string, opts: unknown): MkfsConfig {
-  const o = checkOptions(where, opts, ['sizeBytes', 'maxFiles', 'extentsPerFile']);
+  const o = checkOptions(where, opts, ['sizeBytes', 'maxFiles', 'extentsPerFile', 'journalBlocks']);
   return {
     sizeBytes: checkSizeBytes(where, o.sizeBytes, DEFAULT_SIZE_BYTES),
     maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES),
     extentsPerFile: checkInt(where, 'extentsPerFile', o.extentsPerFile, 16, 1 << 22, DEFAULT_EXTENTS_PER_FILE),
+    journalBlocks: checkJournalBlocks(where, o.journalBlocks),
   };
 }
 
@@ -151,6 +170,7 @@ export function parseEngineOptions(where: string, opts: unknown): EngineConfig {
     deviceDirect,
     maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES),
     extentsPerFile: checkInt(where, 'extentsPerFile', o.extentsPerFile, 16, 1 << 22, DEFAULT_EXTENTS_PER_FILE),
+    journalBlocks: checkJournalBlocks(where, o.journalBlocks),
     ioEnds: checkInt(where, 'ioEnds', o.ioEnds, 1, 1 << 16, 64),
     maxThreads: checkInt(where, 'maxThreads', o.maxThreads, 4, 1024, 64),
     statsLevel: checkChoice(where, 'lockStats', o.lockStats, STATS_LEVELS, 'counters'),
@@ -160,6 +180,7 @@ export function parseEngineOptions(where: string, opts: unknown): EngineConfig {
     unsafeUnpinAtWriteback: symbols[UNSAFE_UNPIN_AT_WRITEBACK] === true,
     unsafeNoJournal: symbols[UNSAFE_NO_JOURNAL] === true,
     unsafeEarlyReuse: symbols[UNSAFE_EARLY_REUSE] === true,
+    unsafeResetSuperUnflushed: symbols[UNSAFE_RESET_SUPER_UNFLUSHED] === true,
     seam: symbols[DEVICE_SEAM] instanceof SharedArrayBuffer ? (symbols[DEVICE_SEAM] as SharedArrayBuffer) : null,
   };
 }

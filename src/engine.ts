@@ -97,7 +97,7 @@ export class Engine implements HandleHost {
    * Format an image file: metadata only; data blocks keep whatever they held, as mkfs does.
    * An image an engine has open (in any process) is refused with EBUSY.
    */
-  static async mkfs(path: string, opts: { sizeBytes?: number; maxFiles?: number; extentsPerFile?: number } = {}): Promise<void> {
+  static async mkfs(path: string, opts: { sizeBytes?: number; maxFiles?: number; extentsPerFile?: number; journalBlocks?: number } = {}): Promise<void> {
     checkPath('Engine.mkfs', path);
     mkfsImage('Engine.mkfs', path, parseMkfsOptions('Engine.mkfs', opts));
   }

@@ -25,6 +25,7 @@ import {
   HF_UNSAFE_UNPIN_AT_WRITEBACK,
   HF_UNSAFE_NO_JOURNAL,
   HF_UNSAFE_EARLY_REUSE,
+  HF_UNSAFE_RESET_SUPER_UNFLUSHED,
   RO_OPTION,
   computeLayout,
   type SharedDescriptor,
@@ -50,7 +51,7 @@ function ensureImageFile(where: string, path: string, sizeBytes: number): void {
 function formatLocked(path: string, m: MkfsConfig): void {
   const dev = new FileDevice(path, m.sizeBytes / BLOCK_SIZE, false);
   try {
-    mkfs(dev, m.sizeBytes / BLOCK_SIZE, m.maxFiles, m.extentsPerFile);
+    mkfs(dev, m.sizeBytes / BLOCK_SIZE, m.maxFiles, m.extentsPerFile, m.journalBlocks);
   } finally {
     dev.close();
   }
@@ -88,7 +89,7 @@ export function mountImage(where: string, cfg: EngineConfig): Mounted {
   if (cfg.path === null) {
     memory = new SharedArrayBuffer(cfg.sizeBytes);
     dev = withSeam(new MemoryDevice(memory), cfg.seam);
-    mkfs(dev, cfg.sizeBytes / BLOCK_SIZE, cfg.maxFiles, cfg.extentsPerFile);
+    mkfs(dev, cfg.sizeBytes / BLOCK_SIZE, cfg.maxFiles, cfg.extentsPerFile, cfg.journalBlocks);
   } else {
     lock = lockFileImage(where, cfg);
     readOnly = lock.shared;
@@ -179,7 +180,8 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
     (cfg.unsafeEarlyWritten ? HF_UNSAFE_EARLY_WRITTEN : 0) |
     (cfg.unsafeUnpinAtWriteback ? HF_UNSAFE_UNPIN_AT_WRITEBACK : 0) |
     (cfg.unsafeNoJournal ? HF_UNSAFE_NO_JOURNAL : 0) |
-    (cfg.unsafeEarlyReuse ? HF_UNSAFE_EARLY_REUSE : 0);
+    (cfg.unsafeEarlyReuse ? HF_UNSAFE_EARLY_REUSE : 0) |
+    (cfg.unsafeResetSuperUnflushed ? HF_UNSAFE_RESET_SUPER_UNFLUSHED : 0);
   const i32 = new Int32Array(meta);
   initShared(i32, layout, flags, frameByteOffset, sb.firstDataBlock, LEVEL_CODE[cfg.statsLevel]);
   if (readOnly) i32[H_READ_ONLY] = RO_OPTION;

@@ -21,6 +21,7 @@ import {
   SB_STATE_CLEAN,
   SB_STATE_MOUNTED,
   decodeSuperBlock,
+  minJournalBlocks,
   encodeSuperBlock,
   planSuperBlock,
   sealBlock,
@@ -94,8 +95,14 @@ if (BITS_PER_BITMAP_BLOCK !== BITMAP_BITS_PER_BLOCK) {
  * mkfs: superblock, an empty inode table, a bitmap with the metadata blocks set, an empty journal.
  * Data blocks are left alone (and so are extent blocks: only those an inode's count covers count).
  */
-export function mkfs(dev: BlockDevice, blockCount: number, maxFiles: number, extentsPerFile: number): SuperBlock {
-  const sb = planSuperBlock(blockCount, maxFiles, extentsPerFile);
+export function mkfs(dev: BlockDevice, blockCount: number, maxFiles: number, extentsPerFile: number, journalBlocks: number | null = null): SuperBlock {
+  if (journalBlocks !== null) {
+    const least = minJournalBlocks(maxFiles, extentsPerFile, blockCount);
+    if (journalBlocks < least) {
+      throw new DioreadError('EINVAL', `journalBlocks ${journalBlocks} is too small: maxFiles ${maxFiles} and extentsPerFile ${extentsPerFile} need at least ${least} (two of the largest transactions)`);
+    }
+  }
+  const sb = planSuperBlock(blockCount, maxFiles, extentsPerFile, journalBlocks ?? undefined);
   if (sb.firstDataBlock + 1 > blockCount) {
     throw new DioreadError(
       'EINVAL',

@@ -36,3 +36,12 @@ export const UNSAFE_NO_JOURNAL = Symbol.for('dioread.test.unsafeNoJournal');
  * the commit that records the free (issue 7 bug 3). The crash tests run it to prove they catch it.
  */
 export const UNSAFE_EARLY_REUSE = Symbol.for('dioread.test.unsafeEarlyReuse');
+
+/**
+ * Engine.open({ ..., [UNSAFE_RESET_SUPER_UNFLUSHED]: true }): a log reset writes the journal
+ * superblock that names the new start but does not flush it before the new transaction overwrites
+ * the old log (the engine before the journal model found it, docs/MODEL.md): a crash there replays
+ * a stale prefix of the old log over newer checkpoints. The log-wrap test runs it to prove it
+ * catches that.
+ */
+export const UNSAFE_RESET_SUPER_UNFLUSHED = Symbol.for('dioread.test.unsafeResetSuperUnflushed');

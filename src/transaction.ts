@@ -487,11 +487,20 @@ function logAndCheckpoint(v: Volume, writes: BlockWrite[]): void {
   const seq = i32[H_J_SEQ] >>> 0;
   if (pos + need > d.journalBlocks) {
     // jbd2's log wrap, simplified: make every checkpoint durable, then restart the log at its first
-    // block. The journal superblock names the new start before the transaction's commit block.
+    // block. The superblock that names the new start (and sequence) must be durable before the
+    // first block of the old log is overwritten (jbd2_journal_update_sb_log_tail writes it with
+    // REQ_PREFLUSH | REQ_FUA): while the old superblock is what a crash finds, recovery scans the
+    // old log from its start, and a new block that lands in the middle of it ends the scan there,
+    // after it replayed an old prefix over newer checkpoints (found by model/journal.pml).
     deviceFlush(v);
     Atomics.add(i32, H_J_RESETS, 1);
     pos = LOG_FIRST;
     i32[H_J_START] = 0;
+    if (!v.unsafeResetSuperUnflushed) {
+      writeJournalSuper(v.dev, d, { blocks: d.journalBlocks, sequence: seq, start: pos });
+      i32[H_J_START] = pos;
+      deviceFlush(v);
+    }
   }
   if (i32[H_J_START] === 0) {
     writeJournalSuper(v.dev, d, { blocks: d.journalBlocks, sequence: seq, start: pos });

@@ -26,6 +26,7 @@ import {
   HF_UNSAFE_UNPIN_AT_WRITEBACK,
   HF_UNSAFE_NO_JOURNAL,
   HF_UNSAFE_EARLY_REUSE,
+  HF_UNSAFE_RESET_SUPER_UNFLUSHED,
   OP_OTHER,
   S_ROLE,
   S_STATE,
@@ -88,6 +89,8 @@ export class Volume implements LockContext {
   /** Test-only broken modes (testing-symbols.ts UNSAFE_NO_JOURNAL, UNSAFE_EARLY_REUSE). */
   readonly unsafeNoJournal: boolean;
   readonly unsafeEarlyReuse: boolean;
+  /** Test-only broken mode (testing-symbols.ts UNSAFE_RESET_SUPER_UNFLUSHED). */
+  readonly unsafeResetSuperUnflushed: boolean;
   readonly desc: SharedDescriptor;
   /** Where the image's metadata blocks are (the journal commit writes them). */
   readonly disk: DiskGeometry;
@@ -128,6 +131,7 @@ export class Volume implements LockContext {
     this.unsafeUnpinAtWriteback = (flags & HF_UNSAFE_UNPIN_AT_WRITEBACK) !== 0;
     this.unsafeNoJournal = (flags & HF_UNSAFE_NO_JOURNAL) !== 0;
     this.unsafeEarlyReuse = (flags & HF_UNSAFE_EARLY_REUSE) !== 0;
+    this.unsafeResetSuperUnflushed = (flags & HF_UNSAFE_RESET_SUPER_UNFLUSHED) !== 0;
     this.canBlock = !isMainThread;
     if (role === SLOT_ROLE_USER && Atomics.load(this.i32, H_CLOSING) !== 0) throw new DioreadError('EBADF', 'attach: the engine is closed');
     this.slot = claimSlot(this.i32, this.layout, role);

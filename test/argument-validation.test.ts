@@ -34,6 +34,8 @@ test('Engine.mkfs and Engine.open reject bad options with EINVAL / ENOENT naming
   await expectError('mkfs, unknown option', () => Engine.mkfs(img, { sizeBytez: 1 << 20 } as never), 'EINVAL', ['"sizeBytez"']);
   await expectError('mkfs, maxFiles 0', () => Engine.mkfs(img, { maxFiles: 0 }), 'EINVAL', ['maxFiles', '0']);
   await expectError('mkfs, too small for its metadata', () => Engine.mkfs(img, { sizeBytes: 8 * PAGE }), 'EINVAL', ['32768']);
+  await expectError('mkfs, journal below two largest transactions', () => Engine.mkfs(img, { journalBlocks: 3 }), 'EINVAL', ['journalBlocks 3', 'at least']);
+  await expectError('mkfs, fractional journalBlocks', () => Engine.mkfs(img, { journalBlocks: 64.5 }), 'EINVAL', ['journalBlocks', '64.5']);
 
   const cases: Array<[string, unknown, string[]]> = [
     ['options not an object', 42, ['42']],

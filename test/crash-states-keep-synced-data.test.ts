@@ -11,29 +11,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Engine } from '../src/index.js';
 import { DEVICE_SEAM, UNSAFE_EARLY_REUSE, UNSAFE_NO_JOURNAL } from '../src/testing-symbols.js';
-import { VersionModel, crashWorkload } from './helpers/crash-model.js';
+import { VersionModel, crashWorkload, judgeCrashState as judgeState } from './helpers/crash-model.js';
 import { cleanup, freshImage, fsck, readWhole } from './helpers/files.js';
 import { rng } from './helpers/image.js';
-import { SK_FLUSH, SK_MARK, SK_WRITE, SK_WRITE_META, applyWrite, createSeam, mark, offlineMount, readLog, setLogging, type LogEntry } from './helpers/seam.js';
+import { SK_FLUSH, SK_MARK, SK_WRITE, SK_WRITE_META, applyWrite, createSeam, mark, readLog, setLogging, type LogEntry } from './helpers/seam.js';
 
 const BLOCKS = 1024;
 const FORMAT = { maxFiles: 8, extentsPerFile: 32 };
 const DEADLINE_MS = Number(process.env.DIOREAD_CRASH_DEADLINE_MS ?? 60_000);
-
-function judgeState(model: VersionModel, image: Uint8Array, lastMark: number): string | null {
-  let mounted;
-  try {
-    mounted = offlineMount(image);
-  } catch (err) {
-    return `does not mount: ${(err as Error).message}`;
-  }
-  for (const name of model.versions.keys()) {
-    const problem = model.judge(name, mounted.files.get(name) ?? null, lastMark);
-    if (problem !== null) return problem;
-  }
-  for (const name of mounted.files.keys()) if (!model.versions.has(name)) return `a file ${JSON.stringify(name)} nobody created`;
-  return null;
-}
 
 /** Open the state with a real engine (journal replay and all), read every file through it, fsck. */
 async function judgeWithEngine(model: VersionModel, image: Uint8Array, lastMark: number, where: string): Promise<string | null> {

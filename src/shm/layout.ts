@@ -97,6 +97,8 @@ export const HF_SHARED_READS = 1 << 5;
 export const HF_UNSAFE_NO_JOURNAL = 1 << 6;
 /** Test-only: freed blocks are allocatable before their free commits (UNSAFE_EARLY_REUSE). */
 export const HF_UNSAFE_EARLY_REUSE = 1 << 7;
+/** Test-only: a log reset does not flush the new journal superblock first (UNSAFE_RESET_SUPER_UNFLUSHED). */
+export const HF_UNSAFE_RESET_SUPER_UNFLUSHED = 1 << 8;
 
 export const SHM_MAGIC = 0x64696f72; // 'dior'
 export const SHM_VERSION = 1;

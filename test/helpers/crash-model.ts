@@ -3,6 +3,7 @@
 import { PAGE, pattern } from './files.js';
 import { rng } from './image.js';
 import type { Engine, FileHandle } from '../../src/index.js';
+import { offlineMount } from './seam.js';
 
 export const SECTOR = 512;
 
@@ -158,4 +159,24 @@ export async function runWorkload(eng: Engine, ops: WorkOp[], onSynced: (n: numb
 /** Plan and run (the in-process crash tests). */
 export async function crashWorkload(eng: Engine, model: VersionModel, seed: number, steps: number, onSynced: (m: number) => void): Promise<void> {
   await runWorkload(eng, planWorkload(model, seed, steps), onSynced);
+}
+
+/**
+ * Judge a whole crash state (an image as the device would hold it): it mounts offline with the
+ * engine's own reader (journal replay, every check), and every file is one its history allows.
+ * Returns the first problem, or null.
+ */
+export function judgeCrashState(model: VersionModel, image: Uint8Array, lastMark: number): string | null {
+  let mounted;
+  try {
+    mounted = offlineMount(image);
+  } catch (err) {
+    return `does not mount: ${(err as Error).message}`;
+  }
+  for (const name of model.versions.keys()) {
+    const problem = model.judge(name, mounted.files.get(name) ?? null, lastMark);
+    if (problem !== null) return problem;
+  }
+  for (const name of mounted.files.keys()) if (!model.versions.has(name)) return `a file ${JSON.stringify(name)} nobody created`;
+  return null;
 }
