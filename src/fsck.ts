@@ -11,10 +11,10 @@
 import fs from 'node:fs';
 import { FileDevice } from './device.js';
 import { DioreadError, detail } from './errors.js';
-import { bitSet, readImage, type Problems } from './image-check.js';
+import { bitSet, readImage, type ImageModel, type Problems } from './image-check.js';
 import { lockImage } from './image-lock.js';
 import { writeJournalSuper } from './journal.js';
-import { BITS_PER_BITMAP_BLOCK, SB_STATE_CLEAN } from './ondisk.js';
+import { BITS_PER_BITMAP_BLOCK, SB_STATE_CLEAN, type SuperBlock } from './ondisk.js';
 import { BLOCK_SIZE, E_FLAGS, E_LEN, EXT_UNWRITTEN, EXTENT_WORDS } from './shm/layout.js';
 import { bitmapBlockImage, readSuperBlock, writeSuperState } from './super.js';
 
@@ -92,33 +92,11 @@ function check(dev: FileDevice, path: string, imageBytes: number, repair: boolea
   const model = readImage(dev, sb, path, p);
   if (model.replayed > 0) warnings.push(`the journal holds ${model.replayed} committed transaction(s) not yet written in place (replayed for this check)`);
   if (model.leaked.length > 0) warnings.push(`bitmap: ${model.leaked.length} block(s) marked used that no file holds (leaked, e.g. by a crash between an allocation and its commit)`);
-  const files = model.inodes.map((m) => {
-    let unwritten = 0;
-    for (let i = 0; i < m.disk.extentCount; i++) if (m.extents[i * EXTENT_WORDS + E_FLAGS] & EXT_UNWRITTEN) unwritten += m.extents[i * EXTENT_WORDS + E_LEN];
-    return { name: new TextDecoder().decode(m.disk.nameBytes), size: m.disk.size, blocks: m.disk.blocks, extents: m.disk.extentCount, unwrittenBlocks: unwritten };
-  });
+  const files = fileSummaries(model);
   let used = 0;
   for (let b = sb.firstDataBlock; b < sb.blockCount; b++) if (bitSet(model.bitmap, b)) used++;
   const errorsFound = errors.length;
-  if (repair && !inUse) {
-    // Safe repairs only: apply the journal in place; free leaked blocks (nothing claims them).
-    if (model.replayed > 0) {
-      for (const [target, image] of model.overlay) dev.writeMeta(target * BLOCK_SIZE, image);
-      dev.flush();
-      writeJournalSuper(dev, sb, { blocks: sb.journalBlocks, sequence: model.nextSeq, start: 0 });
-      dev.flush();
-      fixed.push(`replayed ${model.replayed} journal transaction(s) in place`);
-    }
-    if (errorsFound === 0 && model.leaked.length > 0) {
-      for (const b of model.leaked) model.bitmap[b >>> 5] &= ~(1 << (b & 31));
-      const blocks = new Set(model.leaked.map((b) => Math.floor(b / BITS_PER_BITMAP_BLOCK)));
-      for (const k of blocks) dev.writeMeta((sb.bitmap + k) * BLOCK_SIZE, bitmapBlockImage(sb, model.bitmap, k));
-      dev.flush();
-      fixed.push(`freed ${model.leaked.length} leaked block(s)`);
-      used -= model.leaked.length;
-    }
-    if (errorsFound === 0) writeSuperState(dev, sb, SB_STATE_CLEAN);
-  }
+  if (repair && !inUse) used -= repairImage(dev, sb, model, errorsFound === 0, fixed);
   const exitCode = errorsFound > 0 ? 4 : fixed.length > 0 ? 1 : 0;
   return {
     clean: errorsFound === 0,
@@ -133,4 +111,39 @@ function check(dev: FileDevice, path: string, imageBytes: number, repair: boolea
     journalTransactions: model.replayed,
     exitCode,
   };
+}
+
+/** Per file: name, size, blocks, extents, and how many blocks are still UNWRITTEN. */
+function fileSummaries(model: ImageModel): FsckReport['files'] {
+  return model.inodes.map((m) => {
+    let unwritten = 0;
+    for (let i = 0; i < m.disk.extentCount; i++) if (m.extents[i * EXTENT_WORDS + E_FLAGS] & EXT_UNWRITTEN) unwritten += m.extents[i * EXTENT_WORDS + E_LEN];
+    return { name: new TextDecoder().decode(m.disk.nameBytes), size: m.disk.size, blocks: m.disk.blocks, extents: m.disk.extentCount, unwrittenBlocks: unwritten };
+  });
+}
+
+/**
+ * Safe repairs only (e2fsck -p's spirit): apply the journal in place; when the image has no errors,
+ * free leaked blocks (nothing claims them) and mark it clean. Says what it did in `fixed`; returns
+ * the number of blocks it freed.
+ */
+function repairImage(dev: FileDevice, sb: SuperBlock, model: ImageModel, noErrors: boolean, fixed: string[]): number {
+  let freed = 0;
+  if (model.replayed > 0) {
+    for (const [target, image] of model.overlay) dev.writeMeta(target * BLOCK_SIZE, image);
+    dev.flush();
+    writeJournalSuper(dev, sb, { blocks: sb.journalBlocks, sequence: model.nextSeq, start: 0 });
+    dev.flush();
+    fixed.push(`replayed ${model.replayed} journal transaction(s) in place`);
+  }
+  if (noErrors && model.leaked.length > 0) {
+    for (const b of model.leaked) model.bitmap[b >>> 5] &= ~(1 << (b & 31));
+    const blocks = new Set(model.leaked.map((b) => Math.floor(b / BITS_PER_BITMAP_BLOCK)));
+    for (const k of blocks) dev.writeMeta((sb.bitmap + k) * BLOCK_SIZE, bitmapBlockImage(sb, model.bitmap, k));
+    dev.flush();
+    fixed.push(`freed ${model.leaked.length} leaked block(s)`);
+    freed = model.leaked.length;
+  }
+  if (noErrors) writeSuperState(dev, sb, SB_STATE_CLEAN);
+  return freed;
 }

@@ -712,29 +712,10 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
     //    copy of a block whose newest bytes the steps below throw away (docs/MODEL.md, bug 1: the
     //    pages were cleaned and dropped while the block was still mapped, and a reader read back an
     //    older generation). The blocks stay allocated until step 7.
-    const runs: Array<[number, number]> = [];
-    inHandle(v, ino, () => {
-      const seq = inodeWord(v.layout, ino, I_SEQ);
-      seqWriteBegin(v.i32, seq);
-      try {
-        const released = truncateExtents(v, ino, keep, (pblk, count) => runs.push([pblk, count]));
-        v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
-        markInodeDirty(v, ino);
-      } finally {
-        seqWriteEnd(v.i32, seq);
-      }
-    });
+    const runs = unmapBeyond(v, ino, keep);
     // 2. Make the dropped pages clean and wait out writeback in flight on them (their page locks),
     //    so that every io_end for them is now on the completed list.
-    const pages = inodePages(v, ino, keep);
-    for (const p of pages) {
-      const index = pageIndex(v, p);
-      if (!getPageIfCaching(v, p, ino, index)) continue;
-      const lt = lockPage(v, p);
-      if (clearPageFlags(v, p, PG_DIRTY) & PG_DIRTY) Atomics.sub(v.i32, H_DIRTY_PAGES, 1);
-      unlockPage(v, p, lt);
-      putPage(v, p);
-    }
+    const pages = cleanPagesBeyond(v, ino, keep);
     // 3. ext4_invalidatepage_free_endio: free their io_ends without converting.
     freeIoEndsBeyond(v, ino, keep);
     // 4. Drop the pages.
@@ -752,6 +733,45 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
   } finally {
     unlockInodeWrite(v, ino, tok);
   }
+}
+
+/**
+ * Truncate's step 1 (ext4_ext_remove_space under the inode's seqcount): unmap every block from
+ * `keep` on, in a handle. Returns the physical runs it unmapped, still allocated: the caller frees
+ * them once no writeback can be in flight to them. Caller holds the inode mutex.
+ */
+function unmapBeyond(v: Volume, ino: number, keep: number): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  inHandle(v, ino, () => {
+    const seq = inodeWord(v.layout, ino, I_SEQ);
+    seqWriteBegin(v.i32, seq);
+    try {
+      const released = truncateExtents(v, ino, keep, (pblk, count) => runs.push([pblk, count]));
+      v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
+      markInodeDirty(v, ino);
+    } finally {
+      seqWriteEnd(v.i32, seq);
+    }
+  });
+  return runs;
+}
+
+/**
+ * Truncate's step 2 (truncate_inode_pages' first pass): clear PG_DIRTY on every cached page from
+ * `keep` on, each under its page lock, which waits out writeback in flight on it. Returns the pages
+ * seen (to drop). Caller holds the inode mutex.
+ */
+function cleanPagesBeyond(v: Volume, ino: number, keep: number): number[] {
+  const pages = inodePages(v, ino, keep);
+  for (const p of pages) {
+    const index = pageIndex(v, p);
+    if (!getPageIfCaching(v, p, ino, index)) continue;
+    const lt = lockPage(v, p);
+    if (clearPageFlags(v, p, PG_DIRTY) & PG_DIRTY) Atomics.sub(v.i32, H_DIRTY_PAGES, 1);
+    unlockPage(v, p, lt);
+    putPage(v, p);
+  }
+  return pages;
 }
 
 function zeroTail(v: Volume, ino: number, index: number, keepBytes: number): void {

@@ -119,35 +119,78 @@ export function writebackInode(v: Volume, ino: number, fromIndex = 0, toIndex = 
     v.setOp(savedOp);
   }
 }
-function writebackInodeRange(v: Volume, ino: number, fromIndex: number, toIndex: number): number {
-  assertInodeLocked(v, ino, 'writeback of a whole file');
-  const pages = inodePages(v, ino, fromIndex).filter((p) => pageIndex(v, p) < toIndex);
-  let written = 0;
-  let run: number[] = [];
-  let runTokens: number[] = [];
-  let runUninit = false;
+/**
+ * The run being gathered for one write (ext4's struct mpage_da_data): locked pages, consecutive in
+ * index and physical block, all with the same PG_UNINIT state, and the io_end an UNINIT run takes
+ * before its first page lock (`spare`).
+ */
+class WritebackRun {
+  pages: number[] = [];
+  tokens: number[] = [];
+  uninit = false;
   // The io_end for an UNINIT run is taken before the run's first page lock, as writebackPage does:
   // allocIoEnd may wait for the pool, and a thread waiting there with page locks held deadlocked
   // with another writeback waiting for one of those locks (a pool of 1 under 4 writers).
-  let spare = -1;
-  const flush = () => {
-    if (run.length === 0) return;
-    const pages = run;
-    const tokens = runTokens;
-    run = [];
-    runTokens = [];
-    const io = runUninit ? spare : -1;
-    if (runUninit) spare = -1;
+  spare = -1;
+  written = 0;
+
+  constructor(
+    private readonly v: Volume,
+    private readonly ino: number,
+  ) {}
+
+  get empty(): boolean {
+    return this.pages.length === 0;
+  }
+
+  /** Can locked page `p` extend the run (mpage_add_bh_to_extent's test)? */
+  extendsRun(p: number, uninit: boolean): boolean {
+    const v = this.v;
+    const last = this.pages[this.pages.length - 1];
+    return (
+      uninit === this.uninit &&
+      pageIndex(v, p) === pageIndex(v, last) + 1 &&
+      pagePblk(v, p) === pagePblk(v, last) + 1 &&
+      this.pages.length < MAX_RUN_PAGES
+    );
+  }
+
+  add(p: number, lt: number, uninit: boolean): void {
+    if (this.empty) this.uninit = uninit;
+    this.pages.push(p);
+    this.tokens.push(lt);
+  }
+
+  /** Write the run and unlock its pages (mpage_da_submit_io). */
+  submit(): void {
+    if (this.empty) return;
+    const { pages, tokens, uninit } = this;
+    this.pages = [];
+    this.tokens = [];
+    const io = uninit ? this.spare : -1;
+    if (uninit) this.spare = -1;
     try {
-      writeRun(v, ino, pages, runUninit, io);
+      writeRun(this.v, this.ino, pages, uninit, io);
     } catch (err) {
-      if (io >= 0) freeIoEnd(v, io);
+      if (io >= 0) freeIoEnd(this.v, io);
       throw err;
     } finally {
-      for (let i = 0; i < pages.length; i++) unlockPage(v, pages[i], tokens[i]);
+      for (let i = 0; i < pages.length; i++) unlockPage(this.v, pages[i], tokens[i]);
     }
-    written += pages.length;
-  };
+    this.written += pages.length;
+  }
+
+  /** On the way out (error or done): unlock what is still held, return the unused io_end. */
+  release(): void {
+    for (let i = 0; i < this.pages.length; i++) unlockPage(this.v, this.pages[i], this.tokens[i]);
+    if (this.spare >= 0) freeIoEnd(this.v, this.spare);
+  }
+}
+
+function writebackInodeRange(v: Volume, ino: number, fromIndex: number, toIndex: number): number {
+  assertInodeLocked(v, ino, 'writeback of a whole file');
+  const pages = inodePages(v, ino, fromIndex).filter((p) => pageIndex(v, p) < toIndex);
+  const run = new WritebackRun(v, ino);
   try {
     for (let k = 0; k < pages.length; ) {
       const p = pages[k];
@@ -157,12 +200,12 @@ function writebackInodeRange(v: Volume, ino: number, fromIndex: number, toIndex:
         continue;
       }
       // PG_UNINIT is stable here: it is set and cleared only under the inode mutex, which we hold.
-      if (run.length === 0 && spare < 0 && pageFlags(v, p) & PG_UNINIT) spare = allocIoEnd(v, ino, ino);
+      if (run.empty && run.spare < 0 && pageFlags(v, p) & PG_UNINIT) run.spare = allocIoEnd(v, ino, ino);
       // With page locks held, only try: the page may have been reclaimed for another inode since
       // the scan, and its new owner may be waiting for one of ours. Without any, wait for it.
-      const lt = run.length > 0 ? tryLockPage(v, p) : lockPage(v, p);
+      const lt = run.empty ? lockPage(v, p) : tryLockPage(v, p);
       if (lt < 0) {
-        flush();
+        run.submit();
         continue;
       }
       const f = pageFlags(v, p);
@@ -172,34 +215,24 @@ function writebackInodeRange(v: Volume, ino: number, fromIndex: number, toIndex:
         continue;
       }
       const uninit = (f & PG_UNINIT) !== 0;
-      const last = run.length > 0 ? run[run.length - 1] : -1;
-      const contiguous =
-        last >= 0 &&
-        uninit === runUninit &&
-        pageIndex(v, p) === pageIndex(v, last) + 1 &&
-        pagePblk(v, p) === pagePblk(v, last) + 1 &&
-        run.length < MAX_RUN_PAGES;
-      if (run.length > 0 && !contiguous) {
+      if (!run.empty && !run.extendsRun(p, uninit)) {
         // Start a new run with no page lock held (it may need an io_end first).
         unlockPage(v, p, lt);
-        flush();
+        run.submit();
         continue;
       }
-      if (run.length === 0 && uninit && spare < 0) {
+      if (run.empty && uninit && run.spare < 0) {
         unlockPage(v, p, lt);
         continue; // became UNINIT after the peek (cannot under the mutex; cheap to handle)
       }
-      if (run.length === 0) runUninit = uninit;
-      run.push(p);
-      runTokens.push(lt);
+      run.add(p, lt, uninit);
       k++;
     }
-    flush();
+    run.submit();
   } finally {
-    for (let i = 0; i < run.length; i++) unlockPage(v, run[i], runTokens[i]);
-    if (spare >= 0) freeIoEnd(v, spare);
+    run.release();
   }
-  return written;
+  return run.written;
 }
 export function dirtyPages(v: Volume): number {
   return Atomics.load(v.i32, H_DIRTY_PAGES);
