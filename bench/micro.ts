@@ -16,6 +16,7 @@ import { I_COMPLETED_LOCK, I_MUTEX, I_SEQ, LC_COMPLETED_IO, LC_I_MUTEX, inodeWor
 import { lock, seqWriteBegin, seqWriteEnd, spinLock, unlock } from '../src/sync/lock.js';
 import type { Volume } from '../src/volume.js';
 import { journalStart, journalStop, markInodeDirty } from '../src/transaction.js';
+import { xorshift32Sequence } from '../src/prng.js';
 
 const BATCH = 1000;
 const EXTENT_COUNTS = [10, 1_000, 100_000];
@@ -25,14 +26,8 @@ const PICKS = 4096;
 
 function picks(n: number, seed: number): Int32Array {
   const out = new Int32Array(PICKS);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < PICKS; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x % n;
-  }
+  const next = xorshift32Sequence(seed);
+  for (let i = 0; i < PICKS; i++) out[i] = next() % n;
   return out;
 }
 

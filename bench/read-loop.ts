@@ -4,7 +4,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { CTL_PHASE, PHASE_MEASURE, PHASE_RAMP, signalReady } from './control.js';
 import { encodeHistogram, newLatencyHistogram } from './latency.js';
-import { offsetSeed } from './offsets.js';
+import { threadSeed, xorshift32 } from '../src/prng.js';
 import type { ThreadResult } from './tasks.js';
 
 /** One way to read `blockSize` bytes at a byte position; returns bytes read. */
@@ -37,16 +37,13 @@ export function runLoop(io: Reader, s: LoopShape, ctl: Int32Array, role: 'read' 
   const region = s.regionIos;
   const base = s.firstIo;
   const k = Math.max(1, s.sampleEvery);
-  const seed = offsetSeed(s.threadIndex + (role === 'write' ? 1000 : 0));
+  const seed = threadSeed(s.threadIndex + (role === 'write' ? 1000 : 0));
   const hist: Histogram = newLatencyHistogram();
   let x = seed ^ 0x5bd1e995 || 1; // ramp: another sequence, so the measured one starts cold too
   signalReady(ctl);
   while (Atomics.load(ctl, CTL_PHASE) === PHASE_RAMP) {
     for (let i = 0; i < k; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
+      x = xorshift32(x);
       io.read((base + (x % region)) * bs);
     }
   }
@@ -55,17 +52,11 @@ export function runLoop(io: Reader, s: LoopShape, ctl: Int32Array, role: 'read' 
   const t0 = performance.now();
   while (Atomics.load(ctl, CTL_PHASE) === PHASE_MEASURE) {
     for (let i = 1; i < k; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
+      x = xorshift32(x);
       const pos = (base + (x % region)) * bs;
       if (io.read(pos) !== bs) short(role, pos, bs);
     }
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
+    x = xorshift32(x);
     const pos = (base + (x % region)) * bs;
     const a = performance.now();
     const n = io.read(pos);

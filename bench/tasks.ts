@@ -8,7 +8,7 @@ export type ReaderKind = 'dioread' | 'sab-memcpy' | 'node-fs' | 'lmdb' | 'node-f
 interface ThreadTaskBase {
   /** SharedArrayBuffer of the control block (bench/control.ts): ready count and phase. */
   control: SharedArrayBuffer;
-  /** 0-based thread number inside the cell; seeds the offset sequence (bench/offsets.ts). */
+  /** 0-based thread number inside the cell; seeds the offset sequence (src/prng.ts threadSeed). */
   threadIndex: number;
   blockSize: number;
   /** Time one read in this many (the others are only counted): see docs/BENCHMARKS.md. */

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { attach } from '../src/attach.js';
 import { OP_READ, OP_WRITE, TK_BATCH, type SharedDescriptor } from '../src/shm/layout.js';
 import { nowNs, traceEvent, tracing } from '../src/sync/trace.js';
+import { xorshift32Sequence } from '../src/prng.js';
 
 export interface LoadJob {
   desc: SharedDescriptor;
@@ -35,14 +36,7 @@ const job = workerData as LoadJob;
 const view = attach(job.desc);
 const fh = view.openSync(job.file, { direct: job.role === 'reader' && job.direct });
 const buf = Buffer.alloc(job.blockSize, job.role === 'writer' ? 0x5a : 0);
-let x = job.seed >>> 0 || 1;
-const next = () => {
-  x ^= x << 13;
-  x >>>= 0;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  return (x >>>= 0);
-};
+const next = xorshift32Sequence(job.seed);
 const t0 = performance.now();
 const until = t0 + job.seconds * 1000;
 let ops = 0;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { xorshift32Sequence } from '../../src/prng.js';
 
 export const SENTINEL = 0xa5;
 
@@ -73,15 +74,8 @@ export function runWorker<T>(url: URL, workerData: unknown): Promise<T> {
   });
 }
 
-/** A small deterministic PRNG (xorshift32) so workers are reproducible from a seed. */
+/** A small deterministic PRNG (src/prng.ts's xorshift32) so workers are reproducible from a seed: floats in [0, 1). */
 export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
+  const next = xorshift32Sequence(seed);
+  return () => next() / 2 ** 32;
 }
