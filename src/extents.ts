@@ -276,7 +276,7 @@ export function insertExtent(v: Volume, ino: number, lblk: number, len: number, 
  * the range's edges and merging afterwards. Caller holds i_mutex inside the seqlock write section.
  * Blocks of the range that are holes (truncated away) are skipped. Returns blocks converted.
  */
-export function convertUnwritten(v: Volume, ino: number, lblk: number, count: number): number {
+export function convertUnwrittenExtents(v: Volume, ino: number, lblk: number, count: number): number {
   assertExtentWriter(v, ino, 'conversion');
   const i32 = v.i32;
   const end = lblk + count;

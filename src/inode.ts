@@ -41,7 +41,7 @@ import {
 } from './cache.js';
 import { DioreadError, InvariantError } from './errors.js';
 import { HOLE_TO_END, MAP_MAPPED, assertExtentWriter, assertInodeLocked, extentAt, extentBefore, extentCount, extentRoom, insertCost, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
-import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, freeIoEndsBeyond, setBhEndio } from './page-io.js';
+import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, invalidatepageFreeEndio, setBhEndio } from './page-io.js';
 import { writebackInode } from './writeback.js';
 import { commitNow, commitUpTo, deviceFlush, flushMark, flushedSince, inHandle, markInodeDirty, runningTid } from './transaction.js';
 import {
@@ -375,7 +375,7 @@ function uncachedRun(v: Volume, ino: number, index: number, blocks: number): num
 /** mapRangeForWrite's per-block state: the block sits in an UNWRITTEN extent (else 0: written). */
 const MAPPED_UNWRITTEN = 1;
 
-/** Extent records kept free for the splits later conversions need (see extents.convertUnwritten). */
+/** Extent records kept free for the splits later conversions need (see extents.convertUnwrittenExtents). */
 function conversionReserve(v: Volume): number {
   return Math.min(Math.floor(v.layout.extentsPerFile / 4), 2 * v.layout.ioEnds + 2);
 }
@@ -717,7 +717,7 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
     //    so that every io_end for them is now on the completed list.
     const pages = cleanPagesBeyond(v, ino, keep);
     // 3. ext4_invalidatepage_free_endio: free their io_ends without converting.
-    freeIoEndsBeyond(v, ino, keep);
+    invalidatepageFreeEndio(v, ino, keep);
     // 4. Drop the pages.
     for (const p of pages) dropPage(v, ino, p, pageIndex(v, p));
     // 5. ext4_block_truncate_page: zero the tail of the last kept block, so a later extension reads zeros.

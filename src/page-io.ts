@@ -10,7 +10,7 @@
 //   flushCompletedIO    whoever holds the inode mutex peeks the head, converts it with the spinlock
 //                       dropped, unlinks it under the spinlock and frees it: the mutex is what stops
 //                       the worker and sync() from converting the same io_end twice
-//   freeIoEndsBeyond    truncate unlinks and frees io_ends of dropped pages without converting them
+//   invalidatepageFreeEndio    truncate unlinks and frees io_ends of dropped pages without converting them
 // A page written back while its block is UNWRITTEN stays pinned (a reference per io_end) until the
 // io_end is freed, so it cannot be evicted before conversion (DESIGN.md invariant 3).
 //
@@ -60,7 +60,7 @@ import {
   getPage,
   putPage,
 } from './cache.js';
-import { assertInodeLocked, conversionSplits, convertUnwritten, extZeroout, extentRoom } from './extents.js';
+import { assertInodeLocked, conversionSplits, convertUnwrittenExtents, extZeroout, extentRoom } from './extents.js';
 import { kickConversionWorker, queueConversion } from './workqueue.js';
 import { nowNs, traceEvent, tracing } from './sync/trace.js';
 import { inHandle, markInodeDirty } from './transaction.js';
@@ -233,7 +233,7 @@ export function endIoNolock(v: Volume, io: number): void {
   inHandle(v, ino, () => {
     seqWriteBegin(i32, seq);
     try {
-      convertUnwritten(v, ino, from, to - from);
+      convertUnwrittenExtents(v, ino, from, to - from);
     } finally {
       seqWriteEnd(i32, seq);
     }
@@ -313,7 +313,7 @@ export function flushCompletedIO(v: Volume, ino: number): number {
  * ext4_invalidatepage_free_endio, for truncate: io_ends whose pages are dropped (index >= fromIndex)
  * are unlinked and freed without conversion; one straddling the cut is trimmed. Caller holds i_mutex.
  */
-export function freeIoEndsBeyond(v: Volume, ino: number, fromIndex: number): number {
+export function invalidatepageFreeEndio(v: Volume, ino: number, fromIndex: number): number {
   const i32 = v.i32;
   assertInodeLocked(v, ino, 'truncate freeing io_ends');
   const l = v.layout;

@@ -58,12 +58,13 @@ const stats: ConversionStats = { converted: 0, batches: 0, wakeups: 0, paused: f
 const BUSY_RETRY_MS = 1;
 
 /**
- * ext4_end_io_work, per queued inode. The inode mutex is only tried, as later ext4 does
- * (mutex_trylock, then requeue the work): a holder of that mutex may be waiting for an io_end,
- * while the io_ends sit on other inodes' lists that only this worker drains; blocking here would
- * close that cycle (a pool of 4 deadlocked so under 4 writers). Busy inodes go back on the ring
- * after the pass. `block` (drain and shutdown, control calls) then takes the busy mutexes too,
- * once everything else is converted. Returns io_ends converted and inodes requeued.
+ * The workqueue's pass over the ring (process_one_work per queued inode): endIoWork for each inode
+ * whose mutex it gets. The mutex is only tried, as later ext4 does (mutex_trylock, then requeue
+ * the work): a holder of that mutex may be waiting for an io_end, while the io_ends sit on other
+ * inodes' lists that only this worker drains; blocking here would close that cycle (a pool of 4
+ * deadlocked so under 4 writers). Busy inodes go back on the ring after the pass. `block` (drain
+ * and shutdown, control calls) then takes the busy mutexes too, once everything else is converted.
+ * Returns io_ends converted and inodes requeued.
  */
 function processQueued(block: boolean): { converted: number; requeued: number } {
   let n = 0;
@@ -74,7 +75,7 @@ function processQueued(block: boolean): { converted: number; requeued: number } 
     v.setOp(OP_CONVERT);
     const tok = tryLock(v, inodeWord(v.layout, ino, I_MUTEX), LC_I_MUTEX);
     if (tok < 0) busy.push(ino);
-    else n += convertLocked(ino, tok);
+    else n += endIoWork(ino, tok);
   }
   if (block) {
     for (const ino of busy.splice(0)) {
@@ -86,7 +87,7 @@ function processQueued(block: boolean): { converted: number; requeued: number } 
         stats.lastError = (err as Error).message;
         continue;
       }
-      n += convertLocked(ino, tok);
+      n += endIoWork(ino, tok);
     }
   }
   for (const ino of busy) queueConversion(v, ino, false);
@@ -95,8 +96,12 @@ function processQueued(block: boolean): { converted: number; requeued: number } 
   return { converted: n, requeued: busy.length };
 }
 
-/** Drain one inode's completed list; the caller took its mutex (token `tok`), released here. */
-function convertLocked(ino: number, tok: number): number {
+/**
+ * ext4_end_io_work for one inode: drain its completed list (flushCompletedIO converts each io_end,
+ * unlinks it under i_completed_io_lock, frees it). The seed's version takes the mutex itself, per
+ * io_end; here the caller took it (token `tok`), once per inode, and it is released here.
+ */
+function endIoWork(ino: number, tok: number): number {
   let n = 0;
   try {
     n = flushCompletedIO(v, ino);
