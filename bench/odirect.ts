@@ -3,32 +3,15 @@
 // fio counterpart: fio's own "O_DIRECT not supported" check at file open.
 import fs from 'node:fs';
 import path from 'node:path';
+import { probeDirectFile } from '../src/direct-align.js';
 
+/** True when a file in `dir` opens with O_DIRECT and an O_DIRECT read of 4 KiB works at some offset of a buffer. */
 export function directIoWorks(dir: string): boolean {
   const probe = path.join(fs.mkdtempSync(path.join(dir, 'dioread-odirect-')), 'probe');
   try {
     fs.writeFileSync(probe, Buffer.alloc(4096, 1));
-    let fd: number;
-    try {
-      fd = fs.openSync(probe, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
-    } catch {
-      return false;
-    }
-    try {
-      // O_DIRECT needs aligned memory, which Node cannot ask for: try offsets in a buffer.
-      const mem = new Uint8Array(new SharedArrayBuffer(8192));
-      for (let off = 0; off < 4096; off += 16) {
-        try {
-          fs.readSync(fd, mem, off, 4096, 0);
-          return true;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return false;
-        }
-      }
-      return false;
-    } finally {
-      fs.closeSync(fd);
-    }
+    // O_DIRECT needs aligned memory, which Node cannot ask for: try offsets in a buffer.
+    return probeDirectFile(probe, new Uint8Array(new SharedArrayBuffer(8192)), 4096, 4096) >= 0;
   } finally {
     fs.rmSync(path.dirname(probe), { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@
 // thread's bounce buffer, which the layout aligns (see `probeDirectAlignment`).
 
 import fs from 'node:fs';
+import { probeDirectFile } from './direct-align.js';
 import { DioreadError } from './errors.js';
 import { BLOCK_SIZE, DIRECT_ALIGN } from './shm/layout.js';
 
@@ -204,28 +205,9 @@ export class MemoryDevice implements BlockDevice {
 
 /**
  * Find where, inside `frames`, memory is aligned for O_DIRECT: try an O_DIRECT read of one block at
- * offsets 0, 16, 32, ... until the kernel accepts one. Returns -1 when the image cannot be opened
- * with O_DIRECT at all (tmpfs, some overlay filesystems).
+ * offsets 0, 16, 32, ... until the kernel accepts one (src/direct-align.ts). Returns -1 when the
+ * image cannot be opened with O_DIRECT at all (tmpfs, some overlay filesystems).
  */
 export function probeDirectAlignment(path: string, frames: SharedArrayBuffer): number {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECT);
-  } catch {
-    return -1;
-  }
-  try {
-    const u8 = new Uint8Array(frames);
-    for (let off = 0; off < DIRECT_ALIGN; off += 16) {
-      try {
-        fs.readSync(fd, u8, off, BLOCK_SIZE, 0);
-        return off;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return -1;
-      }
-    }
-    return -1;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return probeDirectFile(path, new Uint8Array(frames), BLOCK_SIZE, DIRECT_ALIGN);
 }

@@ -3,6 +3,7 @@
 // the engine's overhead from Node's per-call overhead when comparing with fio.
 // fio counterpart: ioengine=psync, direct=1 — the same job fio runs, issued from Node.
 import fs from 'node:fs';
+import { findDirectAlignedOffset } from '../../src/direct-align.js';
 import type { Reader } from '../read-loop.js';
 import type { ReadTask } from '../tasks.js';
 
@@ -31,15 +32,9 @@ export class NodeFsDirectReader implements Reader {
   }
 
   private findAlignedOffset(): number {
-    for (let off = 0; off < ALIGN_PROBE_BYTES; off += 16) {
-      try {
-        fs.readSync(this.fd, this.mem, off, this.blockSize, this.offsetBytes);
-        return off;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-      }
-    }
-    throw new Error('bench: no O_DIRECT-aligned offset found in a SharedArrayBuffer (node-fs-direct)');
+    const at = findDirectAlignedOffset(this.fd, this.mem, this.blockSize, this.offsetBytes, ALIGN_PROBE_BYTES);
+    if (at < 0) throw new Error('bench: no O_DIRECT-aligned offset found in a SharedArrayBuffer (node-fs-direct)');
+    return at;
   }
 
   read(position: number): number {
