@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bench } from 'tinybench';
-import { Engine, attach } from '../src/index.js';
+import { Engine, attach, type FileHandle, type SyncFileHandle } from '../src/index.js';
 import { findPage, readPageFast } from '../src/cache.js';
 import { allocBlocks } from '../src/alloc.js';
 import { insertExtent, mapBlocks } from '../src/extents.js';
@@ -65,10 +65,16 @@ function makeExtents(v: Volume, ino: number, count: number): void {
   }
 }
 
-async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dioread-micro-'));
-  const maxExtents = Math.max(...EXTENT_COUNTS);
-  const eng = await Engine.open({
+/** A file of the benchmark with its extents and the random logical blocks its lookups pick. */
+interface ExtentFile {
+  count: number;
+  ino: number;
+  at: Int32Array;
+}
+
+/** The engine the primitives run on: a sparse image, lock statistics off. */
+function openMicroEngine(dir: string): Promise<Engine> {
+  return Engine.open({
     path: path.join(dir, 'micro.img'),
     create: true,
     sizeBytes: 1024 * 1024 * 1024, // sparse: room for 100,000+ allocated blocks and the extent tables
@@ -77,52 +83,71 @@ async function main(): Promise<void> {
     extentsPerFile: 131072,
     lockStats: 'off',
   });
+}
+
+/** A file whose pages are all cached, for the hit lookups and the copy. */
+async function makeCachedFile(eng: Engine): Promise<FileHandle> {
+  const cached = await eng.open('cached', { create: true });
+  const chunk = Buffer.alloc(CACHED_BLOCKS * 4096, 7);
+  await cached.write(chunk, { position: 0 });
+  await cached.sync();
+  const st = await cached.cacheState();
+  if (st.cachedPages !== CACHED_BLOCKS) throw new Error(`bench:micro: ${st.cachedPages} of ${CACHED_BLOCKS} pages cached`);
+  return cached;
+}
+
+/** One file per entry of EXTENT_COUNTS, with that many extents and its lookup picks. */
+async function makeExtentFiles(eng: Engine, v: Volume): Promise<ExtentFile[]> {
+  const extentFiles: ExtentFile[] = [];
+  for (const count of EXTENT_COUNTS) {
+    const f = await eng.open(`extents-${count}`, { create: true });
+    await f.truncate(2 * count * 4096);
+    makeExtents(v, f.ino, count);
+    extentFiles.push({ count, ino: f.ino, at: picks(2 * count, count) });
+    await f.close();
+  }
+  if (Math.max(...EXTENT_COUNTS) > 131072) throw new Error('bench:micro: more extents than extentsPerFile');
+  return extentFiles;
+}
+
+/** The tasks, in the table's order: lock pairs, extent lookups, cache hits, the copy, a whole readSync. */
+function addTasks(bench: Bench, eng: Engine, v: Volume, cached: FileHandle, sync: SyncFileHandle, extentFiles: ExtentFile[]): void {
+  const hitPicks = picks(CACHED_BLOCKS, 17);
+  const dst = Buffer.alloc(4096);
+  const mutexWord = inodeWord(v.layout, cached.ino, I_MUTEX);
+  const spinWord = inodeWord(v.layout, cached.ino, I_COMPLETED_LOCK);
+  bench.add('spinlock pair (lock_stat off)', batched(() => unlock(v, spinWord, LC_COMPLETED_IO, spinLock(v, spinWord, LC_COMPLETED_IO))));
+  bench.add('mutex pair (lock_stat off)', batched(() => unlock(v, mutexWord, LC_I_MUTEX, lock(v, mutexWord, LC_I_MUTEX))));
+  for (const [level, label] of [['counters', 'counters'], ['timing', 'timing']] as const) {
+    bench.add(`mutex pair (lock_stat ${label})`, batched(() => unlock(v, mutexWord, LC_I_MUTEX, lock(v, mutexWord, LC_I_MUTEX))), {
+      beforeAll: () => eng.setLockStatsLevel(level),
+      afterAll: () => eng.setLockStatsLevel('off'),
+    });
+  }
+  for (const e of extentFiles) {
+    bench.add(`extent lookup, ${e.count.toLocaleString('en-US')} extents`, batched((i) => void mapBlocks(v, e.ino, e.at[i])));
+  }
+  bench.add('page-cache hit lookup (findPage)', batched((i) => void findPage(v, cached.ino, hitPicks[i])));
+  bench.add('page-cache hit read 4 KiB (readPageFast)', batched((i) => void readPageFast(v, cached.ino, hitPicks[i], dst, 0, 0, 4096)));
+  const frameBytes = v.frameByteOffset;
+  bench.add('4 KiB copy (Buffer#copy out of the frames SAB)', batched((i) => {
+    const at = frameBytes + hitPicks[i] * 4096; // the same frames the hits copy from (any order)
+    v.framesBuf.copy(dst, 0, at, at + 4096);
+  }));
+  bench.add('readSync 4 KiB, cached, nolock (whole call)', batched((i) => void sync.readSync(dst, { position: hitPicks[i] * 4096 })));
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dioread-micro-'));
+  const eng = await openMicroEngine(dir);
   const view = attach(eng.share()); // this thread's view: the primitives take a Volume
   const v = view.volume;
   try {
-    // A file whose pages are all cached, for the hit lookups and the copy.
-    const cached = await eng.open('cached', { create: true });
-    const chunk = Buffer.alloc(CACHED_BLOCKS * 4096, 7);
-    await cached.write(chunk, { position: 0 });
-    await cached.sync();
-    const st = await cached.cacheState();
-    if (st.cachedPages !== CACHED_BLOCKS) throw new Error(`bench:micro: ${st.cachedPages} of ${CACHED_BLOCKS} pages cached`);
+    const cached = await makeCachedFile(eng);
     const sync = view.openSync('cached');
-    const hitPicks = picks(CACHED_BLOCKS, 17);
-    const dst = Buffer.alloc(4096);
-
-    const extentFiles: Array<{ count: number; ino: number; at: Int32Array }> = [];
-    for (const count of EXTENT_COUNTS) {
-      const f = await eng.open(`extents-${count}`, { create: true });
-      await f.truncate(2 * count * 4096);
-      makeExtents(v, f.ino, count);
-      extentFiles.push({ count, ino: f.ino, at: picks(2 * count, count) });
-      await f.close();
-    }
-    if (maxExtents > 131072) throw new Error('bench:micro: more extents than extentsPerFile');
-
-    const mutexWord = inodeWord(v.layout, cached.ino, I_MUTEX);
-    const spinWord = inodeWord(v.layout, cached.ino, I_COMPLETED_LOCK);
+    const extentFiles = await makeExtentFiles(eng, v);
     const bench = new Bench({ name: 'dioread primitives (per call)', time: 400, warmupTime: 100 });
-    bench.add('spinlock pair (lock_stat off)', batched(() => unlock(v, spinWord, LC_COMPLETED_IO, spinLock(v, spinWord, LC_COMPLETED_IO))));
-    bench.add('mutex pair (lock_stat off)', batched(() => unlock(v, mutexWord, LC_I_MUTEX, lock(v, mutexWord, LC_I_MUTEX))));
-    for (const [level, label] of [['counters', 'counters'], ['timing', 'timing']] as const) {
-      bench.add(`mutex pair (lock_stat ${label})`, batched(() => unlock(v, mutexWord, LC_I_MUTEX, lock(v, mutexWord, LC_I_MUTEX))), {
-        beforeAll: () => eng.setLockStatsLevel(level),
-        afterAll: () => eng.setLockStatsLevel('off'),
-      });
-    }
-    for (const e of extentFiles) {
-      bench.add(`extent lookup, ${e.count.toLocaleString('en-US')} extents`, batched((i) => void mapBlocks(v, e.ino, e.at[i])));
-    }
-    bench.add('page-cache hit lookup (findPage)', batched((i) => void findPage(v, cached.ino, hitPicks[i])));
-    bench.add('page-cache hit read 4 KiB (readPageFast)', batched((i) => void readPageFast(v, cached.ino, hitPicks[i], dst, 0, 0, 4096)));
-    const frameBytes = v.frameByteOffset;
-    bench.add('4 KiB copy (Buffer#copy out of the frames SAB)', batched((i) => {
-      const at = frameBytes + hitPicks[i] * 4096; // the same frames the hits copy from (any order)
-      v.framesBuf.copy(dst, 0, at, at + 4096);
-    }));
-    bench.add('readSync 4 KiB, cached, nolock (whole call)', batched((i) => void sync.readSync(dst, { position: hitPicks[i] * 4096 })));
+    addTasks(bench, eng, v, cached, sync, extentFiles);
     await bench.run();
     console.log(`${bench.name}: each sample times ${BATCH} calls; figures are per call`);
     console.table(bench.table());
