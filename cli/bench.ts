@@ -67,6 +67,7 @@ function listOption<T>(flags: string, description: string, parse: (text: string)
   return new Option(flags, description).argParser(parse).default(parse(text), text);
 }
 
+/** The bench command: its options (with --help's defaults as typed) and its action. */
 export function register(program: Command): void {
   program
     .command('bench')
@@ -91,47 +92,55 @@ export function register(program: Command): void {
     .option('--json <file>', 'JSON output (fio-shaped)', path.join('bench-results', 'dioread-bench.json'))
     .option('--svg <file>', 'SVG chart', path.join('bench-results', 'dioread-bench.svg'))
     .option('--quiet', 'no progress bar and no notes while running (the table and the paths are still printed)')
-    .action(async (o: BenchCliOptions, cmd: Command) => {
-      // Loaded only when a benchmark runs (its chart library is heavy): the benchmark's own entry.
-      const { runBench, makeProgress, formatReport, evaluateTargets, renderSvg } = await import('../bench/index.js');
-      const options: BenchOptions = {
-        workloads: o.workload,
-        threads: { cached: o.threads ?? DEFAULT_THREADS.cached, direct: o.threads ?? DEFAULT_THREADS.direct },
-        modes: o.modes,
-        writers: o.writers,
-        seconds: o.seconds,
-        rampSeconds: o.rampSeconds,
-        fileMib: o.fileMib,
-        blockSize: o.blockSize,
-        baselines: o.baselines,
-        lockStats: o.lockStats,
-        lockStatsCost: !!o.lockStatsCost,
-        dir: o.dir,
-        image: o.image,
-        jsonPath: o.json,
-        svgPath: o.svg,
-        quiet: !!o.quiet,
-      };
-      try {
-        checkOptions(options);
-      } catch (err) {
-        cmd.error(`error: ${(err as Error).message}`);
-      }
-      const ui = makeProgress(options.quiet);
-      let report;
-      try {
-        report = await runBench(options, ui);
-      } finally {
-        ui.stop();
-      }
-      const targets = evaluateTargets(report);
-      console.log(formatReport(report, targets));
-      const jsonPath = path.resolve(o.json);
-      const svgPath = path.resolve(o.svg);
-      fs.mkdirSync(path.dirname(jsonPath), { recursive: true });
-      fs.writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-      fs.mkdirSync(path.dirname(svgPath), { recursive: true });
-      fs.writeFileSync(svgPath, await renderSvg(report));
-      console.log(`\nJSON: ${jsonPath}\nSVG:  ${svgPath}`);
-    });
+    .action(runBenchCommand);
+}
+
+/** The benchmark's options from the command line's (one --threads list serves both workloads). */
+function benchOptions(o: BenchCliOptions): BenchOptions {
+  return {
+    workloads: o.workload,
+    threads: { cached: o.threads ?? DEFAULT_THREADS.cached, direct: o.threads ?? DEFAULT_THREADS.direct },
+    modes: o.modes,
+    writers: o.writers,
+    seconds: o.seconds,
+    rampSeconds: o.rampSeconds,
+    fileMib: o.fileMib,
+    blockSize: o.blockSize,
+    baselines: o.baselines,
+    lockStats: o.lockStats,
+    lockStatsCost: !!o.lockStatsCost,
+    dir: o.dir,
+    image: o.image,
+    jsonPath: o.json,
+    svgPath: o.svg,
+    quiet: !!o.quiet,
+  };
+}
+
+/** The bench command's action: check the options, run the benchmark, print the table, write the JSON and the SVG. */
+async function runBenchCommand(o: BenchCliOptions, cmd: Command): Promise<void> {
+  // Loaded only when a benchmark runs (its chart library is heavy): the benchmark's own entry.
+  const { runBench, makeProgress, formatReport, evaluateTargets, renderSvg } = await import('../bench/index.js');
+  const options = benchOptions(o);
+  try {
+    checkOptions(options);
+  } catch (err) {
+    cmd.error(`error: ${(err as Error).message}`);
+  }
+  const ui = makeProgress(options.quiet);
+  let report;
+  try {
+    report = await runBench(options, ui);
+  } finally {
+    ui.stop();
+  }
+  const targets = evaluateTargets(report);
+  console.log(formatReport(report, targets));
+  const jsonPath = path.resolve(o.json);
+  const svgPath = path.resolve(o.svg);
+  fs.mkdirSync(path.dirname(jsonPath), { recursive: true });
+  fs.writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  fs.mkdirSync(path.dirname(svgPath), { recursive: true });
+  fs.writeFileSync(svgPath, await renderSvg(report));
+  console.log(`\nJSON: ${jsonPath}\nSVG:  ${svgPath}`);
 }

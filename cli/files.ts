@@ -22,7 +22,18 @@ async function readAllInput(source: string | undefined): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The file-level commands, in the order --help lists them. */
 export function register(program: Command): void {
+  registerMkfs(program);
+  registerPut(program);
+  registerCat(program);
+  registerLs(program);
+  registerStat(program);
+  registerFsck(program);
+}
+
+/** dioread mkfs: format an image file (metadata only, as mkfs). */
+function registerMkfs(program: Command): void {
   program
     .command('mkfs')
     .description('format an image file (metadata only: data blocks keep what they held)')
@@ -34,7 +45,10 @@ export function register(program: Command): void {
       await Engine.mkfs(image, { sizeBytes: o.size, maxFiles: o.maxFiles, extentsPerFile: o.extentsPerFile });
       console.log(`formatted ${image}: ${o.size} bytes, ${o.maxFiles} files, ${o.extentsPerFile} extents per file`);
     });
+}
 
+/** dioread put: copy a host file (or stdin) into a file of the image, 1 MiB at a time. */
+function registerPut(program: Command): void {
   program
     .command('put')
     .description('copy a host file (or stdin) into a file of the image')
@@ -55,7 +69,10 @@ export function register(program: Command): void {
       });
       console.error(`put ${data.length} bytes into ${name}`);
     });
+}
 
+/** dioread cat: write a file of the image to stdout, 1 MiB at a time. */
+function registerCat(program: Command): void {
   program
     .command('cat')
     .description('write a file of the image to stdout')
@@ -76,7 +93,10 @@ export function register(program: Command): void {
         await f.close();
       });
     });
+}
 
+/** dioread ls: list the files of an image (name and size). */
+function registerLs(program: Command): void {
   program
     .command('ls')
     .description('list the files of an image')
@@ -87,7 +107,10 @@ export function register(program: Command): void {
       if (o.json) console.log(JSON.stringify(list, null, 2));
       else for (const f of list) console.log(`${String(f.size).padStart(14)}  ${f.name}`);
     });
+}
 
+/** dioread stat: a file's stat() as JSON. */
+function registerStat(program: Command): void {
   program
     .command('stat')
     .description('show a file: size, blocks, extents, cached and dirty pages')
@@ -102,7 +125,10 @@ export function register(program: Command): void {
       });
       console.log(JSON.stringify(st, null, 2));
     });
+}
 
+/** dioread fsck: check (and with -y repair) an image; exit codes as e2fsck. */
+function registerFsck(program: Command): void {
   program
     .command('fsck')
     .description('check an image (journal, inodes, extents, bitmap); exit 0 clean, 1 errors fixed, 4 errors left, 8 operational error (as e2fsck)')
