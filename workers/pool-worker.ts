@@ -26,31 +26,15 @@ export type PoolTask =
 
 const v = new Volume(Piscina.workerData as SharedDescriptor, SLOT_ROLE_POOL);
 
+/** One operation of the async API, run on this thread; what it returns goes back to the caller. */
 export default function run(t: PoolTask): unknown {
   switch (t.op) {
-    case 'open': {
-      v.setOp(OP_OTHER);
-      const ino = openInode(v, t.name, t.create, t.exclusive, t.perm);
-      try {
-        if (t.truncate) fileTruncate(v, ino, 0); // O_TRUNC
-      } catch (err) {
-        releaseInode(v, ino);
-        throw err;
-      }
-      return ino;
-    }
-    case 'read': {
-      const data = new Uint8Array(t.length);
-      const bytesRead = fileRead(v, t.ino, data, 0, t.length, t.position, t.direct);
-      // The view's length is bytesRead; its buffer moves to the main thread without a copy.
-      return Piscina.move(data.subarray(0, bytesRead));
-    }
-    case 'write': {
-      const n = fileWrite(v, t.ino, t.data, 0, t.data.byteLength, t.position, t.direct, t.append);
-      const at = v.writePos;
-      if (t.sync && n > 0) fileSync(v, t.ino); // O_SYNC
-      return [n, at];
-    }
+    case 'open':
+      return openTask(t);
+    case 'read':
+      return readTask(t);
+    case 'write':
+      return writeTask(t);
     case 'sync':
       fileSync(v, t.ino);
       return null;
@@ -66,19 +50,8 @@ export default function run(t: PoolTask): unknown {
       return null;
     case 'list':
       return usedInodes(v).map((ino) => ({ name: inodeName(v, ino), size: getSize(v, ino) }));
-    case 'writebackAll': {
-      // Close's first step: write back and convert every file, even when one fails (a dead thread
-      // holds its mutex, a device error): report every failure, skip no file (issue 7 bug 7).
-      const failures: string[] = [];
-      for (const ino of usedInodes(v)) {
-        try {
-          writebackAndConvert(v, ino);
-        } catch (err) {
-          failures.push(`${inodeName(v, ino)}: ${(err as Error).message}`);
-        }
-      }
-      return failures;
-    }
+    case 'writebackAll':
+      return writebackAll();
     case 'dropCaches':
       for (const ino of usedInodes(v)) dropFileCache(v, ino);
       return null;
@@ -88,4 +61,50 @@ export default function run(t: PoolTask): unknown {
       markImageState(v, t.clean);
       return null;
   }
+}
+
+type Task<Op extends PoolTask['op']> = Extract<PoolTask, { op: Op }>;
+
+/** Open (or create) a file by name and take a reference on its inode; O_TRUNC cuts it to 0. Returns the inode. */
+function openTask(t: Task<'open'>): number {
+  v.setOp(OP_OTHER);
+  const ino = openInode(v, t.name, t.create, t.exclusive, t.perm);
+  try {
+    if (t.truncate) fileTruncate(v, ino, 0); // O_TRUNC
+  } catch (err) {
+    releaseInode(v, ino);
+    throw err;
+  }
+  return ino;
+}
+
+/** Read into a new buffer; the view's length is bytesRead, and its buffer moves to the main thread without a copy. */
+function readTask(t: Task<'read'>): unknown {
+  const data = new Uint8Array(t.length);
+  const bytesRead = fileRead(v, t.ino, data, 0, t.length, t.position, t.direct);
+  return Piscina.move(data.subarray(0, bytesRead));
+}
+
+/** Write, and with O_SYNC sync the file; returns [bytes written, the position written at]. */
+function writeTask(t: Task<'write'>): [number, number] {
+  const n = fileWrite(v, t.ino, t.data, 0, t.data.byteLength, t.position, t.direct, t.append);
+  const at = v.writePos;
+  if (t.sync && n > 0) fileSync(v, t.ino); // O_SYNC
+  return [n, at];
+}
+
+/**
+ * Close's first step: write back and convert every file, even when one fails (a dead thread holds
+ * its mutex, a device error): report every failure, skip no file (issue 7 bug 7).
+ */
+function writebackAll(): string[] {
+  const failures: string[] = [];
+  for (const ino of usedInodes(v)) {
+    try {
+      writebackAndConvert(v, ino);
+    } catch (err) {
+      failures.push(`${inodeName(v, ino)}: ${(err as Error).message}`);
+    }
+  }
+  return failures;
 }
