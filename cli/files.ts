@@ -41,9 +41,11 @@ function registerMkfs(program: Command): void {
     .option('--size <bytes>', 'device size, e.g. 256M or 1G', parseSize, 64 * 1024 * 1024)
     .option('--max-files <n>', 'inode table size', (t) => Number(t), 64)
     .option('--extents-per-file <n>', 'extent records per file', (t) => Number(t), 4096)
-    .action(async (image: string, o: { size: number; maxFiles: number; extentsPerFile: number }) => {
-      await Engine.mkfs(image, { sizeBytes: o.size, maxFiles: o.maxFiles, extentsPerFile: o.extentsPerFile });
-      console.log(`formatted ${image}: ${o.size} bytes, ${o.maxFiles} files, ${o.extentsPerFile} extents per file`);
+    .option('--journal-blocks <n>', 'journal size in 4 KiB blocks (default: 1/32 of the device, 64..8192)', (t) => Number(t))
+    .action(async (image: string, o: { size: number; maxFiles: number; extentsPerFile: number; journalBlocks?: number }) => {
+      await Engine.mkfs(image, { sizeBytes: o.size, maxFiles: o.maxFiles, extentsPerFile: o.extentsPerFile, ...(o.journalBlocks === undefined ? {} : { journalBlocks: o.journalBlocks }) });
+      const journal = o.journalBlocks === undefined ? '' : `, a journal of ${o.journalBlocks} blocks`;
+      console.log(`formatted ${image}: ${o.size} bytes, ${o.maxFiles} files, ${o.extentsPerFile} extents per file${journal}`);
     });
 }
 
