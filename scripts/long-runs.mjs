@@ -9,6 +9,7 @@ const runs = {
   soak: [
     ['kill-9-keeps-synced-data', { DIOREAD_KILL_ROUNDS: '1000', DIOREAD_KILL_DEADLINE_MS: String(4 * HOUR) }],
     ['crash-states-keep-synced-data', { DIOREAD_CRASH_SEEDS: '30', DIOREAD_CRASH_DEADLINE_MS: String(HOUR) }],
+    ['log-wrap-never-replays-a-stale-prefix', { DIOREAD_WRAP_SEEDS: '200', DIOREAD_CRASH_DEADLINE_MS: String(HOUR) }],
     ['faults-are-reported-never-hidden', { DIOREAD_FAULT_RUNS: '1000000', DIOREAD_FAULT_DEADLINE_MS: String(2 * HOUR) }],
     ['truncate-races-readers', { DIOREAD_RACE_SECONDS: '120' }],
   ],
