@@ -18,18 +18,19 @@
  * reader can observe stays split: the page seqcount section of a write (the frame is TORN inside
  * it), the reader's sample/copy/recheck, the device read and its revalidation.
  *
- * The model's default is the engine as implemented. Two switches are the fixes it proposes for
- * the protocol bugs it found (docs/MODEL.md, "Open bugs"); the safe checks turn both on:
- *   FIX_TRUNCATE_UNMAP_FIRST   fileTruncate unmaps the dropped blocks before it discards dirty
- *                              pages, and releases them to the allocator after dropping the pages
- *   FIX_DIRECT_SEQ_RETRY       readDirectSlow reads again whenever I_SEQ moved during its device
- *                              read, instead of comparing the first block's mapping (an ABA check)
+ * The model is the engine as implemented (commit 53e93ce has the fixes for the two protocol bugs
+ * this model found: docs/MODEL.md, "Bugs found and fixed"). The page hash's lock-free walk is in
+ * model/pagehash.pml, the journal's commit protocol and crash recovery in model/journal.pml.
  *
  * Negative controls (each must make spin print a counterexample):
  *   UNSAFE_EARLY_WRITTEN                 extents are written at allocation (no UNWRITTEN phase)
  *   UNSAFE_UNPIN_AT_WRITEBACK            writeback leaves the page unpinned and not UNINIT (dccaf33f)
  *   UNSAFE_HOLD_SPINLOCK_ACROSS_CONVERT  flush_completed_IO keeps i_completed_io_lock across the conversion
  *   UNSAFE_NO_UNLINK_UNDER_LOCK          the converter unlinks its io_end without i_completed_io_lock
+ *   UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP    fileTruncate discards and drops the dirty pages before it
+ *                                        unmaps the blocks (bug 1, the code before 53e93ce)
+ *   UNSAFE_DIRECT_COMPARE_MAPPING        readDirectSlow, when I_SEQ moved, compares the first block's
+ *                                        mapping instead of reading again (bug 2, before 53e93ce)
  * and the liveness check's own control (model only, no engine counterpart):
  *   UNSAFE_LOST_WAKEUP                   endIoWrite links the io_end but never queues the conversion
  * Instance switches (scripts/model.mjs picks them): sizes NB NF NP NIO; writers NW WOPS WB0 WB1
@@ -834,7 +835,10 @@ inline drop_page(p) {
 }
 
 #if NTRUNC > 0
-/* ext4_truncate: fileTruncate to `keep` blocks, NTRUNC times */
+/* ext4_truncate: fileTruncate to `keep` blocks, NTRUNC times, in the engine's order (53e93ce): unmap
+   the dropped blocks first, clean their pages, free their io_ends, drop the pages, drop what a
+   lockless reader cached meanwhile, and release the blocks last. UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP
+   is the order before it (bug 1 of docs/MODEL.md): clean, free io_ends, drop, then unmap and release. */
 proctype truncate() {
   byte keep, k, k2, tk, b, fp, i, t, ul_p, ul_n, lc_n, lc_prev, lc_i;
   bit tsel[NF], dropped[NIO], dp_ok, tfree[NP];
@@ -845,11 +849,10 @@ proctype truncate() {
        if :: TK & 1 -> keep = 0 :: TK & 2 -> keep = 1 fi;
        for (b : 0 .. NB - 1) { if :: b >= keep -> tprog = tprog | (1 << b) :: else fi };
        for (k : 0 .. NR - 1) { rz[k] = rz[k] | (rmask[k] & tprog) };
-       b = 0;
-       for (k : 0 .. NF - 1) { tsel[k] = (pg[k].idx != NIL && pg[k].idx >= keep) }; k = 0   /* inodePages */
+       b = 0
      };
-#ifdef FIX_TRUNCATE_UNMAP_FIRST
-T_unmap:                                                     /* the fix: unmap before any dirty data is discarded */
+#ifndef UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP
+T_unmap:                                                     /* 1. unmap (truncateExtents in the I_SEQ section); the blocks stay allocated */
      atomic {
        ext_section();
        for (b : 0 .. NB - 1) {
@@ -861,7 +864,8 @@ T_unmap:                                                     /* the fix: unmap b
        b = 0
      };
 #endif
-T_clean:                                                     /* 1. clean the pages, wait out writeback */
+     atomic { for (k : 0 .. NF - 1) { tsel[k] = (pg[k].idx != NIL && pg[k].idx >= keep) }; k = 0 };   /* inodePages */
+T_clean:                                                     /* 2. clean the pages, wait out writeback */
      for (tk : 0 .. NF - 1) {
        if
        :: tsel[tk] ->
@@ -879,7 +883,7 @@ T_clean:                                                     /* 1. clean the pag
        fi
      };
      tk = 0;
-T_free_endio:                                                /* 2. freeIoEndsBeyond: unlink, free, no conversion */
+T_free_endio:                                                /* 3. freeIoEndsBeyond: unlink, free, no conversion */
      atomic {
        spin == 0 -> spin = ME;
        for (i : 0 .. NIO - 1) {
@@ -897,16 +901,11 @@ T_free_endio:                                                /* 2. freeIoEndsBey
        };
        i = 0
      };
-T_drop:                                                      /* 3. drop the pages */
+T_drop:                                                      /* 4. drop the pages */
      for (tk : 0 .. NF - 1) { if :: tsel[tk] -> drop_page(tk); tsel[tk] = 0 :: else fi };
      tk = 0;
-#ifdef FIX_TRUNCATE_UNMAP_FIRST
-T_extents:                                                   /* 5. release the (already unmapped) blocks */
-     atomic {
-       for (b : 0 .. NP - 1) { if :: tfree[b] -> pused[b] = 0; tfree[b] = 0 :: else fi };
-       b = 0;
-#else
-T_extents:                                                   /* 5. unmap and release the blocks */
+#ifdef UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP
+T_extents:                                                   /* the old order: only now unmap and release the blocks */
      atomic {
        ext_section();
        for (b : 0 .. NB - 1) {
@@ -915,14 +914,16 @@ T_extents:                                                   /* 5. unmap and rel
          :: else
          fi
        };
-       b = 0;
-#endif
-       for (k : 0 .. NF - 1) { tsel[k] = (pg[k].idx != NIL && pg[k].idx >= keep) }; k = 0
+       b = 0
      };
+#endif
 T_drop_again:                                                /* 6. drop what a lockless reader cached meanwhile */
+     atomic { for (k : 0 .. NF - 1) { tsel[k] = (pg[k].idx != NIL && pg[k].idx >= keep) }; k = 0 };   /* inodePages */
      for (tk : 0 .. NF - 1) { if :: tsel[tk] -> drop_page(tk); tsel[tk] = 0 :: else fi };
      tk = 0;
+T_free:                                                      /* 7. release the blocks (freeBlocks), unlock i_mutex */
      atomic {
+       for (b : 0 .. NP - 1) { if :: tfree[b] -> pused[b] = 0; tfree[b] = 0 :: else fi };
        mutex = 0;
        for (b : 0 .. NB - 1) { if :: b >= keep -> lo[b] = nextgen; zok[b] = 1 :: else fi };   /* ghost: done */
        tprog = 0;
@@ -969,9 +970,9 @@ R_copy:  atomic {
    reads a run of blocks (DRUN: [0, 2) when the extent goes on and block 1 is not cached) in one
    device read */
 proctype dreader() {
-  byte b, e, cur, rv, rv2, k, k2, fp, dp, mpb, mst, m2pb, m2st, n;
+  byte b, e, cur, rv, rv2, k, k2, fp, dp, gp, mpb, mst, m2pb, m2st, n;
   byte slo[NB];
-  bit szok[NB], hit, got, rrun, sampled;
+  bit szok[NB], hit, got, rrun, sampled, slow, gp_ok, m2done;
   do
   :: n < RREADS ->
 D_fast:
@@ -1017,32 +1018,52 @@ D_probe:   atomic { lookup(cur, dp); if :: dp != NIL -> pg[dp].ref++ :: else fi 
                  };
                  if
                  :: mst != WR ->                              /* zeros, unless the map moved */
-                    atomic { if :: !imoved[1] -> check_read(1, cur, 0); got = 1 :: else fi };
-                    if :: got -> break :: else fi
+                    atomic { if :: !imoved[1] -> check_read(1, cur, 0); got = 1 :: else fi }
                  :: else ->
 D_io:               atomic {                                  /* readBlocks of the run, seqReadRetry */
                       IO_POINT; rv = dev[mpb]; if :: rrun -> rv2 = dev[mpb + 1] :: else fi;
                       if :: !imoved[1] -> got = 1 :: else fi
-                    };
-#ifdef FIX_DIRECT_SEQ_RETRY
-                    if :: got -> break :: else fi             /* the fix: the map moved, so read again */
-#else
-                    if
-                    :: got -> break
-                    :: else ->                                /* the map moved: compare the first block's mapping */
-                       atomic {
-                         isamp[1] = 1; imoved[1] = 0; m2st = ext[cur]; m2pb = (m2st == HOLE -> NIL : epb[cur]);
-                         if :: m2pb == mpb && m2st == WR -> got = 1 :: else fi
-                       };
-                       if :: got -> break :: else fi
+                    }
+                 fi;
+#ifndef UNSAFE_DIRECT_COMPARE_MAPPING
+                 if
+                 :: got -> break
+                 :: else ->                                   /* I_SEQ moved: read again, or (after */
+                    if                                        /* DIRECT_READ_RETRIES tries: any number */
+                    :: skip                                   /* here) this block through the page cache */
+                    :: slow = 1; break
                     fi
-#endif
                  fi
+#else
+                 if                                           /* the old code (bug 2 of docs/MODEL.md): */
+                 :: got -> break
+                 :: !got && mst != WR -> skip
+                 :: !got && mst == WR ->                      /* the map moved: compare the first block's mapping */
+                    atomic {
+                      isamp[1] = 1; imoved[1] = 0; m2st = ext[cur]; m2pb = (m2st == HOLE -> NIL : epb[cur]);
+                      if :: m2pb == mpb && m2st == WR -> got = 1 :: else fi
+                    };
+                    if :: got -> break :: else fi
+                 fi
+#endif
               od;
-              atomic {
-                if :: mst == WR -> check_read(1, cur, rv); if :: rrun -> check_read(1, cur + 1, rv2) :: else fi :: else fi;
-                cur = cur + 1 + rrun; got = 0; rrun = 0; rv = 0; rv2 = 0; mpb = 0; mst = 0; m2pb = 0; m2st = 0
-              }
+              if
+              :: slow ->
+D_slow:          grab_page(cur);                              /* readPageSlow(locked false): grabPage, fillPage */
+                 if
+                 :: !(pg[gp].flags & PG_UPTODATE) -> fill_page(1, gp, cur)
+                 :: else
+                 fi;
+                 atomic {
+                   rv = pg[gp].data; page_unlock_put(gp); check_read(1, cur, rv);
+                   cur++; slow = 0; got = 0; rrun = 0; gp = 0; rv = 0; rv2 = 0; mpb = 0; mst = 0; m2pb = 0; m2st = 0
+                 }
+              :: else ->
+                 atomic {
+                   if :: mst == WR -> check_read(1, cur, rv); if :: rrun -> check_read(1, cur + 1, rv2) :: else fi :: else fi;
+                   cur = cur + 1 + rrun; got = 0; rrun = 0; rv = 0; rv2 = 0; mpb = 0; mst = 0; m2pb = 0; m2st = 0
+                 }
+              fi
            fi
         fi
      :: else -> break
@@ -1098,22 +1119,9 @@ end_M:
 }
 #endif
 
-/* ================================================================ the journal: NOT MODELLED YET
-
-   Issue 10's last item waits for the metadata journal that the data-safety issue is building on
-   main (jbd2's role: descriptor, data and commit blocks, replay at open and by fsck). When it
-   lands, its commit protocol goes here:
-   - a committer process (the conversion commit of syncLocked / the worker: data durable, then the
-     journal transaction with the converted extents, then the commit block), each step a label;
-   - a crash process that may stop the world after any step of a transaction (the device keeps
-     what was written; shared memory is lost), then a replay process (Engine.open / fsck);
-   - properties: invariant 2 (an extent is written on the device only after its data is durable)
-     and invariant 8 (after the crash and replay: every sync()ed block intact, every other block
-     old data, new data or zeros, never STALE), as assertions in the replay.
-   Nothing in the checks above depends on it: they model the in-memory protocol only. */
-#ifdef JOURNAL
-#error "the journal's commit protocol is not modelled yet: see the section above and docs/MODEL.md"
-#endif
+/* The journal (the commit protocol, pending frees, crash and replay) is model/journal.pml; the
+   in-memory protocol here does not depend on it (a truncate's blocks are released at T_free, no
+   later than the engine releases them after the commit: more behaviours, not fewer). */
 
 /* LTL (checked with -a -f): every io_end that completes is eventually converted or dropped */
 #ifdef LTL_CONVERTED

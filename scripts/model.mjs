@@ -25,11 +25,6 @@ const DEPTH_MAX = 100_000;
 /** pan's memory bound (-DMEMLIM, MB). */
 const MEMLIM_MB = 4096;
 
-// The fixes the model proposes for the two protocol bugs it found (docs/MODEL.md, "Open bugs").
-// The model's default is the engine as implemented; the safe checks verify the protocol with the
-// fixes. When src/ has them, make them unconditional in the model and delete the open-bug rows.
-const FIXES = ['FIX_TRUNCATE_UNMAP_FIRST', 'FIX_DIRECT_SEQ_RETRY'];
-
 // Instances (docs/MODEL.md, "Instances"): the processes and bounds of each small world.
 const I = {
   writeRead: ['NW=2', 'WB0=1', 'NTRUNC=0', 'NO_FSYNC', 'NO_DREADER', 'NEVICT=1'],
@@ -46,23 +41,23 @@ const I = {
 
 /** kind: safe (0 errors), ltl (0 errors, -a -f), control (>= 1 error), bug (open bug: >= 1 error). */
 const CHECKS = [
-  { name: 'safe/write-read', kind: 'safe', defs: [...I.writeRead, ...FIXES] },
-  { name: 'safe/write-direct', kind: 'safe', defs: [...I.writeDirect, ...FIXES] },
-  { name: 'safe/fsync', kind: 'safe', defs: [...I.fsync, ...FIXES] },
-  { name: 'safe/truncate-read', kind: 'safe', defs: [...I.truncRead, ...FIXES] },
-  { name: 'safe/truncate-direct', kind: 'safe', defs: [...I.truncDirect, ...FIXES] },
-  { name: 'safe/tiny-pool-cache', kind: 'safe', defs: [...I.tiny, ...FIXES] },
-  { name: 'safe/foreign-read', kind: 'safe', defs: [...I.foreignRead, ...FIXES] },
-  { name: 'safe/foreign-direct-run', kind: 'safe', defs: [...I.directRun, ...FIXES] },
-  { name: 'ltl/converted-fsync', kind: 'ltl', defs: [...I.liveFsync, ...FIXES, 'LTL_CONVERTED'] },
-  { name: 'ltl/converted-truncate', kind: 'ltl', defs: [...I.liveTrunc, ...FIXES, 'LTL_CONVERTED'] },
-  { name: 'control/UNSAFE_EARLY_WRITTEN', kind: 'control', defs: [...I.writeRead, ...FIXES, 'UNSAFE_EARLY_WRITTEN'] },
-  { name: 'control/UNSAFE_UNPIN_AT_WRITEBACK', kind: 'control', defs: [...I.writeRead, ...FIXES, 'UNSAFE_UNPIN_AT_WRITEBACK'] },
-  { name: 'control/UNSAFE_HOLD_SPINLOCK_ACROSS_CONVERT', kind: 'control', defs: [...I.writeRead, ...FIXES, 'UNSAFE_HOLD_SPINLOCK_ACROSS_CONVERT'] },
-  { name: 'control/UNSAFE_NO_UNLINK_UNDER_LOCK', kind: 'control', defs: [...I.writeRead, ...FIXES, 'UNSAFE_NO_UNLINK_UNDER_LOCK'] },
-  { name: 'control/ltl/UNSAFE_LOST_WAKEUP', kind: 'control', ltl: true, defs: [...I.liveTrunc, ...FIXES, 'LTL_CONVERTED', 'UNSAFE_LOST_WAKEUP'] },
-  { name: 'bug/truncate-older-generation', kind: 'bug', defs: [...I.truncRead, 'FIX_DIRECT_SEQ_RETRY'] },
-  { name: 'bug/direct-run-foreign-bytes', kind: 'bug', defs: [...I.directRun, 'FIX_TRUNCATE_UNMAP_FIRST'] },
+  { name: 'safe/write-read', kind: 'safe', defs: [...I.writeRead] },
+  { name: 'safe/write-direct', kind: 'safe', defs: [...I.writeDirect] },
+  { name: 'safe/fsync', kind: 'safe', defs: [...I.fsync] },
+  { name: 'safe/truncate-read', kind: 'safe', defs: [...I.truncRead] },
+  { name: 'safe/truncate-direct', kind: 'safe', defs: [...I.truncDirect] },
+  { name: 'safe/tiny-pool-cache', kind: 'safe', defs: [...I.tiny] },
+  { name: 'safe/foreign-read', kind: 'safe', defs: [...I.foreignRead] },
+  { name: 'safe/foreign-direct-run', kind: 'safe', defs: [...I.directRun] },
+  { name: 'ltl/converted-fsync', kind: 'ltl', defs: [...I.liveFsync, 'LTL_CONVERTED'] },
+  { name: 'ltl/converted-truncate', kind: 'ltl', defs: [...I.liveTrunc, 'LTL_CONVERTED'] },
+  { name: 'control/UNSAFE_EARLY_WRITTEN', kind: 'control', defs: [...I.writeRead, 'UNSAFE_EARLY_WRITTEN'] },
+  { name: 'control/UNSAFE_UNPIN_AT_WRITEBACK', kind: 'control', defs: [...I.writeRead, 'UNSAFE_UNPIN_AT_WRITEBACK'] },
+  { name: 'control/UNSAFE_HOLD_SPINLOCK_ACROSS_CONVERT', kind: 'control', defs: [...I.writeRead, 'UNSAFE_HOLD_SPINLOCK_ACROSS_CONVERT'] },
+  { name: 'control/UNSAFE_NO_UNLINK_UNDER_LOCK', kind: 'control', defs: [...I.writeRead, 'UNSAFE_NO_UNLINK_UNDER_LOCK'] },
+  { name: 'control/ltl/UNSAFE_LOST_WAKEUP', kind: 'control', ltl: true, defs: [...I.liveTrunc, 'LTL_CONVERTED', 'UNSAFE_LOST_WAKEUP'] },
+  { name: 'control/UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP', kind: 'control', defs: [...I.truncRead, 'UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP'] },
+  { name: 'control/UNSAFE_DIRECT_COMPARE_MAPPING', kind: 'control', defs: [...I.directRun, 'UNSAFE_DIRECT_COMPARE_MAPPING'] },
 ];
 
 const EXPECT = { safe: '0 errors', ltl: '0 errors', control: '>= 1 error', bug: '>= 1 error (open)' };
