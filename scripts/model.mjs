@@ -1,15 +1,17 @@
-// npm run model: verify model/dioread.pml with spin, every check of docs/MODEL.md.
-// ext4 counterpart: none (this is the runner of the Promela model of the dioread_nolock protocol).
+// npm run model: verify the Promela models in model/ with spin, every check of docs/MODEL.md:
+// dioread.pml (the dioread_nolock protocol), pagehash.pml (the page hash's lock-free probe),
+// journal.pml (the journal's commit protocol, pending frees, crash and replay).
+// ext4 counterpart: none (this is the runner of the models).
 //
 // For each check: in a fresh temp directory (never in the repository), `spin -a` with the check's
 // -D switches, `gcc` of pan.c, and pan (exhaustive safety search, or with -a -f the LTL property
 // under weak fairness). It parses pan's report (errors, states stored, depth reached, memory,
 // elapsed time), prints a table, and for every check that found an error the first lines of the
 // counterexample that `spin -t -p` replays. Exit status 1 when a safe check or the liveness check
-// has an error or an incomplete search, when a negative control finds none, or when an open-bug
-// check no longer reproduces (then the fix is in the model: delete the row). Plain Node ESM, no
-// dependencies. Options: --only <substring> (run the checks whose name contains it), --jobs <n>,
-// --trail-lines <n>, --verbose (print the commands).
+// has an error or an incomplete search, when a negative control or a vacuity probe finds none, or
+// when an open-bug check no longer reproduces (then the fix is in the model: delete the row). Plain
+// Node ESM, no dependencies. Options: --only <substring> (run the checks whose name contains it),
+// --jobs <n>, --trail-lines <n>, --verbose (print the commands).
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MODEL = path.join(ROOT, 'model', 'dioread.pml');
+const MODEL_DIR = path.join(ROOT, 'model');
 
 /** pan's search depth bound (-m): every check must stay below it, or its search is incomplete. */
 const DEPTH_MAX = 100_000;
@@ -37,19 +39,39 @@ const I = {
   foreignRead: ['NW=1', 'WOPS=2', 'WSEQ=2', 'NTRUNC=1', 'TK=2', 'NO_FLUSHER', 'NO_WORKER', 'NO_DREADER', 'NEVICT=2', 'NO_MONITOR', 'FOREIGN_FILE'],
   liveFsync: ['NW=2', 'WB0=1', 'NTRUNC=0', 'NO_READER', 'NO_DREADER', 'NO_EVICT', 'NO_MONITOR'],
   liveTrunc: ['NW=1', 'WOPS=2', 'NTRUNC=1', 'NO_FSYNC', 'NO_READER', 'NO_DREADER', 'NO_EVICT', 'NO_MONITOR'],
+  // pagehash.pml: three frames, two buckets, three chain changes, the two walkers
+  hash: ['NOPS=3'],
+  // journal.pml: B writes twice; another thread commits (twice, or once); a log that never wraps
+  // (the engine as implemented: asserted), one that wraps (with the fix of bug 3), one data block
+  // only (B can only have A's freed block: the ENOSPC commit-and-retry)
+  jWrap: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=10', 'FIX_RESET_SUPER_FLUSH'],
+  jReuse: ['NDATA=1', 'BW2', 'NCOMMIT=2', 'NLOG=10', 'FIX_RESET_SUPER_FLUSH'],
+  jNoWrap: ['NDATA=2', 'BW2', 'NCOMMIT=2', 'NLOG=24', 'NO_RESET'],
+  jSmall: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=24', 'NO_RESET'],
+  jBug: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=12'],
+  jReach: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=10', 'FIX_RESET_SUPER_FLUSH', 'REACH'],
 };
 
-/** kind: safe (0 errors), ltl (0 errors, -a -f), control (>= 1 error), bug (open bug: >= 1 error). */
+/**
+ * kind: safe (0 errors), ltl (0 errors, -a -f), control (>= 1 error), reach (a vacuity probe: >= 1
+ * error, the scenario is reachable), bug (open bug: >= 1 error). model: the file in model/ (dioread.pml
+ * when not given).
+ */
 const CHECKS = [
   { name: 'safe/write-read', kind: 'safe', defs: [...I.writeRead] },
-  { name: 'safe/write-direct', kind: 'safe', defs: [...I.writeDirect] },
+  { name: 'safe/write-direct', kind: 'safe', heavy: true, defs: [...I.writeDirect] },
   { name: 'safe/fsync', kind: 'safe', defs: [...I.fsync] },
   { name: 'safe/truncate-read', kind: 'safe', defs: [...I.truncRead] },
   { name: 'safe/truncate-direct', kind: 'safe', defs: [...I.truncDirect] },
-  { name: 'safe/tiny-pool-cache', kind: 'safe', defs: [...I.tiny] },
+  { name: 'safe/tiny-pool-cache', kind: 'safe', heavy: true, defs: [...I.tiny] },
   { name: 'safe/foreign-read', kind: 'safe', defs: [...I.foreignRead] },
-  { name: 'safe/foreign-direct-run', kind: 'safe', defs: [...I.directRun] },
-  { name: 'ltl/converted-fsync', kind: 'ltl', defs: [...I.liveFsync, 'LTL_CONVERTED'] },
+  { name: 'safe/foreign-direct-run', kind: 'safe', heavy: true, defs: [...I.directRun] },
+  { name: 'safe/pagehash', model: 'pagehash.pml', kind: 'safe', defs: [...I.hash] },
+  { name: 'safe/journal-no-wrap', model: 'journal.pml', kind: 'safe', heavy: true, defs: [...I.jNoWrap] },
+  { name: 'safe/journal-wrap', model: 'journal.pml', kind: 'safe', defs: [...I.jWrap] },
+  { name: 'safe/journal-reuse', model: 'journal.pml', kind: 'safe', defs: [...I.jReuse] },
+  { name: 'reach/journal-reset-reuse', model: 'journal.pml', kind: 'reach', defs: [...I.jReach] },
+  { name: 'ltl/converted-fsync', kind: 'ltl', heavy: true, defs: [...I.liveFsync, 'LTL_CONVERTED'] },
   { name: 'ltl/converted-truncate', kind: 'ltl', defs: [...I.liveTrunc, 'LTL_CONVERTED'] },
   { name: 'control/UNSAFE_EARLY_WRITTEN', kind: 'control', defs: [...I.writeRead, 'UNSAFE_EARLY_WRITTEN'] },
   { name: 'control/UNSAFE_UNPIN_AT_WRITEBACK', kind: 'control', defs: [...I.writeRead, 'UNSAFE_UNPIN_AT_WRITEBACK'] },
@@ -58,9 +80,15 @@ const CHECKS = [
   { name: 'control/ltl/UNSAFE_LOST_WAKEUP', kind: 'control', ltl: true, defs: [...I.liveTrunc, 'LTL_CONVERTED', 'UNSAFE_LOST_WAKEUP'] },
   { name: 'control/UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP', kind: 'control', defs: [...I.truncRead, 'UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP'] },
   { name: 'control/UNSAFE_DIRECT_COMPARE_MAPPING', kind: 'control', defs: [...I.directRun, 'UNSAFE_DIRECT_COMPARE_MAPPING'] },
+  { name: 'control/pagehash/UNSAFE_HASH_SEQ_BEFORE_ONLY', model: 'pagehash.pml', kind: 'control', defs: [...I.hash, 'UNSAFE_HASH_SEQ_BEFORE_ONLY'] },
+  { name: 'control/journal/UNSAFE_NO_JOURNAL', model: 'journal.pml', kind: 'control', defs: [...I.jSmall, 'UNSAFE_NO_JOURNAL'] },
+  { name: 'control/journal/UNSAFE_EARLY_REUSE', model: 'journal.pml', kind: 'control', defs: [...I.jSmall, 'UNSAFE_EARLY_REUSE'] },
+  { name: 'control/journal/UNSAFE_COMMIT_BEFORE_DATA_FLUSH', model: 'journal.pml', kind: 'control', defs: [...I.jSmall, 'UNSAFE_COMMIT_BEFORE_DATA_FLUSH'] },
+  { name: 'control/journal/UNSAFE_HANDLE_NO_RECHECK', model: 'journal.pml', kind: 'control', defs: [...I.jSmall, 'UNSAFE_HANDLE_NO_RECHECK'] },
+  { name: 'bug/journal-reset-stale-prefix', model: 'journal.pml', kind: 'bug', defs: [...I.jBug] },
 ];
 
-const EXPECT = { safe: '0 errors', ltl: '0 errors', control: '>= 1 error', bug: '>= 1 error (open)' };
+const EXPECT = { safe: '0 errors', ltl: '0 errors', control: '>= 1 error', reach: '>= 1 error (probe)', bug: '>= 1 error (open)' };
 
 function parseArgs(argv) {
   const o = { only: null, jobs: Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 4)), trailLines: 12, verbose: false };
@@ -122,21 +150,26 @@ function parsePan(out) {
 }
 
 /** The comment on the model line spin names (what the failed assertion stands for). */
-function assertionNote(trail) {
-  const m = /dioread\.pml:(\d+), Error: (.*)/.exec(trail);
+function assertionNote(trail, model) {
+  const m = new RegExp(`${model.replace('.', '\\.')}:(\\d+), Error: (.*)`).exec(trail);
   if (!m) return null;
-  const line = fs.readFileSync(MODEL, 'utf8').split('\n')[Number(m[1]) - 1] || '';
+  const line = fs.readFileSync(path.join(MODEL_DIR, model), 'utf8').split('\n')[Number(m[1]) - 1] || '';
   const c = /\/\*\s*(.*?)\s*\*\//.exec(line);
   return { line: Number(m[1]), error: m[2].trim(), note: c ? c[1] : '' };
+}
+
+function modelOf(c) {
+  return c.model ?? 'dioread.pml';
 }
 
 async function runCheck(c, opts) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dioread-model-'));
   const d = c.defs.map((x) => `-D${x}`);
+  const model = modelOf(c);
   const t0 = Date.now();
   try {
-    fs.copyFileSync(MODEL, path.join(dir, 'dioread.pml'));
-    const sp = await run('spin', ['-a', ...d, 'dioread.pml'], dir, opts.verbose);
+    fs.copyFileSync(path.join(MODEL_DIR, model), path.join(dir, model));
+    const sp = await run('spin', ['-a', ...d, model], dir, opts.verbose);
     if (sp.code !== 0 || !fs.existsSync(path.join(dir, 'pan.c'))) return { c, fail: `spin -a failed:\n${sp.out}` };
     const cflags = ['-Og', '-w', `-DMEMLIM=${MEMLIM_MB}`, '-DCOLLAPSE', ...d];
     const ltl = c.kind === 'ltl' || c.ltl === true;
@@ -149,11 +182,11 @@ async function runCheck(c, opts) {
     const pan = await run('./pan', panArgs, dir, opts.verbose);
     const r = parsePan(pan.out);
     let trail = null;
-    if (r.errors > 0 && fs.existsSync(path.join(dir, 'dioread.pml.trail'))) {
-      const t = await run('spin', ['-t', '-p', '-k', 'dioread.pml.trail', ...d, 'dioread.pml'], dir, opts.verbose);
+    if (r.errors > 0 && fs.existsSync(path.join(dir, `${model}.trail`))) {
+      const t = await run('spin', ['-t', '-p', '-k', `${model}.trail`, ...d, model], dir, opts.verbose);
       trail = t.out;
     }
-    return { c, r, trail, panOut: pan.out, wallSeconds: (Date.now() - t0) / 1000, cmd: `spin -a ${d.join(' ')} dioread.pml && gcc ${cflags.join(' ')} -o pan pan.c && ./pan ${panArgs.join(' ')}` };
+    return { c, r, trail, panOut: pan.out, wallSeconds: (Date.now() - t0) / 1000, cmd: `spin -a ${d.join(' ')} ${model} && gcc ${cflags.join(' ')} -o pan pan.c && ./pan ${panArgs.join(' ')}` };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -172,13 +205,17 @@ function judge(res) {
     return [true, 'verified'];
   }
   if (c.kind === 'control') return r.errors > 0 ? [true, 'counterexample'] : [false, 'NO COUNTEREXAMPLE'];
+  if (c.kind === 'reach') return r.errors > 0 ? [true, 'reached'] : [false, 'NOT REACHED: the safe checks may be vacuous'];
   return r.errors > 0 ? [true, 'OPEN BUG reproduces'] : [false, 'NO LONGER REPRODUCES: delete the row'];
 }
 
 // Trail steps that are bookkeeping: loop counters, temporaries, resets, control flow.
 const NOISE = [
-  /\[(k|k2|tk|i|wk|t|n|lc_\w+|ul_\w+|fp|cp|dp|gp_ok|dp_ok|hit|got|sampled|m2done|popped|qpush|fl_more|wb_go|wi_go|busy|requeued|rrun|fio|spare) = /,
-  /\[\(\((k|k2|b|i|tk|wk|n|t)\s*<=?/,
+  /\[(k|k2|tk|i|j|w|wk|t|n|m|ci|fx|cb|cn|cp|cm|cq|lc_\w+|ul_\w+|fp|cp|dp|gp_ok|dp_ok|hit|got|sampled|m2done|popped|qpush|fl_more|wb_go|wi_go|busy|requeued|rrun|fio|spare|go|ok|steps) = /,
+  /\[\(\((k|k2|b|i|j|w|m|p|f|ci|fx|cb|cq|cp|tk|wk|n|t)\s*<=?/,
+  /\[(tximg|img)\[.*\] = (s_img|mdur|tximg)/,
+  /\[(s_img\[ci\]|dat\[p\]) = (0|ddur)/,
+  /\[stayed\[.*\] = 0\]/,
   /\[\(\(n<\d+\)\)\]/,
   /\[\(\(t<\d+\)\)\]/,
   /\[(else|break|skip|\(1\)|\.\(goto\))\]/,
@@ -191,7 +228,7 @@ const NOISE = [
 function trailHead(trail, n) {
   const lines = trail.split('\n').map((l) => l.replace(/\s+/g, ' ').trim()).filter(Boolean);
   const steps = lines.filter((l) => /^\d+: proc\s+\d+ \(.* \[/.test(l) && !/\(:init:/.test(l));
-  const told = steps.filter((l) => !NOISE.some((re) => re.test(l))).map((l) => l.replace(/\S*dioread\.pml:/, 'pml:').slice(0, 130));
+  const told = steps.filter((l) => !NOISE.some((re) => re.test(l))).map((l) => l.replace(/\S*\.pml:/, 'pml:').slice(0, 130));
   const err = lines.filter((l) => /Error:|text of failed assertion|acceptance cycle|violated/.test(l)).slice(0, 2);
   const first = told.slice(0, n);
   const last = told.length > n ? told.slice(Math.max(n, told.length - Math.ceil(n / 2))) : [];
@@ -222,7 +259,7 @@ function table(rows) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  need('spin', 'the model checker: it turns model/dioread.pml into pan.c');
+  need('spin', 'the model checker: it turns the models in model/ into pan.c');
   need('gcc', 'pan.c is compiled with gcc');
   const ver = spawnSync('spin', ['-V'], { encoding: 'utf8' }).stdout.trim();
   const checks = opts.only ? CHECKS.filter((c) => c.name.includes(opts.only)) : CHECKS;
@@ -230,13 +267,17 @@ async function main() {
     console.error(`model.mjs: no check matches ${opts.only}`);
     process.exit(2);
   }
-  console.log(`${ver}; model ${path.relative(ROOT, MODEL)}; ${checks.length} checks, ${opts.jobs} at a time; pan -m${DEPTH_MAX}, -DCOLLAPSE, -DMEMLIM=${MEMLIM_MB}`);
+  const models = [...new Set(checks.map(modelOf))].map((m) => `model/${m}`).join(', ');
+  console.log(`${ver}; ${models}; ${checks.length} checks, ${opts.jobs} at a time; pan -m${DEPTH_MAX}, -DCOLLAPSE, -DMEMLIM=${MEMLIM_MB}`);
   const t0 = Date.now();
   const results = new Array(checks.length);
+  // The heavy checks start first (the jobs then finish close together); the table keeps the list's order.
+  const queue = checks.map((c, i) => i).sort((a, b) => Number(checks[b].heavy === true) - Number(checks[a].heavy === true) || a - b);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(opts.jobs, checks.length) }, async () => {
-      for (let i = next++; i < checks.length; i = next++) {
+      for (let q = next++; q < queue.length; q = next++) {
+        const i = queue[q];
         results[i] = await runCheck(checks[i], opts);
         const [ok, verdict] = judge(results[i]);
         console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${checks[i].name}: ${verdict}${results[i].r ? ` (${fmtStates(results[i].r.states)} states, ${results[i].r.seconds}s)` : ''}`);
@@ -262,7 +303,7 @@ async function main() {
       continue;
     }
     const t = trailHead(x.res.trail, opts.trailLines);
-    const note = assertionNote(x.res.trail);
+    const note = assertionNote(x.res.trail, modelOf(x.res.c));
     console.log(`\n--- ${x.res.c.name}: ${x.res.r.firstError ?? 'error'}`);
     console.log(`  trail (spin -t -p): ${t.total} steps, ${t.shown} after dropping bookkeeping; the first ${t.first.length}${t.last.length ? ` and the last ${t.last.length}` : ''}:`);
     for (const l of t.first) console.log(`  ${l}`);
@@ -279,7 +320,7 @@ async function main() {
     process.exit(1);
   }
   const open = rows.filter((x) => x.res.c.kind === 'bug');
-  console.log(`\nnpm run model: the safe model verified, every control refuted${open.length ? `; ${open.length} open protocol bug(s) reproduce (docs/MODEL.md, "Open bugs")` : ''}`);
+  console.log(`\nnpm run model: the safe models verified, every control refuted, every probe reached${open.length ? `; ${open.length} open protocol bug(s) reproduce (docs/MODEL.md, "Open bugs")` : ''}`);
 }
 
 await main();
