@@ -43,7 +43,8 @@ const I = {
   hash: ['NOPS=3'],
   // journal.pml: B writes twice; another thread commits (twice, or once); a log that never wraps
   // (the engine as implemented: asserted), one that wraps (with the fix of bug 3), one data block
-  // only (B can only have A's freed block: the ENOSPC commit-and-retry)
+  // only (B can only have A's freed block: the ENOSPC commit-and-retry); jSmall is the controls'
+  // instance (as implemented, no wrap: bug 3 cannot be what refutes them); jBug has bug 3 unfixed
   jWrap: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=10', 'FIX_RESET_SUPER_FLUSH'],
   jReuse: ['NDATA=1', 'BW2', 'NCOMMIT=2', 'NLOG=10', 'FIX_RESET_SUPER_FLUSH'],
   jNoWrap: ['NDATA=2', 'BW2', 'NCOMMIT=2', 'NLOG=24', 'NO_RESET'],
