@@ -48,17 +48,19 @@
  *   UNSAFE_EARLY_REUSE               a freed block is allocatable at once (unsafeEarlyReuse; issue
  *                                    7 bug 3)
  *   UNSAFE_COMMIT_BEFORE_DATA_FLUSH  the commit block is written with no flush since the data
- *                                    writes: neither the ordered-mode flush before the log blocks
- *                                    nor writeTransaction's flush before the commit block (jbd2's
- *                                    journal_async_commit; the log's own atomicity still holds:
- *                                    replay checks the crc32c)
+ *                                    writes: writeTransaction's flush before the commit block is
+ *                                    left out (jbd2's journal_async_commit; the log's own
+ *                                    atomicity still holds: replay checks the crc32c)
  *   UNSAFE_HANDLE_NO_RECHECK         journalStart does not look at the barrier again after it
  *                                    counts itself in (the Dekker pair with the committer broken)
  * and an experiment (not a control: it verifies, see docs/MODEL.md):
- *   SKIP_ORDERED_FLUSH               only commitLocked's flush before the log blocks is left out
- * The fix this model proposes for the bug it found in the engine (docs/MODEL.md, bug 3):
- *   FIX_RESET_SUPER_FLUSH            a log reset makes the new superblock durable (write, flush)
- *                                    before it overwrites the old log's blocks
+ *   ORDERED_FLUSH_BEFORE_LOG         commitLocked also flushes before the log blocks (the engine
+ *                                    before ac25887; the flush before the commit block, which the
+ *                                    engine keeps, is what orders the data before the commit)
+ *   UNSAFE_RESET_SUPER_UNFLUSHED     a log reset writes the new superblock but flushes only with the
+ *                                    transaction's blocks (the engine before 5585f11; docs/MODEL.md,
+ *                                    bug 3, which this model found; the engine's test symbol of the
+ *                                    same name)
  * Instance switches: NDATA (1: X only, so B can only have A's freed block), NCOMMIT, BW2 (B writes
  * its block a second time and syncs again), NLOG, NO_RESET (assert that the log never wraps), REACH
  * (a vacuity probe: a crash after a reset whose replayed image has B on A's freed block).
@@ -260,9 +262,9 @@ C_in_place:                                          /* logAndCheckpoint's unsaf
      atomic { for (ci : 0 .. NIMG - 1) { if :: s_has & (1 << ci) -> mwrite(ci, s_img[ci]) :: else fi }; ci = 0 };
      device_flush()
 #else
-#if !defined(UNSAFE_COMMIT_BEFORE_DATA_FLUSH) && !defined(SKIP_ORDERED_FLUSH)
-C_flush_data:                                        /* ordered mode: the data before the log */
-     device_flush();
+#if defined(ORDERED_FLUSH_BEFORE_LOG) && !defined(UNSAFE_COMMIT_BEFORE_DATA_FLUSH)
+C_flush_data:                                        /* the engine before ac25887: a flush before */
+     device_flush();                                 /* the log too (writeTransaction's covers it) */
 #endif
 C_log_room:
      atomic {                                        /* logAndCheckpoint: does it fit before the end? */
@@ -278,8 +280,8 @@ C_log_room:
 C_reset:                                             /* the log wrap: checkpoints durable, restart */
         device_flush();
         atomic { resets++; pos = LOG_FIRST; jstart = 0; reset = 0 };
-#ifdef FIX_RESET_SUPER_FLUSH
-C_reset_super:                                       /* the fix: the new start is durable before any */
+#ifndef UNSAFE_RESET_SUPER_UNFLUSHED
+C_reset_super:                                       /* the new start is durable before any */
         atomic { mwrite(M_JS, JSV(LOG_FIRST, jseq)); jstart = LOG_FIRST };   /* old log block is overwritten */
         device_flush();
 #endif

@@ -42,15 +42,16 @@ const I = {
   // pagehash.pml: three frames, two buckets, three chain changes, the two walkers
   hash: ['NOPS=3'],
   // journal.pml: B writes twice; another thread commits (twice, or once); a log that never wraps
-  // (the engine as implemented: asserted), one that wraps (with the fix of bug 3), one data block
-  // only (B can only have A's freed block: the ENOSPC commit-and-retry); jSmall is the controls'
-  // instance (as implemented, no wrap: bug 3 cannot be what refutes them); jBug has bug 3 unfixed
-  jWrap: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=10', 'FIX_RESET_SUPER_FLUSH'],
-  jReuse: ['NDATA=1', 'BW2', 'NCOMMIT=2', 'NLOG=10', 'FIX_RESET_SUPER_FLUSH'],
+  // (asserted), logs that wrap (the reset as the engine does it since bug 3's fix), one data block
+  // only (B can only have A's freed block: the ENOSPC commit-and-retry); jSmall is the instance of
+  // the controls that need no wrap (so a wrap cannot be what refutes them); jWrap12 is the instance
+  // where the unflushed reset (bug 3) shows
+  jWrap: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=10'],
+  jReuse: ['NDATA=1', 'BW2', 'NCOMMIT=2', 'NLOG=10'],
   jNoWrap: ['NDATA=2', 'BW2', 'NCOMMIT=2', 'NLOG=24', 'NO_RESET'],
   jSmall: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=24', 'NO_RESET'],
-  jBug: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=12'],
-  jReach: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=10', 'FIX_RESET_SUPER_FLUSH', 'REACH'],
+  jWrap12: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=12'],
+  jReach: ['NDATA=2', 'BW2', 'NCOMMIT=1', 'NLOG=10', 'REACH'],
 };
 
 /**
@@ -86,7 +87,8 @@ const CHECKS = [
   { name: 'control/journal/UNSAFE_EARLY_REUSE', model: 'journal.pml', kind: 'control', defs: [...I.jSmall, 'UNSAFE_EARLY_REUSE'] },
   { name: 'control/journal/UNSAFE_COMMIT_BEFORE_DATA_FLUSH', model: 'journal.pml', kind: 'control', defs: [...I.jSmall, 'UNSAFE_COMMIT_BEFORE_DATA_FLUSH'] },
   { name: 'control/journal/UNSAFE_HANDLE_NO_RECHECK', model: 'journal.pml', kind: 'control', defs: [...I.jSmall, 'UNSAFE_HANDLE_NO_RECHECK'] },
-  { name: 'bug/journal-reset-stale-prefix', model: 'journal.pml', kind: 'bug', defs: [...I.jBug] },
+  { name: 'safe/journal-wrap-12', model: 'journal.pml', kind: 'safe', defs: [...I.jWrap12] },
+  { name: 'control/journal/UNSAFE_RESET_SUPER_UNFLUSHED', model: 'journal.pml', kind: 'control', defs: [...I.jWrap12, 'UNSAFE_RESET_SUPER_UNFLUSHED'] },
 ];
 
 const EXPECT = { safe: '0 errors', ltl: '0 errors', control: '>= 1 error', reach: '>= 1 error (probe)', bug: '>= 1 error (open)' };

@@ -28,6 +28,7 @@ export interface Allocation {
 /**
  * Allocate up to `count` contiguous blocks, at `goal` if it is free (so files grow contiguously),
  * else at the first free run after the last allocation. Returns count 0 when nothing is free.
+ * Model: model/journal.pml writerB W_alloc (model/dioread.pml: pused in writer W_map) (docs/MODEL.md).
  */
 export function allocBlocks(v: Volume, goal: number, count: number, firstDataBlock: number): Allocation {
   const i32 = v.i32;
@@ -86,6 +87,7 @@ function markBitmapDirty(v: Volume, pblk: number, count: number): void {
  * ext4_free_blocks: the blocks become pending free — still set in the bitmap, so no allocation can
  * take them, until the commit that records their freeing is durable (then transaction.ts clears
  * them). Freeing a block that is free or already pending is a bug: asserted.
+ * Model: model/journal.pml truncA T_free (pending); model/dioread.pml truncate T_free (docs/MODEL.md).
  */
 export function freeBlocks(v: Volume, pblk: number, count: number): void {
   if (v.unsafeEarlyReuse) return unallocBlocks(v, pblk, count); // test-only broken mode (bug 3)
@@ -109,6 +111,7 @@ export function freeBlocks(v: Volume, pblk: number, count: number): void {
 /**
  * Undo an allocation that never reached an extent (the extent table was full, the data write
  * failed): the blocks go straight back, since no transaction ever recorded them as someone's.
+ * Model: model/journal.pml truncA T_free under UNSAFE_EARLY_REUSE (docs/MODEL.md).
  */
 export function unallocBlocks(v: Volume, pblk: number, count: number): void {
   const i32 = v.i32;
@@ -127,7 +130,10 @@ export function unallocBlocks(v: Volume, pblk: number, count: number): void {
   }
 }
 
-/** Blocks freed but not yet committed free (a forced commit would make them allocatable). */
+/**
+ * Blocks freed but not yet committed free (a forced commit would make them allocatable).
+ * Model: model/journal.pml writerB, the pend != 0 test before the retry commit (docs/MODEL.md).
+ */
 export function pendingFree(v: Volume): number {
   return Atomics.load(v.i32, H_PENDING_FREE);
 }

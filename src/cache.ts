@@ -78,7 +78,10 @@ export function frameOf(v: Volume, p: number): number {
   return frameOffset(v.frameByteOffset, p);
 }
 
-/** Lockless probe: the page caching (ino, index), or -1. The answer is a hint; callers validate. */
+/**
+ * Lockless probe: the page caching (ino, index), or -1. The answer is a hint; callers validate.
+ * Model: model/pagehash.pml inline find_page (model/dioread.pml: inline lookup) (docs/MODEL.md).
+ */
 export function findPage(v: Volume, ino: number, index: number): number {
   const i32 = v.i32;
   const l = v.layout;
@@ -96,6 +99,7 @@ export function findPage(v: Volume, ino: number, index: number): number {
 /**
  * The cache-hit read: copy `len` bytes at `pageOff` of page (ino, index) into dst[dstOff..] with no
  * lock and no reference, validated by the page seqcount. False means "not served: take the slow path".
+ * Model: model/dioread.pml inlines fast_sample, fast_copy (docs/MODEL.md).
  */
 export function readPageFast(v: Volume, ino: number, index: number, dst: Uint8Array, dstOff: number, pageOff: number, len: number): boolean {
   const p = findPage(v, ino, index);
@@ -113,6 +117,10 @@ export function readPageFast(v: Volume, ino: number, index: number, dst: Uint8Ar
   return true;
 }
 
+/**
+ * The page of (ino, index) in the hash, or -1; the caller holds mapping_lock.
+ * Model: model/dioread.pml inline lookup (docs/MODEL.md).
+ */
 function lookupLocked(v: Volume, ino: number, index: number): number {
   const i32 = v.i32;
   let p = i32[hashBucketWord(v.layout, pageHash(ino, index), i32[H_HASH_MASK])];
@@ -134,25 +142,34 @@ function lookupLocked(v: Volume, ino: number, index: number): number {
  * walk that began just after the bump could stand on a page whose next link was then cleared and
  * miss the pages behind it, trusting the miss: direct reads returned older bytes from the device
  * while a dirty page held the newer ones, issue 7 bug 5.) Caller holds mapping_lock.
+ * Model: model/pagehash.pml first step of inlines evict and insert (docs/MODEL.md).
  */
 function hashChangeBegin(v: Volume): void {
   assertHeld(v, H_HASH_LOCK, LC_MAPPING, 'a page-hash chain change');
   const s = Atomics.add(v.i32, H_HASH_SEQ, 1);
   if (s & 1) throw new InvariantError(`page hash: change counter odd (${s}) at the start of a change`);
 }
+// Model: model/pagehash.pml last step of inlines evict and insert (docs/MODEL.md).
 function hashChangeEnd(v: Volume): void {
   Atomics.add(v.i32, H_HASH_SEQ, 1);
 }
 
-/** A snapshot of the hash's change counter for a lock-free walk (odd: a change is under way). */
+/**
+ * A snapshot of the hash's change counter for a lock-free walk (odd: a change is under way).
+ * Model: model/pagehash.pml inline walk_begin (docs/MODEL.md).
+ */
 export function hashWalkBegin(v: Volume): number {
   return Atomics.load(v.i32, H_HASH_SEQ);
 }
-/** True when no chain changed since `s` was taken (and none was changing then). */
+/**
+ * True when no chain changed since `s` was taken (and none was changing then).
+ * Model: model/pagehash.pml inline walk_end (docs/MODEL.md).
+ */
 export function hashWalkValid(v: Volume, s: number): boolean {
   return (s & 1) === 0 && Atomics.load(v.i32, H_HASH_SEQ) === s;
 }
 
+// Model: model/pagehash.pml inline insert, label M_hook (docs/MODEL.md).
 function hashInsert(v: Volume, p: number, ino: number, index: number): void {
   const i32 = v.i32;
   const b = hashBucketWord(v.layout, pageHash(ino, index), i32[H_HASH_MASK]);
@@ -160,6 +177,7 @@ function hashInsert(v: Volume, p: number, ino: number, index: number): void {
   Atomics.store(i32, b, p);
 }
 
+// Model: model/pagehash.pml inline evict, label M_unhook (docs/MODEL.md).
 function hashRemove(v: Volume, p: number): void {
   const i32 = v.i32;
   const d = pd(v, p);
@@ -220,11 +238,15 @@ export function clearPageFlags(v: Volume, p: number, bits: number): number {
   return Atomics.and(v.i32, pd(v, p) + P_FLAGS, ~bits);
 }
 
-/** Open / close a section that changes a frame's bytes or a page's identity (readers retry). */
+/**
+ * Open / close a section that changes a frame's bytes or a page's identity (readers retry).
+ * Model: model/dioread.pml writer W_copy, page_seq_touch (docs/MODEL.md).
+ */
 export function pageSeqBegin(v: Volume, p: number): void {
   const s = Atomics.add(v.i32, pd(v, p) + P_SEQ, 1);
   if (s & 1) throw new InvariantError(`page ${p}: seqcount entered while odd (${s})`);
 }
+// Model: model/dioread.pml writer W_copy, page_seq_touch (docs/MODEL.md).
 export function pageSeqEnd(v: Volume, p: number): void {
   Atomics.add(v.i32, pd(v, p) + P_SEQ, 1);
 }
@@ -233,6 +255,7 @@ export function pageSeqEnd(v: Volume, p: number): void {
  * Is (ino, index) cached? A lockless probe whose "no" is trusted only if no hash chain changed
  * during it (H_HASH_SEQ); otherwise it asks again under mapping_lock. Returns a page with a
  * reference taken, or -1: an authoritative miss without touching a shared lock in the common case.
+ * Model: model/pagehash.pml probe1; model/dioread.pml dreader D_probe (docs/MODEL.md).
  */
 export function findGetPageFast(v: Volume, ino: number, index: number): number {
   const s = hashWalkBegin(v);
@@ -245,6 +268,7 @@ export function findGetPageFast(v: Volume, ino: number, index: number): number {
  * The page caching (ino, index), found for certain: the lockless probe, and when it misses, a look
  * under mapping_lock (a lockless walk can miss when a chain changes under it). No reference is
  * taken: for callers whose page cannot change identity meanwhile (it is pinned).
+ * Model: model/dioread.pml inline lookup (docs/MODEL.md).
  */
 export function findPageSure(v: Volume, ino: number, index: number): number {
   const p = findPage(v, ino, index);
@@ -257,7 +281,10 @@ export function findPageSure(v: Volume, ino: number, index: number): number {
   }
 }
 
-/** find_get_page: the page caching (ino, index) with a reference, or -1. */
+/**
+ * find_get_page: the page caching (ino, index) with a reference, or -1.
+ * Model: model/dioread.pml dreader D_probe (docs/MODEL.md).
+ */
 export function findGetPage(v: Volume, ino: number, index: number): number {
   const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
   try {
@@ -279,6 +306,7 @@ export interface Grabbed {
  * find_or_create_page: the page caching (ino, index), locked, with a reference. A new page is not
  * PG_uptodate: the caller fills it. `heldIno` is the inode whose mutex the caller holds (-1 if none),
  * so that reclaim may drain that inode's completed list itself instead of waiting on it.
+ * Model: model/dioread.pml inlines grab_page, grab_page_held; model/pagehash.pml mutator insert (docs/MODEL.md).
  */
 export function grabPage(v: Volume, ino: number, index: number, heldIno: number, out: Grabbed): void {
   for (let tries = 0; ; tries++) {
@@ -364,6 +392,7 @@ const RECLAIM_DEADLINE_MS = 60_000;
  * Reclaim a frame with the CLOCK hand: skip pages that are referenced (clearing the bit), pinned,
  * locked or under writeback; write back dirty ones; claim the first clean unpinned page.
  * Returns it unhashed, locked (hold token in v.claimToken), with refcount 1.
+ * Model: model/dioread.pml grab_page's claim branch, grab_page_held's drain branch, flusher, evictor (docs/MODEL.md).
  */
 export function allocFrame(v: Volume, heldIno: number): number {
   const i32 = v.i32;
@@ -423,6 +452,7 @@ export function isCacheFull(err: unknown): boolean {
   return err instanceof DioreadError && (err as unknown as Record<symbol, boolean>)[CACHE_FULL] === true;
 }
 
+// Model: model/dioread.pml inline claim; model/pagehash.pml mutator evict (M_unhook, M_clear_next) (docs/MODEL.md).
 function claim(v: Volume, p: number): boolean {
   const i32 = v.i32;
   const d = pd(v, p);
@@ -457,6 +487,7 @@ function claim(v: Volume, p: number): boolean {
 /**
  * delete_from_page_cache: unhash a page the caller holds locked with a reference (truncate,
  * invalidation before a direct write). It becomes a free frame once its references are put.
+ * Model: model/dioread.pml inline drop_page; model/pagehash.pml mutator evict (docs/MODEL.md).
  */
 export function removePage(v: Volume, p: number): void {
   const i32 = v.i32;
@@ -479,7 +510,10 @@ export function removePage(v: Volume, p: number): void {
   }
 }
 
-/** Pages of an inode with index >= fromIndex, in index order (a scan: the cache has no per-inode tree). */
+/**
+ * Pages of an inode with index >= fromIndex, in index order (a scan: the cache has no per-inode tree).
+ * Model: model/dioread.pml the tsel / wsel scans (truncate, writeback_inode) (docs/MODEL.md).
+ */
 export function inodePages(v: Volume, ino: number, fromIndex: number): number[] {
   const i32 = v.i32;
   const out: number[] = [];
@@ -491,7 +525,10 @@ export function inodePages(v: Volume, ino: number, fromIndex: number): number[] 
   return out;
 }
 
-/** Take a reference on page p if it still caches (ino, index); under mapping_lock. */
+/**
+ * Take a reference on page p if it still caches (ino, index); under mapping_lock.
+ * Model: model/dioread.pml drop_page's first step and truncate T_clean (docs/MODEL.md).
+ */
 export function getPageIfCaching(v: Volume, p: number, ino: number, index: number): boolean {
   const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
   try {

@@ -55,6 +55,7 @@ export const HOLE_TO_END = 0x7fffffff;
 /**
  * Look up `lblk` (caller holds i_mutex, or validates with the seqlock). Sets v.mapPblk, v.mapLen
  * (blocks from lblk to the end of the extent or hole) and v.mapUnwritten.
+ * Model: model/dioread.pml inline map_blocks_seq (docs/MODEL.md).
  */
 export function mapBlocks(v: Volume, ino: number, lblk: number): number {
   const i32 = v.i32;
@@ -91,7 +92,10 @@ export function mapBlocks(v: Volume, ino: number, lblk: number): number {
   return MAP_HOLE;
 }
 
-/** Look up `lblk` without the inode mutex, under the inode's seqlock. Returns the sequence seen. */
+/**
+ * Look up `lblk` without the inode mutex, under the inode's seqlock. Returns the sequence seen.
+ * Model: model/dioread.pml inline map_blocks_seq (and fill_page's second mapping) (docs/MODEL.md).
+ */
 export function mapBlocksSeq(v: Volume, ino: number, lblk: number): number {
   const word = inodeWord(v.layout, ino, I_SEQ);
   accountAcquire(v, LC_SEQLOCK);
@@ -236,6 +240,7 @@ export function insertCost(v: Volume, ino: number, lblk: number, len: number, pb
 /**
  * Insert a new extent [lblk, lblk+len) -> pblk over a hole (ext4_ext_insert_extent). Caller holds
  * i_mutex and is inside the inode's seqlock write section. Returns false when the table is full.
+ * Model: model/dioread.pml writer W_map; model/journal.pml writerB W_insert (docs/MODEL.md).
  */
 export function insertExtent(v: Volume, ino: number, lblk: number, len: number, pblk: number, unwritten: boolean): boolean {
   assertExtentWriter(v, ino, 'extent insert');
@@ -275,6 +280,7 @@ export function insertExtent(v: Volume, ino: number, lblk: number, len: number, 
  * ext4_convert_unwritten_extents: mark [lblk, lblk+count) written, splitting unwritten extents at
  * the range's edges and merging afterwards. Caller holds i_mutex inside the seqlock write section.
  * Blocks of the range that are holes (truncated away) are skipped. Returns blocks converted.
+ * Model: model/dioread.pml inline end_io_nolock; model/journal.pml writerB W_convert (docs/MODEL.md).
  */
 export function convertUnwrittenExtents(v: Volume, ino: number, lblk: number, count: number): number {
   assertExtentWriter(v, ino, 'conversion');
@@ -342,6 +348,7 @@ export function unwrittenExtentsIn(v: Volume, ino: number, lblk: number, count: 
  * Drop every block at or past `fromLblk` (ext4_ext_truncate / ext4_ext_remove_space). Calls
  * `free(pblk, count)` for each physical run released. Caller holds i_mutex inside the seqlock
  * write section. Returns blocks released.
+ * Model: model/dioread.pml truncate T_unmap; model/journal.pml truncA T_unmap (docs/MODEL.md).
  */
 export function truncateExtents(v: Volume, ino: number, fromLblk: number, free: (pblk: number, count: number) => void): number {
   assertExtentWriter(v, ino, 'extent truncate');

@@ -78,7 +78,10 @@ function readBlock(dev: BlockDevice, overlay: Map<number, Uint8Array>, block: nu
   return buf;
 }
 
-/** Scan the journal and build the replay overlay (later transactions win). */
+/**
+ * Scan the journal and build the replay overlay (later transactions win).
+ * Model: model/journal.pml crash R_replay (docs/MODEL.md).
+ */
 export function replayOverlay(dev: BlockDevice, sb: SuperBlock, where: string): { overlay: Map<number, Uint8Array>; replayed: number; nextSeq: number } {
   const jsb = readJournalSuper(dev, sb, where);
   const scan = scanJournal(dev, sb, jsb, where);
@@ -90,6 +93,7 @@ export function replayOverlay(dev: BlockDevice, sb: SuperBlock, where: string): 
 /**
  * Read and check every table of the image (through the journal's replay overlay). Problems go to `p`;
  * with a collecting `p` the model holds what could be read (bad inodes are left out).
+ * Model: model/journal.pml crash R_replay, R_check (docs/MODEL.md).
  */
 export function readImage(dev: BlockDevice, sb: SuperBlock, where: string, p: Problems): ImageModel {
   let overlay = new Map<number, Uint8Array>();
@@ -233,6 +237,7 @@ export function bitSet(bitmap: Int32Array, b: number): boolean {
  * e2fsck pass 5 against pass 1: no data block claimed twice, every claimed block marked used, every
  * metadata block marked used; blocks marked used that nothing claims are leaks (a crash between an
  * allocation and its commit leaves them): returned for the caller to free.
+ * Model: model/journal.pml crash R_check (docs/MODEL.md).
  */
 function crossCheck(sb: SuperBlock, inodes: ModelInode[], bitmap: Int32Array, p: Problems): { owner: Int32Array; leaked: number[] } {
   const owner = new Int32Array(sb.blockCount);

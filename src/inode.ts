@@ -180,7 +180,10 @@ function touchTimes(v: Volume, ino: number): void {
   setTime(v, ino, I_CTIME_LO, now);
 }
 
-/** file_update_time in its own handle. Caller holds i_mutex. */
+/**
+ * file_update_time in its own handle. Caller holds i_mutex.
+ * Model: model/journal.pml writerB W2_touch (docs/MODEL.md).
+ */
 function touchData(v: Volume, ino: number): void {
   inHandle(v, ino, () => {
     touchTimes(v, ino);
@@ -198,6 +201,7 @@ const grabbed: Grabbed = { page: -1, lockToken: 0 };
 /**
  * Copy what the page cache holds of [pos, pos+n) into buf[bufOff..], lock-free, stopping at the
  * first page it does not hold. Returns the bytes copied (n when every page was a hit).
+ * Model: model/dioread.pml inlines fast_sample, fast_copy (reader R_fast, dreader D_fast) (docs/MODEL.md).
  */
 export function readHits(v: Volume, ino: number, buf: Uint8Array, bufOff: number, n: number, pos: number): number {
   let done = 0;
@@ -215,6 +219,7 @@ export function readHits(v: Volume, ino: number, buf: Uint8Array, bufOff: number
 /**
  * Read up to `len` bytes at `pos` into buf[bufOff..]. Returns bytes read (short only at end of
  * file). `direct` reads bypass the page cache except to stay coherent with cached newer data.
+ * Model: model/dioread.pml reader R_fast and dreader D_fast (fast_sample, fast_copy) (docs/MODEL.md).
  */
 export function fileRead(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number, direct: boolean): number {
   v.setOp(OP_READ);
@@ -258,7 +263,10 @@ export function fileRead(v: Volume, ino: number, buf: Uint8Array, bufOff: number
   }
 }
 
-/** Cache miss: find or create the page, fill it (ext4_readpage), copy out. */
+/**
+ * Cache miss: find or create the page, fill it (ext4_readpage), copy out.
+ * Model: model/dioread.pml reader R_slow, R_fill, R_copy; dreader D_slow (docs/MODEL.md).
+ */
 function readPageSlow(v: Volume, ino: number, index: number, buf: Uint8Array, bufOff: number, off: number, c: number, locked: boolean): void {
   grabPage(v, ino, index, locked ? ino : -1, grabbed);
   const p = grabbed.page;
@@ -277,6 +285,7 @@ function readPageSlow(v: Volume, ino: number, index: number, buf: Uint8Array, bu
  * a written block from the device. Without the inode mutex the mapping is read under the seqlock
  * and checked again after the device read: if the block's mapping changed meanwhile (truncated and
  * reused, say), the read is redone, so bytes of a block that is no longer this file's never leak.
+ * Model: model/dioread.pml inline fill_page (docs/MODEL.md).
  */
 function fillPage(v: Volume, ino: number, p: number, index: number, locked: boolean): void {
   const frame = frameOf(v, p);
@@ -308,6 +317,7 @@ function fillPage(v: Volume, ino: number, p: number, index: number, locked: bool
  * Direct read of blocks not served by the cache: look the page up under the mapping lock (a dirty
  * or pinned page holds data newer than the device), else map and read from the device through this
  * thread's aligned bounce buffer. Returns bytes copied (at most up to the end of a physical run).
+ * Model: model/dioread.pml dreader D_probe, D_io, D_slow; model/pagehash.pml probe1 (docs/MODEL.md).
  */
 function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, bufOff: number, off: number, remaining: number, locked: boolean): number {
   const p = findGetPageFast(v, ino, index);
@@ -360,6 +370,7 @@ const DIRECT_READ_RETRIES = 16;
  * How many of the `blocks` pages from `index` on are not cached (at least 1: the caller already
  * looked at `index`). A lockless probe; a "not cached" it trusts only if no hash chain changed
  * meanwhile (H_HASH_SEQ), else it keeps just the first block.
+ * Model: model/dioread.pml dreader (DRUN run test); model/pagehash.pml probe2 (docs/MODEL.md).
  */
 function uncachedRun(v: Volume, ino: number, index: number, blocks: number): number {
   if (blocks <= 1) return blocks;
@@ -386,6 +397,7 @@ function conversionReserve(v: Volume): number {
  * Returns how many blocks from `first` are mapped: fewer than n only when the device or the extent
  * table is full. When the device is full but blocks wait to be committed free, it commits once and
  * tries again (ext4_should_retry_alloc). Caller holds i_mutex (not a handle).
+ * Model: model/dioread.pml writer W_map; model/journal.pml writerB W_alloc, W_insert, W_commit (ENOSPC retry) (docs/MODEL.md).
  */
 function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblks: Int32Array, unw: Uint8Array): number {
   // unw[i]: 0 written, or MAPPED_UNWRITTEN (new blocks are: their old bytes are garbage).
@@ -444,6 +456,7 @@ const TABLE_FULL = -2;
  * One allocation for the hole at lblk (`hole` blocks long, `want` of them needed): blocks at the goal
  * (or wherever free), widened over small gaps to in-line neighbours, then an extent for them.
  * Caller holds i_mutex and a handle.
+ * Model: model/journal.pml writerB W_alloc (allocBlocks inside the handle) (docs/MODEL.md).
  */
 function allocateExtent(v: Volume, ino: number, lblk: number, want: number, hole: number, unwritten: boolean): { pblk: number; count: number } {
   assertInodeLocked(v, ino, 'block allocation');
@@ -471,7 +484,10 @@ function allocateExtent(v: Volume, ino: number, lblk: number, want: number, hole
   return insertAllocated(v, ino, start, a, unwritten);
 }
 
-/** The extent for blocks just allocated at `lblk`, or their release when the table has no room. */
+/**
+ * The extent for blocks just allocated at `lblk`, or their release when the table has no room.
+ * Model: model/journal.pml writerB W_insert; model/dioread.pml writer W_map (docs/MODEL.md).
+ */
 function insertAllocated(v: Volume, ino: number, lblk: number, a: { pblk: number; count: number }, unwritten: boolean): { pblk: number; count: number } {
   // Keep records free for the splits later conversions need, unless this insert adds no record
   // (it grows or joins neighbours: out-of-order writes filling the gaps between earlier ones).
@@ -517,6 +533,7 @@ function enospc(v: Volume, ino: number, pos: number, len: number): DioreadError 
 /**
  * Write `len` bytes from buf[bufOff..] at `pos`. Returns bytes written: short only when the device
  * fills (a write that can place nothing throws ENOSPC and changes nothing).
+ * Model: model/dioread.pml writer (i_mutex from W_map to W_done) (docs/MODEL.md).
  */
 export function fileWrite(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number, direct: boolean, append = false): number {
   assertWritable(v, 'write');
@@ -533,6 +550,7 @@ export function fileWrite(v: Volume, ino: number, buf: Uint8Array, bufOff: numbe
   }
 }
 
+// Model: model/dioread.pml writer, labels W_map, W_grab, W_copy, W_done (docs/MODEL.md).
 function bufferedWriteLocked(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number): number {
   const first = Math.floor(pos / BLOCK_SIZE);
   const last = Math.floor((pos + len - 1) / BLOCK_SIZE);
@@ -675,7 +693,10 @@ function invalidateRange(v: Volume, ino: number, from: number, to: number): void
   for (const p of pages) dropPage(v, ino, p, pageIndex(v, p));
 }
 
-/** Remove one page from the cache if it still caches (ino, index). Caller holds i_mutex. */
+/**
+ * Remove one page from the cache if it still caches (ino, index). Caller holds i_mutex.
+ * Model: model/dioread.pml inline drop_page (docs/MODEL.md).
+ */
 function dropPage(v: Volume, ino: number, p: number, index: number): void {
   assertInodeLocked(v, ino, 'dropping a page');
   if (!getPageIfCaching(v, p, ino, index)) return;
@@ -693,7 +714,10 @@ function dropPage(v: Volume, ino: number, p: number, index: number): void {
 // Truncate, sync, stat
 // ------------------------------------------------------------------------------------------------
 
-/** ext4_truncate (and extension with a hole). */
+/**
+ * ext4_truncate (and extension with a hole).
+ * Model: model/dioread.pml truncate T_unmap..T_free; model/journal.pml truncA T_unmap, T_free (docs/MODEL.md).
+ */
 export function fileTruncate(v: Volume, ino: number, newSize: number): void {
   assertWritable(v, 'truncate');
   v.setOp(OP_TRUNCATE);
@@ -803,6 +827,7 @@ function zeroTail(v: Volume, ino: number, index: number, keepBytes: number): voi
  * ext4_sync_file: write back the file's dirty pages (waiting for writeback in flight), drain its
  * completed list itself (flush_completed_IO: no double conversion with the worker, both hold the
  * inode mutex), make the data durable, then commit the metadata (invariants 2 and 6).
+ * Model: model/dioread.pml fsync (docs/MODEL.md).
  */
 export function fileSync(v: Volume, ino: number): void {
   if (Atomics.load(v.i32, H_READ_ONLY) === RO_OPTION) return; // nothing was written: nothing to make durable
@@ -836,6 +861,7 @@ export function writebackAndConvert(v: Volume, ino: number): void {
  * before it logs anything (ordered mode, invariant 2); when there is nothing to commit, or another
  * thread's commit already covered this file's changes, one flush that began after this file's
  * writes is still needed for the data: the flush counters tell whether one already finished.
+ * Model: model/dioread.pml fsync S_writeback, S_flush, S_done; model/journal.pml writerB W_sync, W_commit (docs/MODEL.md).
  */
 export function syncLocked(v: Volume, ino: number): void {
   writebackInode(v, ino);

@@ -49,11 +49,15 @@ export function readJournalSuper(dev: BlockDevice, sb: JournalGeometry, where: s
   return decodeJournalSuper(buf, sb.journalBlocks, where);
 }
 
+// Model: model/journal.pml the M_JS write in C_log (docs/MODEL.md).
 export function writeJournalSuper(dev: BlockDevice, sb: JournalGeometry, j: JournalSuper): void {
   dev.writeMeta(sb.journal * BLOCK_SIZE, encodeJournalSuper(j));
 }
 
-/** Blocks a transaction of `n` metadata blocks takes in the log: descriptors, data, commit. */
+/**
+ * Blocks a transaction of `n` metadata blocks takes in the log: descriptors, data, commit.
+ * Model: model/journal.pml C_log_room (k + 2) (docs/MODEL.md).
+ */
 export function transactionLogBlocks(n: number): number {
   return Math.ceil(n / TAGS_PER_DESCRIPTOR) + n + 1;
 }
@@ -66,6 +70,7 @@ export function isJournalTarget(sb: JournalGeometry, target: number): boolean {
 /**
  * Write transaction `seq` at log block `pos`: descriptors and data, flush, commit block, flush.
  * Returns the log block after it. The caller checked that it fits before the end of the log.
+ * Model: model/journal.pml commit_locked C_log, C_flush_log, C_commit_block, C_flush_commit (docs/MODEL.md).
  */
 export function writeTransaction(dev: BlockDevice, sb: JournalGeometry, pos: number, seq: number, writes: BlockWrite[]): number {
   const need = transactionLogBlocks(writes.length);
@@ -113,6 +118,7 @@ export interface JournalScan {
  * data and commit block check. The first block that is not the expected descriptor ends the log
  * (a torn transaction is where the crash happened). A committed transaction naming a block outside
  * the metadata areas is damage: EFSCORRUPTED.
+ * Model: model/journal.pml crash R_replay (docs/MODEL.md).
  */
 export function scanJournal(dev: BlockDevice, sb: JournalGeometry, j: JournalSuper, where: string): JournalScan {
   const transactions: LoggedTransaction[] = [];
@@ -133,6 +139,7 @@ export function scanJournal(dev: BlockDevice, sb: JournalGeometry, j: JournalSup
   return { transactions, end: transactions.length > 0 ? pos : LOG_FIRST, nextSeq: seq };
 }
 
+// Model: model/journal.pml crash R_replay (docs/MODEL.md).
 function readTransaction(dev: BlockDevice, sb: JournalGeometry, pos: number, seq: number, buf: Uint8Array): { writes: BlockWrite[]; next: number } | null {
   const writes: BlockWrite[] = [];
   let at = pos;

@@ -82,6 +82,7 @@ const W = (v: Volume, io: number, f: number) => ioEndWord(v.layout, io, f);
  * a free and retry; never fail. While waiting, a caller that holds an inode mutex (`heldIno`)
  * drains that inode's completed list itself, because the conversion worker would need that mutex:
  * that is what keeps a tiny pool from deadlocking.
+ * Model: model/dioread.pml inline alloc_io_end (and io_take in writeback_page) (docs/MODEL.md).
  */
 export function allocIoEnd(v: Volume, ino: number, heldIno: number): number {
   const i32 = v.i32;
@@ -126,6 +127,7 @@ export const IO_END_WAIT_MS = 60_000;
 /**
  * ext4_free_io_end: drop the page pins, return the record to the pool. The caller owns `io`
  * (it is not linked on any list).
+ * Model: model/dioread.pml inline free_io_end (docs/MODEL.md).
  */
 export function freeIoEnd(v: Volume, io: number): void {
   const i32 = v.i32;
@@ -164,7 +166,10 @@ export function ioEndIno(v: Volume, io: number): number {
   return v.i32[W(v, io, IO_INO)];
 }
 
-/** put_page for each page of [lblk, lblk+count): the pins an io_end took at writeback. */
+/**
+ * put_page for each page of [lblk, lblk+count): the pins an io_end took at writeback.
+ * Model: model/dioread.pml inline free_io_end (docs/MODEL.md).
+ */
 function unpinRange(v: Volume, ino: number, lblk: number, count: number): void {
   for (let i = 0; i < count; i++) {
     const p = findPageSure(v, ino, lblk + i);
@@ -176,6 +181,7 @@ function unpinRange(v: Volume, ino: number, lblk: number, count: number): void {
  * ext4_end_io_buffer_write: the data of `io` is on the device. Mark it unwritten-pending, link it on
  * the inode's completed list under i_completed_io_lock, and queue the conversion. Unlike the seed,
  * nothing is ever discarded here, not even while the engine closes (invariant 7): close drains.
+ * Model: model/dioread.pml inline write_run (second step) and queue_conversion (docs/MODEL.md).
  */
 export function endIoWrite(v: Volume, io: number): void {
   const i32 = v.i32;
@@ -196,7 +202,10 @@ export function endIoWrite(v: Volume, io: number): void {
   if (tracing(v)) traceEvent(v, TK_LIST_LEN, nowNs(), 0, ino, len, 0);
   queueConversion(v, ino);
 }
-/** list_del_init under i_completed_io_lock (caller holds it). */
+/**
+ * list_del_init under i_completed_io_lock (caller holds it).
+ * Model: model/dioread.pml inline unlink_locked (docs/MODEL.md).
+ */
 function unlinkLocked(v: Volume, ino: number, io: number): void {
   const i32 = v.i32;
   assertHeld(v, inodeWord(v.layout, ino, I_COMPLETED_LOCK), LC_COMPLETED_IO, `unlinking io_end ${io} from inode ${ino}'s completed list`);
@@ -215,6 +224,7 @@ function unlinkLocked(v: Volume, ino: number, io: number): void {
 /**
  * ext4_end_io_nolock: convert the io_end's range if it is still EXT4_IO_UNWRITTEN, then clear the
  * flag. Caller holds the inode mutex. The seqlock write section makes lockless readers retry.
+ * Model: model/dioread.pml inline end_io_nolock; model/journal.pml writerB W_convert (docs/MODEL.md).
  */
 export function endIoNolock(v: Volume, io: number): void {
   const i32 = v.i32;
@@ -271,6 +281,7 @@ function queuedRanges(v: Volume, ino: number, except: number): Array<[number, nu
  * mutex (sync, the conversion worker, a writer short of io_ends or frames). As in the seed, the
  * spinlock is dropped around each conversion; the head stays linked while it is converted and is
  * unlinked afterwards. Returns the number of io_ends converted and freed.
+ * Model: model/dioread.pml inline flush_completed_io (docs/MODEL.md).
  */
 export function flushCompletedIO(v: Volume, ino: number): number {
   const i32 = v.i32;
@@ -312,6 +323,7 @@ export function flushCompletedIO(v: Volume, ino: number): number {
 /**
  * ext4_invalidatepage_free_endio, for truncate: io_ends whose pages are dropped (index >= fromIndex)
  * are unlinked and freed without conversion; one straddling the cut is trimmed. Caller holds i_mutex.
+ * Model: model/dioread.pml truncate T_free_endio (docs/MODEL.md).
  */
 export function invalidatepageFreeEndio(v: Volume, ino: number, fromIndex: number): number {
   const i32 = v.i32;

@@ -214,6 +214,7 @@ export interface MountReport {
  * ext4_fill_super's table reads with jbd2 recovery: read the image through the journal's replay,
  * check everything (the first problem is EFSCORRUPTED), write the replay in place and empty the log
  * (not when read-only), and load the tables into shared memory.
+ * Model: model/journal.pml crash R_replay, R_check (docs/MODEL.md).
  */
 export function loadImage(i32: Int32Array, l: Layout, dev: BlockDevice, sb: SuperBlock, readOnly: boolean, where: string): MountReport {
   const warnings: string[] = [];

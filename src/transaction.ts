@@ -120,6 +120,7 @@ import type { Volume } from './volume.js';
 /**
  * jbd2_journal_start: join the running transaction to change metadata of inode `ino` (-1: no
  * particular inode). Waits while a committer holds the barrier. Not on the main thread.
+ * Model: model/journal.pml inline handle_start (docs/MODEL.md).
  */
 export function journalStart(v: Volume, ino: number): void {
   const i32 = v.i32;
@@ -145,7 +146,10 @@ export function journalStart(v: Volume, ino: number): void {
   }
 }
 
-/** jbd2_journal_stop. */
+/**
+ * jbd2_journal_stop.
+ * Model: model/journal.pml inline handle_stop (docs/MODEL.md).
+ */
 export function journalStop(v: Volume): void {
   const i32 = v.i32;
   i32[slotWord(v.layout, v.slot, S_HANDLE)] = 0;
@@ -157,7 +161,10 @@ function checkCommitterAlive(v: Volume, waitedMs: number): void {
   checkOwnerAlive(v, H_J_COMMIT_LOCK, LC_J_COMMIT, waitedMs);
 }
 
-/** Run `change` inside a handle on `ino`. */
+/**
+ * Run `change` inside a handle on `ino`.
+ * Model: model/journal.pml the handle_start .. handle_stop pairs of truncA and writerB (docs/MODEL.md).
+ */
 export function inHandle<T>(v: Volume, ino: number, change: () => T): T {
   journalStart(v, ino);
   try {
@@ -171,7 +178,10 @@ function assertInHandle(v: Volume, what: string): void {
   if (v.i32[slotWord(v.layout, v.slot, S_HANDLE)] === 0) throw new InvariantError(`${what} outside a journal handle (thread slot ${v.slot})`);
 }
 
-/** ext4_mark_inode_dirty: the inode's record goes into the running transaction. Caller is in a handle. */
+/**
+ * ext4_mark_inode_dirty: the inode's record goes into the running transaction. Caller is in a handle.
+ * Model: model/journal.pml idirty[f] = 1 in the handles' changes (docs/MODEL.md).
+ */
 export function markInodeDirty(v: Volume, ino: number): void {
   assertInHandle(v, `inode ${ino} marked dirty`);
   Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
@@ -180,6 +190,7 @@ export function markInodeDirty(v: Volume, ino: number): void {
 /**
  * Extent records [from, to) of `ino` changed (or may have: a shift moves the tail). The range grows
  * until the commit takes it. Caller holds i_mutex and is in a handle.
+ * Model: model/journal.pml edirty[f] = 1 in the handles' changes (docs/MODEL.md).
  */
 export function markExtentsDirty(v: Volume, ino: number, from: number, to: number): void {
   assertInHandle(v, `extents of inode ${ino} changed`);
@@ -227,7 +238,10 @@ export function journalAborted(v: Volume): boolean {
   return Atomics.load(v.i32, H_J_ABORTED) !== 0;
 }
 
-/** The running transaction's id: changes made so far are durable once it has committed. */
+/**
+ * The running transaction's id: changes made so far are durable once it has committed.
+ * Model: model/journal.pml tid = jtid (writerB W_sync, other O_commit) (docs/MODEL.md).
+ */
 export function runningTid(v: Volume): number {
   return Atomics.load(v.i32, H_J_TID);
 }
@@ -236,6 +250,7 @@ export function runningTid(v: Volume): number {
  * Make transaction `tid` (and everything before it) durable: commit the running transaction unless
  * a commit since covered `tid` (group commit: concurrent syncs share one). Caller is not in a
  * handle; it may hold one inode mutex.
+ * Model: model/journal.pml inline commit_up_to (docs/MODEL.md).
  */
 export function commitUpTo(v: Volume, tid: number): void {
   if (journalAborted(v)) throw aborted(v, 'commit');
@@ -250,15 +265,20 @@ export function commitUpTo(v: Volume, tid: number): void {
   }
 }
 
-/** Commit whatever the running transaction holds now. */
+/**
+ * Commit whatever the running transaction holds now.
+ * Model: model/journal.pml other O_commit, writerB's retry commit (docs/MODEL.md).
+ */
 export function commitNow(v: Volume): void {
   commitUpTo(v, runningTid(v));
 }
 
 /**
- * jbd2_journal_commit_transaction, with j_commit_mutex held: snapshot at the barrier, then flush
- * the data (ordered mode), write the pieces to the log, checkpoint them in place, release the freed
- * blocks. Any I/O failure aborts the journal.
+ * jbd2_journal_commit_transaction, with j_commit_mutex held: snapshot at the barrier, write the
+ * pieces to the log (writeTransaction's flush before each commit block also makes the data durable:
+ * ordered mode), checkpoint them in place, release the freed blocks. Any I/O failure aborts the
+ * journal.
+ * Model: model/journal.pml inline commit_locked, labels C_barrier..C_release (docs/MODEL.md).
  */
 function commitLocked(v: Volume): void {
   const snap = takeSnapshot(v);
@@ -279,7 +299,10 @@ function commitLocked(v: Volume): void {
   Atomics.notify(v.i32, H_J_COMMITTED_TID);
 }
 
-/** Raise the barrier, wait for the handles to drain, copy the dirty metadata, lower the barrier. */
+/**
+ * Raise the barrier, wait for the handles to drain, copy the dirty metadata, lower the barrier.
+ * Model: model/journal.pml commit_locked C_barrier, C_drain, C_copy, C_copy_bitmap, C_lift (docs/MODEL.md).
+ */
 function takeSnapshot(v: Volume): Snapshot {
   const i32 = v.i32;
   Atomics.store(i32, H_J_BARRIER, 1);
@@ -297,6 +320,7 @@ function takeSnapshot(v: Volume): Snapshot {
 /**
  * Wait until every live handle stopped. A handle held by a dead thread never stops: it is reaped
  * (discounted from H_J_UPDATES) and its inode poisoned. Returns the poisoned inodes.
+ * Model: model/journal.pml commit_locked C_drain (docs/MODEL.md).
  */
 function waitForHandles(v: Volume): Set<number> {
   const i32 = v.i32;
@@ -325,7 +349,10 @@ function waitForHandles(v: Volume): Set<number> {
   }
 }
 
-/** Inside the barrier: copy what the commit needs and mark it clean. */
+/**
+ * Inside the barrier: copy what the commit needs and mark it clean.
+ * Model: model/journal.pml commit_locked C_copy, C_copy_bitmap (docs/MODEL.md).
+ */
 function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
   const i32 = v.i32;
   const l = v.layout;
@@ -370,7 +397,10 @@ function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
   return snap;
 }
 
-/** The snapshot as transaction pieces of whole blocks, each within the journal's transaction size. */
+/**
+ * The snapshot as transaction pieces of whole blocks, each within the journal's transaction size.
+ * Model: model/journal.pml C_copy_bitmap and the image order of C_log (one piece) (docs/MODEL.md).
+ */
 function buildPieces(v: Volume, snap: Snapshot): BlockWrite[][] {
   const d = v.disk;
   if (snap.dirtyByBlock.size === 0 && snap.bitmap.size === 0) return [];
@@ -472,7 +502,10 @@ function encodeBitmapBlock(v: Volume, snap: Snapshot, k: number, clearPending: b
   return img;
 }
 
-/** Write one piece to the log (resetting the log when it does not fit), then in place. */
+/**
+ * Write one piece to the log (resetting the log when it does not fit), then in place.
+ * Model: model/journal.pml commit_locked C_log_room, C_reset, C_log, C_checkpoint (docs/MODEL.md).
+ */
 function logAndCheckpoint(v: Volume, writes: BlockWrite[]): void {
   const i32 = v.i32;
   const d = v.disk;
@@ -514,7 +547,10 @@ function logAndCheckpoint(v: Volume, writes: BlockWrite[]): void {
   for (const [target, image] of writes) v.dev.writeMeta(target * BLOCK_SIZE, image); // checkpoint
 }
 
-/** After the commit is durable: the blocks its changes freed may be allocated again. */
+/**
+ * After the commit is durable: the blocks its changes freed may be allocated again.
+ * Model: model/journal.pml commit_locked C_release (docs/MODEL.md).
+ */
 function releaseFrees(v: Volume, snap: Snapshot): void {
   const i32 = v.i32;
   const l = v.layout;
@@ -554,6 +590,7 @@ function popcount(x: number): number {
  * Flushes are numbered (H_FLUSH_STARTED when one begins, H_FLUSH_DONE the highest number finished)
  * so that a sync can tell whether a flush that began after its own writes has completed: then its
  * data is durable and it need not flush again (concurrent syncs share flushes).
+ * Model: model/journal.pml inline device_flush (docs/MODEL.md).
  */
 export function deviceFlush(v: Volume): void {
   try {
@@ -577,10 +614,14 @@ function countFlushes(v: Volume, io: () => void): void {
   }
 }
 
-/** A mark to take after one's writes completed; flushedSince tells whether a later flush finished. */
+/**
+ * A mark to take after one's writes completed; flushedSince tells whether a later flush finished.
+ * Model: model/journal.pml writerB W_sync (mark = fstarted) (docs/MODEL.md).
+ */
 export function flushMark(v: Volume): number {
   return Atomics.load(v.i32, H_FLUSH_STARTED);
 }
+// Model: model/journal.pml writerB W_sync (fdone <= mark) (docs/MODEL.md).
 export function flushedSince(v: Volume, mark: number): boolean {
   return Atomics.load(v.i32, H_FLUSH_DONE) > mark;
 }

@@ -22,7 +22,10 @@ import { spinLock, unlock } from './sync/lock.js';
 import type { Volume } from './volume.js';
 
 
-/** Ring the conversion worker's doorbell. */
+/**
+ * Ring the conversion worker's doorbell.
+ * Model: model/dioread.pml rung = 1 (docs/MODEL.md).
+ */
 export function kickConversionWorker(v: Volume): void {
   Atomics.add(v.i32, H_DOORBELL, 1);
   Atomics.notify(v.i32, H_DOORBELL, 1);
@@ -30,6 +33,7 @@ export function kickConversionWorker(v: Volume): void {
 /**
  * queue_work(dio_unwritten_wq): put the inode on the ring once and ring the doorbell. The
  * conversion worker requeues an inode whose mutex is busy with `kick` false: it retries on a timer.
+ * Model: model/dioread.pml inline queue_conversion (docs/MODEL.md).
  */
 export function queueConversion(v: Volume, ino: number, kick = true): void {
   const i32 = v.i32;
@@ -45,7 +49,10 @@ export function queueConversion(v: Volume, ino: number, kick = true): void {
   unlock(v, H_WQ_LOCK, LC_WQ, tok);
   if (kick) kickConversionWorker(v);
 }
-/** The conversion worker's side of the ring: next queued inode, or -1. */
+/**
+ * The conversion worker's side of the ring: next queued inode, or -1.
+ * Model: model/dioread.pml worker, the ring tests at end_CW_wait and after CW_flush (docs/MODEL.md).
+ */
 export function wqPop(v: Volume): number {
   const i32 = v.i32;
   const tok = spinLock(v, H_WQ_LOCK, LC_WQ);
@@ -58,6 +65,7 @@ export function wqPop(v: Volume): number {
     unlock(v, H_WQ_LOCK, LC_WQ, tok);
   }
 }
+// Model: model/dioread.pml worker, the ring tests at end_CW_wait and after CW_flush (docs/MODEL.md).
 export function wqEmpty(v: Volume): boolean {
   return Atomics.load(v.i32, H_WQ_HEAD) === Atomics.load(v.i32, H_WQ_TAIL);
 }

@@ -44,6 +44,7 @@ import type { Volume } from './volume.js';
  * Write back a run of pages the caller holds locked: consecutive indexes, consecutive physical
  * blocks, all dirty, all with the same PG_UNINIT state. For an UNINIT run `io` is a fresh io_end:
  * it pins the pages and goes on the completed list once the data is on the device.
+ * Model: model/dioread.pml inline write_run (docs/MODEL.md).
  */
 function writeRun(v: Volume, ino: number, pages: number[], uninit: boolean, io: number): void {
   const i32 = v.i32;
@@ -74,6 +75,7 @@ function writeRun(v: Volume, ino: number, pages: number[], uninit: boolean, io: 
  * Write back one dirty page under memory pressure (ext4_writepage from reclaim). The io_end is taken
  * before the page lock, so nobody sleeps on the pool while holding a page lock. Skips a page
  * someone else holds locked. Returns true if it wrote.
+ * Model: model/dioread.pml inline writeback_page (flusher) (docs/MODEL.md).
  */
 export function writebackPage(v: Volume, p: number, heldIno: number): boolean {
   const f0 = pageFlags(v, p);
@@ -109,6 +111,7 @@ const MAX_RUN_PAGES = 64;
  * Caller holds the inode mutex. Each page is locked, which also waits out writeback that another
  * thread has in flight, so when this returns every earlier write is on the device and its io_end is
  * on the completed list. Returns pages written.
+ * Model: model/dioread.pml inline writeback_inode (fsync S_writeback) (docs/MODEL.md).
  */
 export function writebackInode(v: Volume, ino: number, fromIndex = 0, toIndex = 0x7fffffff): number {
   const savedOp = v.op;

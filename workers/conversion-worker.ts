@@ -65,6 +65,7 @@ const BUSY_RETRY_MS = 1;
  * deadlocked so under 4 writers). Busy inodes go back on the ring after the pass. `block` (drain
  * and shutdown, control calls) then takes the busy mutexes too, once everything else is converted.
  * Returns io_ends converted and inodes requeued.
+ * Model: model/dioread.pml worker, labels end_CW_wait, CW_trylock (docs/MODEL.md).
  */
 function processQueued(block: boolean): { converted: number; requeued: number } {
   let n = 0;
@@ -100,6 +101,7 @@ function processQueued(block: boolean): { converted: number; requeued: number } 
  * ext4_end_io_work for one inode: drain its completed list (flushCompletedIO converts each io_end,
  * unlinks it under i_completed_io_lock, frees it). The seed's version takes the mutex itself, per
  * io_end; here the caller took it (token `tok`), once per inode, and it is released here.
+ * Model: model/dioread.pml worker, label CW_flush (docs/MODEL.md).
  */
 function endIoWork(ino: number, tok: number): number {
   let n = 0;
@@ -117,6 +119,7 @@ function endIoWork(ino: number, tok: number): number {
 
 let stopping = false;
 
+// Model: model/dioread.pml worker, label end_CW_wait (docs/MODEL.md).
 async function loop(): Promise<void> {
   for (;;) {
     const seen = Atomics.load(i32, H_DOORBELL);

@@ -345,17 +345,22 @@ export function assertSeqWriting(i32: Int32Array, word: number, what: string): v
 // writer and retry when the counter moved or was odd.
 // ---------------------------------------------------------------------------------------------
 
+// Model: model/dioread.pml inline ext_section (docs/MODEL.md).
 export function seqWriteBegin(i32: Int32Array, word: number): void {
   const s = Atomics.add(i32, word, 1);
   if (s & 1) throw new InvariantError(`seqlock word ${word} entered for write while already odd (${s})`);
 }
 
+// Model: model/dioread.pml inline ext_section (docs/MODEL.md).
 export function seqWriteEnd(i32: Int32Array, word: number): void {
   Atomics.add(i32, word, 1);
   Atomics.notify(i32, word); // readers that gave up spinning sleep on the word
 }
 
-/** Begin a read section: returns an even sequence, waiting out a writer (spin, then sleep briefly). */
+/**
+ * Begin a read section: returns an even sequence, waiting out a writer (spin, then sleep briefly).
+ * Model: model/dioread.pml isamp in map_blocks_seq (docs/MODEL.md).
+ */
 export function seqReadBegin(c: LockContext, word: number, cls: number, writerLockWord = -1): number {
   let s = Atomics.load(c.i32, word);
   if ((s & 1) === 0) return s;
@@ -378,6 +383,7 @@ export function seqReadBegin(c: LockContext, word: number, cls: number, writerLo
   }
 }
 
+// Model: model/dioread.pml the imoved tests in fill_page and dreader (docs/MODEL.md).
 export function seqReadRetry(i32: Int32Array, word: number, s: number): boolean {
   return Atomics.load(i32, word) !== s;
 }
