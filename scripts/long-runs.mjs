@@ -13,7 +13,10 @@ const runs = {
     ['faults-are-reported-never-hidden', { DIOREAD_FAULT_RUNS: '1000000', DIOREAD_FAULT_DEADLINE_MS: String(2 * HOUR) }],
     ['truncate-races-readers', { DIOREAD_RACE_SECONDS: '120' }],
   ],
-  fuzz: [['fuzzed-images-are-refused-or-sane', { DIOREAD_FUZZ_IMAGES: String(Number(process.env.DIOREAD_FUZZ_IMAGES ?? 10000)), DIOREAD_FUZZ_DEADLINE_MS: String(24 * HOUR) }]],
+  fuzz: [
+    ['fuzzed-images-are-refused-or-sane', { DIOREAD_FUZZ_IMAGES: String(Number(process.env.DIOREAD_FUZZ_IMAGES ?? 10000)), DIOREAD_FUZZ_DEADLINE_MS: String(24 * HOUR) }],
+    ['fallocate-matches-linux', { DIOREAD_FALLOC_RUNS: '3000', DIOREAD_FALLOC_SEED: 'random' }],
+  ],
 };
 const which = process.argv[2];
 if (!(which in runs)) {

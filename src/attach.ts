@@ -3,11 +3,12 @@
 // each call runs on the calling thread, over the shared buffers: nothing per call crosses threads.
 
 import { DioreadError } from './errors.js';
-import { describeMode, parseLength, parseOpenArgs, parseReadArgs, parseWriteArgs, type OpenMode } from './fs-args.js';
+import { describeMode, parseAllocateArgs, parseLength, parseOpenArgs, parseReadArgs, parseWriteArgs, type OpenMode } from './fs-args.js';
+import { fileAllocate } from './fallocate.js';
 import { assertWritable, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, type CacheState } from './inode.js';
-import { inodeName, openInode, releaseInode, usedInodes } from './namei.js';
+import { accessPath, inodeName, openInode, readdirTyped, readdirWantsTypes, releaseInode, renamePath, statFs, statPath, unlinkPath, usedInodes, type StatFs } from './namei.js';
 import { SLOT_ROLE_USER, type SharedDescriptor } from './shm/layout.js';
-import { Stats } from './stats.js';
+import { Dirent, Stats } from './stats.js';
 import { checkEnd } from './validate.js';
 import { Volume } from './volume.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
@@ -116,8 +117,15 @@ export class SyncFileHandle {
     this.call('truncateSync', () => fileTruncate(this.v, this.ino, n));
   }
 
+  /** fallocate(2), synchronously: the same modes as FileHandle.allocate. */
+  allocateSync(offset: number, length: number, options?: { keepSize?: boolean; punchHole?: boolean; zeroRange?: boolean }): void {
+    this.canWrite('allocateSync');
+    const args = parseAllocateArgs('allocateSync', offset, length, options);
+    this.call('allocateSync', () => fileAllocate(this.v, this.ino, args));
+  }
+
   fstatSync(): Stats {
-    return this.call('fstatSync', () => new Stats(inodeAttrs(this.v, this.ino), 0, 1));
+    return this.call('fstatSync', () => new Stats(inodeAttrs(this.v, this.ino)));
   }
 
   /** The engine's cache and conversion state of this file (not a node:fs call). */
@@ -170,6 +178,61 @@ export class AttachedEngine {
     } finally {
       this.volume.leaveCall();
     }
+  }
+
+  /** Run one namespace call on this thread: refused once the engine is closing, counted for close. */
+  private call<T>(where: string, run: () => T): T {
+    this.volume.enterCall(where);
+    try {
+      return run();
+    } finally {
+      this.volume.leaveCall();
+    }
+  }
+
+  /** fs.unlinkSync: remove the name; an open file lives on until its last close. */
+  unlinkSync(path: string): void {
+    this.call('unlinkSync', () => unlinkPath(this.volume, path));
+  }
+
+  /** fs.renameSync: atomic, also across a crash; an existing `newPath` is replaced. */
+  renameSync(oldPath: string, newPath: string): void {
+    this.call('renameSync', () => renamePath(this.volume, oldPath, newPath));
+  }
+
+  /** fs.readdirSync: names in a directory (default the root); `withFileTypes` gives Dirents. */
+  readdirSync(path?: string, options?: { withFileTypes?: false } | BufferEncoding | null): string[];
+  readdirSync(path: string | undefined, options: { withFileTypes: true }): Dirent[];
+  readdirSync(path = '/', options?: { withFileTypes?: boolean } | BufferEncoding | null): string[] | Dirent[] {
+    const typed = readdirWantsTypes('readdirSync', options);
+    const entries = this.call('readdirSync', () => readdirTyped(this.volume, path));
+    return typed ? entries.map(([name, mode]) => new Dirent(name, path, mode)) : entries.map(([name]) => name);
+  }
+
+  /** fs.statSync: node's Stats of a file or directory by path. */
+  statSync(path: string): Stats {
+    return new Stats(this.call('statSync', () => statPath(this.volume, path)));
+  }
+
+  /** fs.accessSync: throws ENOENT when nothing has that name (EROFS for W_OK on a read-only engine). */
+  accessSync(path: string, mode?: number): void {
+    this.call('accessSync', () => accessPath(this.volume, path, mode));
+  }
+
+  /** fs.existsSync: true when `path` names a file or directory; false, never an error, otherwise. */
+  existsSync(path: string): boolean {
+    try {
+      this.accessSync(path);
+      return true;
+    } catch (err) {
+      if (err instanceof DioreadError && (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EINVAL' || err.code === 'ENAMETOOLONG')) return false;
+      throw err;
+    }
+  }
+
+  /** fs.statfsSync's numbers: block size, total, free and available blocks, inodes and free inodes. */
+  statfsSync(): StatFs {
+    return this.call('statfsSync', () => statFs(this.volume));
   }
 
   /** lock_stat rows summed over every thread, as the engine's lockStats() gives them. */

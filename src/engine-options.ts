@@ -4,7 +4,7 @@
 import { DioreadError, showValue } from './errors.js';
 import { DEFAULT_EXTENTS_PER_FILE, DEFAULT_MAX_FILES } from './ondisk.js';
 import { BLOCK_SIZE, STATS_COUNTERS, STATS_OFF, STATS_TIMING } from './shm/layout.js';
-import { DEVICE_SEAM, UNSAFE_EARLY_REUSE, UNSAFE_EARLY_WRITTEN, UNSAFE_NO_JOURNAL, UNSAFE_RESET_SUPER_UNFLUSHED, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
+import { DEVICE_SEAM, UNSAFE_EARLY_REUSE, UNSAFE_EARLY_WRITTEN, UNSAFE_NO_JOURNAL, UNSAFE_NO_RENAME_COUPLING, UNSAFE_RESET_SUPER_UNFLUSHED, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
 import { checkBool, checkChoice, checkInt, checkOptions } from './validate.js';
 import type { ReadLocking } from './volume.js';
 
@@ -99,6 +99,7 @@ export interface EngineConfig {
   unsafeNoJournal: boolean;
   unsafeEarlyReuse: boolean;
   unsafeResetSuperUnflushed: boolean;
+  unsafeNoRenameCoupling: boolean;
   /** Test-only device seam (device-seam.ts), or null. */
   seam: SharedArrayBuffer | null;
 }
@@ -181,6 +182,7 @@ export function parseEngineOptions(where: string, opts: unknown): EngineConfig {
     unsafeNoJournal: symbols[UNSAFE_NO_JOURNAL] === true,
     unsafeEarlyReuse: symbols[UNSAFE_EARLY_REUSE] === true,
     unsafeResetSuperUnflushed: symbols[UNSAFE_RESET_SUPER_UNFLUSHED] === true,
+    unsafeNoRenameCoupling: symbols[UNSAFE_NO_RENAME_COUPLING] === true,
     seam: symbols[DEVICE_SEAM] instanceof SharedArrayBuffer ? (symbols[DEVICE_SEAM] as SharedArrayBuffer) : null,
   };
 }

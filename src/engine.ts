@@ -51,6 +51,9 @@ import {
   type SharedDescriptor,
 } from './shm/layout.js';
 import { checkChoice } from './validate.js';
+import { Dirent, Stats } from './stats.js';
+import type { InodeAttrs } from './inode.js';
+import { readdirWantsTypes, type StatFs } from './namei.js';
 import { Volume, markSlotDeadByThreadId, type ReadLocking } from './volume.js';
 import type { ConversionStats, ConversionWorkerApi } from '../workers/conversion-worker.js';
 import type { PoolTask } from '../workers/pool-worker.js';
@@ -197,6 +200,61 @@ export class Engine implements HandleHost {
   async list(): Promise<Array<{ name: string; size: number }>> {
     this.live('engine.list');
     return this.run({ op: 'list' });
+  }
+
+  /**
+   * fsPromises.unlink: remove the name. A file still open stays readable and writable through its
+   * handles until the last close (POSIX); then its blocks are freed.
+   */
+  async unlink(path: string): Promise<void> {
+    this.live('engine.unlink');
+    await this.run({ op: 'unlink', path });
+  }
+
+  /** fsPromises.rename: atomic, also across a crash; an existing `newPath` is replaced. */
+  async rename(oldPath: string, newPath: string): Promise<void> {
+    this.live('engine.rename');
+    await this.run({ op: 'rename', from: oldPath, to: newPath });
+  }
+
+  /** fsPromises.readdir: the names in a directory (default the root); `withFileTypes` gives Dirents. */
+  async readdir(path?: string, options?: { withFileTypes?: false } | BufferEncoding | null): Promise<string[]>;
+  async readdir(path: string | undefined, options: { withFileTypes: true }): Promise<Dirent[]>;
+  async readdir(path = '/', options?: { withFileTypes?: boolean } | BufferEncoding | null): Promise<string[] | Dirent[]> {
+    this.live('engine.readdir');
+    const typed = readdirWantsTypes('engine.readdir', options);
+    const entries = await this.run<Array<[string, number]>>({ op: 'readdir', path });
+    return typed ? entries.map(([name, mode]) => new Dirent(name, path, mode)) : entries.map(([name]) => name);
+  }
+
+  /** fsPromises.stat: node's Stats of a file or directory by path. */
+  async stat(path: string): Promise<Stats> {
+    this.live('engine.stat');
+    return new Stats(await this.run<InodeAttrs>({ op: 'statPath', path }));
+  }
+
+  /** fsPromises.access: resolves when `path` exists (and, for W_OK, the engine is writable). */
+  async access(path: string, mode?: number): Promise<void> {
+    this.live('engine.access');
+    await this.run({ op: 'access', path, mode });
+  }
+
+  /** Whether `path` names a file or directory (fs.existsSync's question; never rejects for a missing one). */
+  async exists(path: string): Promise<boolean> {
+    this.live('engine.exists');
+    try {
+      await this.run({ op: 'access', path, mode: undefined });
+      return true;
+    } catch (err) {
+      if (err instanceof DioreadError && (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EINVAL' || err.code === 'ENAMETOOLONG')) return false;
+      throw err;
+    }
+  }
+
+  /** fsPromises.statfs's numbers: block size, total, free and available blocks, inodes and free inodes. */
+  async statfs(): Promise<StatFs> {
+    this.live('engine.statfs');
+    return this.run({ op: 'statfs' });
   }
 
   /** Structured-cloneable descriptor of the shared state: pass it to a worker and attach() there. */
@@ -388,6 +446,8 @@ export class Engine implements HandleHost {
           failure ??= reviveError(err);
         }
       };
+      // Files unlinked while still open have no name left: free them (their handles die with the engine).
+      await step(() => this.pool.run({ op: 'evictOrphans' } satisfies PoolTask));
       const fileFailures = (await this.pool.run({ op: 'writebackAll' } satisfies PoolTask).catch((err: unknown) => {
         failure ??= reviveError(err);
         return [];

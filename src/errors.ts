@@ -1,7 +1,7 @@
 // DioreadError: the one error type of the public surface, with errno-style codes.
 // ext4 counterpart: the negative errno values every ext4 function returns (-EINVAL, -ENOSPC, ...).
 
-/** The errno family dioread uses; DESIGN.md's contract lists exactly these. */
+/** The errno family dioread uses: DESIGN.md's contract, the namespace's ENOTDIR, EISDIR, ENOTEMPTY, EACCES, and fallocate's EFBIG. */
 export type DioreadErrorCode =
   | 'EINVAL'
   | 'ENOENT'
@@ -14,7 +14,12 @@ export type DioreadErrorCode =
   | 'ENAMETOOLONG'
   | 'EMFILE'
   | 'EBUSY'
-  | 'EROFS';
+  | 'EROFS'
+  | 'ENOTDIR'
+  | 'EISDIR'
+  | 'ENOTEMPTY'
+  | 'EACCES'
+  | 'EFBIG';
 
 const ERRNO: Record<DioreadErrorCode, number> = {
   EINVAL: 22,
@@ -29,6 +34,11 @@ const ERRNO: Record<DioreadErrorCode, number> = {
   EMFILE: 24,
   EBUSY: 16,
   EROFS: 30,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  ENOTEMPTY: 39,
+  EACCES: 13,
+  EFBIG: 27,
 };
 
 export class DioreadError extends Error {

@@ -189,6 +189,14 @@ function tryMerge(v: Volume, ino: number, a: number): boolean {
   return true;
 }
 
+/** The block after the file's last extent (0 with none): where its allocated blocks end. Caller holds i_mutex. */
+export function extentsEnd(v: Volume, ino: number): number {
+  const n = extentCount(v, ino);
+  if (n === 0) return 0;
+  const e = extentWord(v.layout, ino, n - 1);
+  return v.i32[e + E_LBLK] + v.i32[e + E_LEN];
+}
+
 /** Free records left in the table (for callers that must reserve room for later conversions). */
 export function extentRoom(v: Volume, ino: number): number {
   return v.layout.extentsPerFile - extentCount(v, ino);
@@ -284,16 +292,36 @@ export function insertExtent(v: Volume, ino: number, lblk: number, len: number, 
  */
 export function convertUnwrittenExtents(v: Volume, ino: number, lblk: number, count: number): number {
   assertExtentWriter(v, ino, 'conversion');
+  return retagExtents(v, ino, lblk, count, 0, 'convert');
+}
+
+/**
+ * The reverse, for fallocate's zero range (ext4_zero_range with EXT4_GET_BLOCKS_CONVERT_UNWRITTEN):
+ * mark the written blocks of [lblk, lblk+count) UNWRITTEN, so they read as zeros without a write.
+ * Caller holds i_mutex inside the seqlock write section, with no dirty page or pending io_end in
+ * the range (it wrote back and converted it first). Holes are skipped. Returns blocks marked.
+ */
+export function markUnwrittenExtents(v: Volume, ino: number, lblk: number, count: number): number {
+  assertExtentWriter(v, ino, 'zero range');
+  return retagExtents(v, ino, lblk, count, EXT_UNWRITTEN, 'zero');
+}
+
+/**
+ * Give the blocks of [lblk, lblk+count) the flags `to` (EXT_UNWRITTEN or 0), splitting the extents
+ * that stick out of the range and merging afterwards. Extents already so are skipped.
+ */
+function retagExtents(v: Volume, ino: number, lblk: number, count: number, to: number, verb: string): number {
   const i32 = v.i32;
+  const from = to ^ EXT_UNWRITTEN;
   const end = lblk + count;
-  let converted = 0;
+  let changed = 0;
   let i = firstEndingAfter(v, ino, lblk);
   while (i < extentCount(v, ino)) {
     const e = extentWord(v.layout, ino, i);
     const s = i32[e + E_LBLK];
     const len = i32[e + E_LEN];
     if (s >= end) break;
-    if ((i32[e + E_FLAGS] & EXT_UNWRITTEN) === 0) {
+    if ((i32[e + E_FLAGS] & EXT_UNWRITTEN) !== from) {
       i++;
       continue;
     }
@@ -302,24 +330,22 @@ export function convertUnwrittenExtents(v: Volume, ino: number, lblk: number, co
     const b = Math.min(s + len, end);
     const pieces = (a > s ? 1 : 0) + 1 + (b < s + len ? 1 : 0);
     if (pieces - 1 > extentRoom(v, ino)) {
-      throw new DioreadError('ENOSPC', `extent table of inode ${ino} is full (${v.layout.extentsPerFile} extents): cannot split extent ${i} to convert [${a},${b})`);
+      throw new DioreadError('ENOSPC', `extent table of inode ${ino} is full (${v.layout.extentsPerFile} extents): cannot split extent ${i} to ${verb} [${a},${b})`);
     }
     let at = i;
     if (pieces > 1) makeRoom(v, ino, i + 1, pieces - 1);
-    if (a > s) {
-      writeRecord(v, ino, at++, s, a - s, pblk, EXT_UNWRITTEN);
-    }
-    writeRecord(v, ino, at, a, b - a, pblk + (a - s), 0);
+    if (a > s) writeRecord(v, ino, at++, s, a - s, pblk, from);
+    writeRecord(v, ino, at, a, b - a, pblk + (a - s), to);
     const mid = at++;
-    if (b < s + len) writeRecord(v, ino, at++, b, s + len - b, pblk + (b - s), EXT_UNWRITTEN);
-    converted += b - a;
-    // Merge the written piece with its neighbours.
+    if (b < s + len) writeRecord(v, ino, at++, b, s + len - b, pblk + (b - s), from);
+    changed += b - a;
+    // Merge the changed piece with its neighbours.
     let m = mid;
     if (tryMerge(v, ino, m - 1)) m--;
     tryMerge(v, ino, m);
     i = firstEndingAfter(v, ino, b);
   }
-  return converted;
+  return changed;
 }
 
 /**
@@ -374,6 +400,64 @@ export function truncateExtents(v: Volume, ino: number, fromLblk: number, free: 
     released += i32[x + E_LEN];
   }
   if (i < n) removeRecords(v, ino, i, n - i);
+  return released;
+}
+
+/**
+ * Unmap [lblk, lblk+count) (fallocate's punch hole: ext4_ext_remove_space over a range, as
+ * ext4_punch_hole calls it). Extents that stick out keep their outer parts; one that covers the
+ * whole range splits in two, which needs a free record (ENOSPC before any change when there is
+ * none). Calls `free(pblk, count)` for each physical run released. Caller holds i_mutex inside the
+ * seqlock write section. Returns blocks released.
+ */
+export function removeExtentRange(v: Volume, ino: number, lblk: number, count: number, free: (pblk: number, count: number) => void): number {
+  assertExtentWriter(v, ino, 'punch hole');
+  const i32 = v.i32;
+  const end = lblk + count;
+  const i = firstEndingAfter(v, ino, lblk);
+  if (i >= extentCount(v, ino)) return 0;
+  const e = extentWord(v.layout, ino, i);
+  const s = i32[e + E_LBLK];
+  const len = i32[e + E_LEN];
+  if (s < lblk && s + len > end) {
+    if (extentRoom(v, ino) < 1) {
+      throw new DioreadError('ENOSPC', `extent table of inode ${ino} is full (${v.layout.extentsPerFile} extents): cannot split extent ${i} to punch [${lblk},${end})`);
+    }
+    const pblk = i32[e + E_PBLK];
+    const flags = i32[e + E_FLAGS];
+    makeRoom(v, ino, i + 1, 1);
+    writeRecord(v, ino, i, s, lblk - s, pblk, flags);
+    writeRecord(v, ino, i + 1, end, s + len - end, pblk + (end - s), flags);
+    free(pblk + (lblk - s), count);
+    return count;
+  }
+  let released = 0;
+  let first = i;
+  if (s < lblk) {
+    const keep = lblk - s;
+    free(i32[e + E_PBLK] + keep, len - keep);
+    released += len - keep;
+    setRecordLen(v, ino, i, keep);
+    first++;
+  }
+  let j = first;
+  for (; j < extentCount(v, ino); j++) {
+    const x = extentWord(v.layout, ino, j);
+    if (i32[x + E_LBLK] + i32[x + E_LEN] > end) break;
+    free(i32[x + E_PBLK], i32[x + E_LEN]);
+    released += i32[x + E_LEN];
+  }
+  if (j > first) removeRecords(v, ino, first, j - first);
+  if (first < extentCount(v, ino)) {
+    const x = extentWord(v.layout, ino, first);
+    const xs = i32[x + E_LBLK];
+    if (xs < end) {
+      const cut = end - xs;
+      free(i32[x + E_PBLK], cut);
+      released += cut;
+      writeRecord(v, ino, first, end, i32[x + E_LEN] - cut, i32[x + E_PBLK] + cut, i32[x + E_FLAGS]);
+    }
+  }
   return released;
 }
 

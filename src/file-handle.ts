@@ -8,7 +8,7 @@
 // f_pos; positional calls do not wait for that chain and leave the position alone.
 
 import { DioreadError } from './errors.js';
-import { DEFAULT_READ_BYTES, describeMode, parseLength, parseReadArgs, parseWriteArgs, toBytes, type OpenMode } from './fs-args.js';
+import { DEFAULT_READ_BYTES, describeMode, parseAllocateArgs, parseLength, parseReadArgs, parseWriteArgs, toBytes, type OpenMode } from './fs-args.js';
 import { getSize, readHits, type CacheState, type InodeAttrs } from './inode.js';
 import { Stats } from './stats.js';
 import { checkEnd } from './validate.js';
@@ -228,11 +228,23 @@ export class FileHandle {
     await this.host.run({ op: 'truncate', ino: this.ino, length });
   }
 
+  /**
+   * fallocate(2): preallocate [offset, offset+length) as UNWRITTEN extents (they read as zeros and
+   * a write into them converts as any write does); `keepSize` leaves the size alone; `punchHole`
+   * frees the range's blocks (it reads as zeros; the size stays); `zeroRange` makes the range read
+   * as zeros with its blocks allocated, without writing them.
+   */
+  async allocate(offset: number, length: number, options?: { keepSize?: boolean; punchHole?: boolean; zeroRange?: boolean }): Promise<void> {
+    this.canWrite('allocate');
+    const args = parseAllocateArgs('allocate', offset, length, options);
+    await this.host.run({ op: 'allocate', ino: this.ino, args });
+  }
+
   /** fstat: node:fs Stats (size, blocks in 512-byte units, blksize, ino, mode, nlink, times). */
   async stat(): Promise<Stats> {
     this.live('stat');
     const a = await this.host.run<InodeAttrs>({ op: 'stat', ino: this.ino });
-    return new Stats(a, 0, 1);
+    return new Stats(a);
   }
 
   /** The engine's cache and conversion state of this file (dirty and cached pages, queued io_ends). */

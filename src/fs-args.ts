@@ -254,3 +254,39 @@ export function describeMode(mode: OpenMode): string {
   const acc = mode.read && mode.write ? 'read-write' : mode.write ? 'write-only' : 'read-only';
   return `${acc}${mode.append ? ', append' : ''}${mode.direct ? ', direct' : ''}`;
 }
+
+// ------------------------------------------------------------------------------------------------
+// fallocate
+// ------------------------------------------------------------------------------------------------
+
+/** fallocate(2)'s mode, as FileHandle.allocate's options name it. */
+export interface AllocateArgs {
+  offset: number;
+  length: number;
+  /** FALLOC_FL_KEEP_SIZE: allocate past the end without changing the size (implied by punchHole). */
+  keepSize: boolean;
+  /** FALLOC_FL_PUNCH_HOLE: free the blocks of the range; it reads as zeros. */
+  punchHole: boolean;
+  /** FALLOC_FL_ZERO_RANGE: the range reads as zeros, its blocks allocated, without writing them. */
+  zeroRange: boolean;
+}
+
+/**
+ * allocate(offset, length, { keepSize, punchHole, zeroRange }) as fallocate(2) checks it: offset
+ * ≥ 0, length > 0 (EINVAL), the end within the largest file; punchHole and zeroRange exclusive;
+ * punchHole keeps the size (Linux requires FALLOC_FL_KEEP_SIZE with it: keepSize false is EINVAL).
+ */
+export function parseAllocateArgs(where: string, offset: unknown, length: unknown, opts: unknown): AllocateArgs {
+  const off = checkInteger(where, 'offset', typeof offset === 'bigint' ? Number(offset) : offset, 0, MAX_FILE_BYTES - 1);
+  const len = checkInteger(where, 'length', typeof length === 'bigint' ? Number(length) : length, 1, MAX_FILE_BYTES);
+  if (off + len > MAX_FILE_BYTES) {
+    throw new DioreadError('EFBIG', `${where}: offset ${off} + length ${len} is past the largest file (${MAX_FILE_BYTES} bytes)`);
+  }
+  const o = opts === undefined ? {} : checkOptions(where, opts, ['keepSize', 'punchHole', 'zeroRange']);
+  const punchHole = checkBool(where, 'punchHole', o.punchHole, false);
+  const zeroRange = checkBool(where, 'zeroRange', o.zeroRange, false);
+  if (punchHole && zeroRange) throw new DioreadError('EINVAL', `${where}: punchHole and zeroRange cannot be combined (fallocate(2) refuses it)`);
+  if (punchHole && o.keepSize === false) throw new DioreadError('EINVAL', `${where}: punchHole always keeps the size (FALLOC_FL_PUNCH_HOLE needs FALLOC_FL_KEEP_SIZE); keepSize false is refused`);
+  const keepSize = punchHole || checkBool(where, 'keepSize', o.keepSize, false);
+  return { offset: off, length: len, keepSize, punchHole, zeroRange };
+}

@@ -14,8 +14,8 @@ import { DioreadError, detail } from './errors.js';
 import { bitSet, readImage, type ImageModel, type Problems } from './image-check.js';
 import { lockImage } from './image-lock.js';
 import { writeJournalSuper } from './journal.js';
-import { BITS_PER_BITMAP_BLOCK, SB_STATE_CLEAN, type SuperBlock } from './ondisk.js';
-import { BLOCK_SIZE, E_FLAGS, E_LEN, EXT_UNWRITTEN, EXTENT_WORDS } from './shm/layout.js';
+import { BITS_PER_BITMAP_BLOCK, INODE_DISK_BYTES, MAGIC_INODES, SB_STATE_CLEAN, inodeBlockOf, inodeRecordOffset, sealBlock, type SuperBlock } from './ondisk.js';
+import { BLOCK_SIZE, E_FLAGS, E_LEN, E_PBLK, EXT_UNWRITTEN, EXTENT_WORDS } from './shm/layout.js';
 import { bitmapBlockImage, readSuperBlock, writeSuperState } from './super.js';
 
 export interface FsckReport {
@@ -136,14 +136,55 @@ function repairImage(dev: FileDevice, sb: SuperBlock, model: ImageModel, noError
     dev.flush();
     fixed.push(`replayed ${model.replayed} journal transaction(s) in place`);
   }
+  const orphans = noErrors ? model.inodes.filter((m) => m.disk.orphan) : [];
+  if (orphans.length > 0) freed += freeOrphans(dev, sb, model, orphans, fixed);
   if (noErrors && model.leaked.length > 0) {
     for (const b of model.leaked) model.bitmap[b >>> 5] &= ~(1 << (b & 31));
     const blocks = new Set(model.leaked.map((b) => Math.floor(b / BITS_PER_BITMAP_BLOCK)));
     for (const k of blocks) dev.writeMeta((sb.bitmap + k) * BLOCK_SIZE, bitmapBlockImage(sb, model.bitmap, k));
     dev.flush();
     fixed.push(`freed ${model.leaked.length} leaked block(s)`);
-    freed = model.leaked.length;
+    freed += model.leaked.length;
   }
   if (noErrors) writeSuperState(dev, sb, SB_STATE_CLEAN);
+  return freed;
+}
+
+/**
+ * Free orphans as mount would: their records first (flushed), then their bits in the bitmap, so a
+ * crash between the two leaves leaked blocks (freed by the next check), never a record that claims
+ * free blocks. Returns the blocks freed.
+ */
+function freeOrphans(dev: FileDevice, sb: SuperBlock, model: ImageModel, orphans: ImageModel['inodes'], fixed: string[]): number {
+  const byBlock = new Map<number, number[]>();
+  for (const m of orphans) {
+    const block = inodeBlockOf(sb, m.ino);
+    if (!byBlock.has(block)) byBlock.set(block, []);
+    byBlock.get(block)!.push(m.ino);
+  }
+  for (const [block, inos] of byBlock) {
+    const buf = new Uint8Array(BLOCK_SIZE);
+    dev.readMeta(block * BLOCK_SIZE, buf);
+    for (const ino of inos) buf.fill(0, inodeRecordOffset(ino), inodeRecordOffset(ino) + INODE_DISK_BYTES);
+    sealBlock(buf, MAGIC_INODES, block, 0);
+    dev.writeMeta(block * BLOCK_SIZE, buf);
+  }
+  dev.flush();
+  let freed = 0;
+  const bitmapBlocks = new Set<number>();
+  for (const m of orphans) {
+    for (let i = 0; i < m.disk.extentCount; i++) {
+      const pblk = m.extents[i * EXTENT_WORDS + E_PBLK];
+      const len = m.extents[i * EXTENT_WORDS + E_LEN];
+      for (let b = pblk; b < pblk + len; b++) {
+        model.bitmap[b >>> 5] &= ~(1 << (b & 31));
+        bitmapBlocks.add(Math.floor(b / BITS_PER_BITMAP_BLOCK));
+        freed++;
+      }
+    }
+  }
+  for (const k of bitmapBlocks) dev.writeMeta((sb.bitmap + k) * BLOCK_SIZE, bitmapBlockImage(sb, model.bitmap, k));
+  dev.flush();
+  fixed.push(`freed ${orphans.length} orphan(s) (files unlinked while open) and their ${freed} block(s)`);
   return freed;
 }

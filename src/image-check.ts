@@ -141,6 +141,12 @@ function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
         continue;
       }
       if (!di.used) continue;
+      if (di.orphan) {
+        p.warn(`inode ${ino}: an orphan (unlinked while open when the image was last written); mount frees it and its ${di.blocks} block(s)`);
+        const extents = readExtents(dev, sb, overlay, ino, di, p);
+        if (extents !== null) out.push({ ino, disk: di, extents });
+        continue;
+      }
       let name: string;
       try {
         name = decoder.decode(di.nameBytes);

@@ -40,7 +40,7 @@ import {
   type Grabbed,
 } from './cache.js';
 import { DioreadError, InvariantError } from './errors.js';
-import { HOLE_TO_END, MAP_MAPPED, assertExtentWriter, assertInodeLocked, extentAt, extentBefore, extentCount, extentRoom, insertCost, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
+import { HOLE_TO_END, MAP_MAPPED, assertExtentWriter, assertInodeLocked, extentAt, extentBefore, extentCount, extentRoom, extentsEnd, insertCost, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
 import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, invalidatepageFreeEndio, setBhEndio } from './page-io.js';
 import { writebackInode } from './writeback.js';
 import { commitNow, commitUpTo, deviceFlush, flushMark, flushedSince, inHandle, markInodeDirty, runningTid } from './transaction.js';
@@ -78,6 +78,8 @@ import {
   PG_UPTODATE,
   inodeWord,
   inodeWordPair,
+  I_STATE,
+  INODE_USED,
 } from './shm/layout.js';
 import { lock, seqReadBegin, seqReadRetry, seqWriteBegin, seqWriteEnd, unlock } from './sync/lock.js';
 import { downRead, downWrite, upRead, upWrite } from './sync/rwsem.js';
@@ -110,7 +112,7 @@ function setSizeLocked(v: Volume, ino: number, size: number): void {
 }
 
 /** i_size_write in a journal handle, with the times of a data change when `touch`. Caller holds i_mutex. */
-function setSize(v: Volume, ino: number, size: number, touch = false): void {
+export function setSize(v: Volume, ino: number, size: number, touch = false): void {
   inHandle(v, ino, () => {
     const seq = inodeWord(v.layout, ino, I_SEQ);
     seqWriteBegin(v.i32, seq);
@@ -184,7 +186,7 @@ function touchTimes(v: Volume, ino: number): void {
  * file_update_time in its own handle. Caller holds i_mutex.
  * Model: model/journal.pml writerB W2_touch (docs/MODEL.md).
  */
-function touchData(v: Volume, ino: number): void {
+export function touchData(v: Volume, ino: number): void {
   inHandle(v, ino, () => {
     touchTimes(v, ino);
     markInodeDirty(v, ino);
@@ -449,7 +451,7 @@ function tableShort(v: Volume, ino: number): boolean {
 }
 
 /** allocateExtent's "nothing" results: no free block, or no room in the extent table. */
-const NO_BLOCKS = -1;
+export const NO_BLOCKS = -1;
 const TABLE_FULL = -2;
 
 /**
@@ -458,7 +460,7 @@ const TABLE_FULL = -2;
  * Caller holds i_mutex and a handle.
  * Model: model/journal.pml writerB W_alloc (allocBlocks inside the handle) (docs/MODEL.md).
  */
-function allocateExtent(v: Volume, ino: number, lblk: number, want: number, hole: number, unwritten: boolean): { pblk: number; count: number } {
+export function allocateExtent(v: Volume, ino: number, lblk: number, want: number, hole: number, unwritten: boolean): { pblk: number; count: number } {
   assertInodeLocked(v, ino, 'block allocation');
   const goal = goalFor(v, ino, lblk);
   let start = lblk;
@@ -685,7 +687,7 @@ export function dropFileCache(v: Volume, ino: number): void {
 }
 
 /** Write back, convert and drop the cached pages of [from, to) (invalidate_inode_pages2_range). */
-function invalidateRange(v: Volume, ino: number, from: number, to: number): void {
+export function invalidateRange(v: Volume, ino: number, from: number, to: number): void {
   const pages = inodePages(v, ino, from).filter((p) => pageIndex(v, p) < to);
   if (pages.length === 0) return;
   writebackInode(v, ino, from, to);
@@ -697,7 +699,7 @@ function invalidateRange(v: Volume, ino: number, from: number, to: number): void
  * Remove one page from the cache if it still caches (ino, index). Caller holds i_mutex.
  * Model: model/dioread.pml inline drop_page (docs/MODEL.md).
  */
-function dropPage(v: Volume, ino: number, p: number, index: number): void {
+export function dropPage(v: Volume, ino: number, p: number, index: number): void {
   assertInodeLocked(v, ino, 'dropping a page');
   if (!getPageIfCaching(v, p, ino, index)) return;
   const lt = lockPage(v, p);
@@ -724,13 +726,15 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
   const tok = lockInodeWrite(v, ino);
   try {
     const old = getSize(v, ino);
-    if (newSize >= old) {
+    const keep = Math.ceil(newSize / BLOCK_SIZE);
+    // A truncate to the same size still drops blocks preallocated past the end (fallocate's
+    // keepSize), as ext4_setattr calls ext4_truncate for ia_size <= i_size; growing keeps them.
+    if (newSize > old || (newSize === old && extentsEnd(v, ino) <= keep)) {
       if (newSize > old) setSize(v, ino, newSize, true);
       else touchData(v, ino);
       return;
     }
     setSize(v, ino, newSize, true);
-    const keep = Math.ceil(newSize / BLOCK_SIZE);
     // 1. Unmap the dropped blocks first (ext4_truncate's order: the map, then the pages). A lockless
     //    reader that misses the cache from now on finds a hole (zeros), never the device's older
     //    copy of a block whose newest bytes the steps below throw away (docs/MODEL.md, bug 1: the
@@ -745,7 +749,7 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
     // 4. Drop the pages.
     for (const p of pages) dropPage(v, ino, p, pageIndex(v, p));
     // 5. ext4_block_truncate_page: zero the tail of the last kept block, so a later extension reads zeros.
-    if (newSize % BLOCK_SIZE !== 0) zeroTail(v, ino, keep - 1, newSize % BLOCK_SIZE);
+    if (newSize % BLOCK_SIZE !== 0) zeroBlockBytes(v, ino, keep - 1, newSize % BLOCK_SIZE, BLOCK_SIZE);
     // 6. A reader that sampled the old size may have cached a page past the new end meanwhile
     //    (it held no inode lock): drop such pages again (they hold zeros of the hole, or older).
     for (const p of inodePages(v, ino, keep)) dropPage(v, ino, p, pageIndex(v, p));
@@ -798,7 +802,14 @@ function cleanPagesBeyond(v: Volume, ino: number, keep: number): number[] {
   return pages;
 }
 
-function zeroTail(v: Volume, ino: number, index: number, keepBytes: number): void {
+/**
+ * Zero bytes [fromByte, toByte) of block `index` through its page (ext4_block_zero_page_range, as
+ * truncate's ext4_block_truncate_page and fallocate's partial blocks use it): the page is read in
+ * when the block holds data, made dirty, and written back like any write. A hole needs nothing.
+ * Caller holds i_mutex.
+ */
+export function zeroBlockBytes(v: Volume, ino: number, index: number, fromByte: number, toByte: number): void {
+  assertInodeLocked(v, ino, 'zeroing part of a block');
   if (mapBlocks(v, ino, index) !== MAP_MAPPED) return; // a hole reads as zeros already
   const pblk = v.mapPblk;
   const unwritten = v.mapUnwritten;
@@ -812,7 +823,7 @@ function zeroTail(v: Volume, ino: number, index: number, keepBytes: number): voi
       else v.dev.readBlocks(pblk, 1, v.frames, frame);
     }
     pageSeqBegin(v, p);
-    v.frames.fill(0, frame + keepBytes, frame + BLOCK_SIZE);
+    v.frames.fill(0, frame + fromByte, frame + toByte);
     pageSeqEnd(v, p);
     setPagePblk(v, p, pblk);
     const old = setPageFlags(v, p, PG_UPTODATE | PG_DIRTY | (unwritten ? PG_UNINIT : 0));
@@ -875,6 +886,8 @@ export function syncLocked(v: Volume, ino: number): void {
 export interface InodeAttrs {
   ino: number;
   mode: number;
+  /** 1 while the file has its name, 0 once unlinked (an orphan still open). */
+  nlink: number;
   size: number;
   /** 512-byte units, as st_blocks. */
   blocks: number;
@@ -889,6 +902,7 @@ export function inodeAttrs(v: Volume, ino: number): InodeAttrs {
   return {
     ino,
     mode: v.i32[inodeWord(v.layout, ino, I_MODE)],
+    nlink: Atomics.load(v.i32, inodeWord(v.layout, ino, I_STATE)) === INODE_USED ? 1 : 0,
     size: getSize(v, ino),
     blocks: v.i32[inodeWord(v.layout, ino, I_BLOCKS)] * (BLOCK_SIZE / 512),
     atimeMs: getTime(v, ino, I_ATIME_LO),

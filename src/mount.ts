@@ -26,6 +26,7 @@ import {
   HF_UNSAFE_NO_JOURNAL,
   HF_UNSAFE_EARLY_REUSE,
   HF_UNSAFE_RESET_SUPER_UNFLUSHED,
+  HF_UNSAFE_NO_RENAME_COUPLING,
   RO_OPTION,
   computeLayout,
   type SharedDescriptor,
@@ -181,7 +182,8 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
     (cfg.unsafeUnpinAtWriteback ? HF_UNSAFE_UNPIN_AT_WRITEBACK : 0) |
     (cfg.unsafeNoJournal ? HF_UNSAFE_NO_JOURNAL : 0) |
     (cfg.unsafeEarlyReuse ? HF_UNSAFE_EARLY_REUSE : 0) |
-    (cfg.unsafeResetSuperUnflushed ? HF_UNSAFE_RESET_SUPER_UNFLUSHED : 0);
+    (cfg.unsafeResetSuperUnflushed ? HF_UNSAFE_RESET_SUPER_UNFLUSHED : 0) |
+    (cfg.unsafeNoRenameCoupling ? HF_UNSAFE_NO_RENAME_COUPLING : 0);
   const i32 = new Int32Array(meta);
   initShared(i32, layout, flags, frameByteOffset, sb.firstDataBlock, LEVEL_CODE[cfg.statsLevel]);
   if (readOnly) i32[H_READ_ONLY] = RO_OPTION;

@@ -59,7 +59,11 @@ export const MAGIC_BITMAP = 0x44424d50; // 'DBMP'
 // Inode table: records of INODE_DISK_BYTES, INODES_PER_BLOCK to a block after the header.
 // DI_CRC is the crc32c of words 0..DI_CRC-1. A free inode's record is all zeros.
 // ------------------------------------------------------------------------------------------------
-export const DI_USED = 0; // 1 in use, 0 free
+export const DI_USED = 0; // DI_STATE_FREE, DI_STATE_USED or DI_STATE_ORPHAN
+export const DI_STATE_FREE = 0;
+export const DI_STATE_USED = 1;
+/** Unlinked while open (no name): mount frees it and its blocks (ext4's orphan list). */
+export const DI_STATE_ORPHAN = 2;
 export const DI_GENERATION = 1;
 export const DI_SIZE_LO = 2;
 export const DI_SIZE_HI = 3;
@@ -331,6 +335,8 @@ export function checkBlock(buf: Uint8Array, magic: number, block: number, owner:
 // ------------------------------------------------------------------------------------------------
 export interface DiskInode {
   used: boolean;
+  /** Unlinked while still open when the image was last written: no name; mount frees it. */
+  orphan: boolean;
   generation: number;
   size: number;
   extentCount: number;
@@ -362,7 +368,7 @@ export function encodeInodeRecord(out: Uint8Array, ino: DiskInode): void {
   out.fill(0, 0, INODE_DISK_BYTES);
   if (!ino.used) return; // a free inode is all zeros
   const w = (i: number, v: number) => setU32(out, i, v);
-  w(DI_USED, 1);
+  w(DI_USED, ino.orphan ? DI_STATE_ORPHAN : DI_STATE_USED);
   w(DI_GENERATION, ino.generation);
   w(DI_SIZE_LO, ino.size % TWO32);
   w(DI_SIZE_HI, Math.floor(ino.size / TWO32));
@@ -388,9 +394,10 @@ export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { exte
   const where = `inode ${index}`;
   if (r(DI_USED) === 0) {
     if (!rec.every((b) => b === 0)) throw corrupt(where, 'marked free but its record is not zeroed');
-    return { used: false, generation: 0, size: 0, extentCount: 0, blocks: 0, mode: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0, nameBytes: new Uint8Array(0) };
+    return { used: false, orphan: false, generation: 0, size: 0, extentCount: 0, blocks: 0, mode: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0, nameBytes: new Uint8Array(0) };
   }
-  if (r(DI_USED) !== 1) throw corrupt(where, `in-use word ${r(DI_USED)} is neither 0 nor 1`);
+  if (r(DI_USED) !== DI_STATE_USED && r(DI_USED) !== DI_STATE_ORPHAN) throw corrupt(where, `state word ${r(DI_USED)} is not 0 (free), 1 (in use) or 2 (orphan)`);
+  const orphan = r(DI_USED) === DI_STATE_ORPHAN;
   const crc = crc32c(rec.subarray(0, DI_CRC * 4));
   if (crc !== r(DI_CRC)) throw corrupt(where, `record checksum 0x${r(DI_CRC).toString(16)} does not match its contents (0x${crc.toString(16)})`);
   const size = r(DI_SIZE_HI) * TWO32 + r(DI_SIZE_LO);
@@ -400,7 +407,7 @@ export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { exte
   const blocks = r(DI_BLOCKS);
   if (blocks > limits.maxBlocks) throw corrupt(where, `${blocks} blocks, more than the device's ${limits.maxBlocks} data blocks`);
   const nameLen = r(DI_NAME_LEN);
-  if (nameLen < 1 || nameLen > MAX_DISK_NAME_BYTES) throw corrupt(where, `name length ${nameLen} outside 1..${MAX_DISK_NAME_BYTES}`);
+  if (orphan ? nameLen !== 0 : nameLen < 1 || nameLen > MAX_DISK_NAME_BYTES) throw corrupt(where, orphan ? `orphan with a name of ${nameLen} bytes` : `name length ${nameLen} outside 1..${MAX_DISK_NAME_BYTES}`);
   const nameBytes = rec.slice(DI_NAME * 4, DI_NAME * 4 + nameLen);
   if (nameBytes.includes(0) || nameBytes.includes(0x2f)) throw corrupt(where, 'name holds NUL or "/"');
   const mode = r(DI_MODE);
@@ -412,6 +419,7 @@ export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { exte
   };
   return {
     used: true,
+    orphan,
     generation: r(DI_GENERATION),
     size,
     extentCount,

@@ -28,11 +28,11 @@ export class Stats {
   readonly ctime: Date;
   readonly birthtime: Date;
 
-  constructor(a: InodeAttrs, dev: number, nlink: number) {
+  constructor(a: InodeAttrs, dev = 0) {
     this.dev = dev;
     this.ino = a.ino;
     this.mode = a.mode;
-    this.nlink = nlink;
+    this.nlink = a.nlink;
     // The image records no owners: the files belong to whoever runs the engine, as on a FUSE mount
     // without default_permissions.
     this.uid = typeof process.getuid === 'function' ? process.getuid() : 0;
@@ -57,6 +57,41 @@ export class Stats {
   }
   isDirectory(): boolean {
     return this.type() === 0o040000;
+  }
+  isBlockDevice(): boolean {
+    return false;
+  }
+  isCharacterDevice(): boolean {
+    return false;
+  }
+  isSymbolicLink(): boolean {
+    return false;
+  }
+  isFIFO(): boolean {
+    return false;
+  }
+  isSocket(): boolean {
+    return false;
+  }
+}
+
+/** A node:fs Dirent look-alike (readdir with `withFileTypes: true`). */
+export class Dirent {
+  constructor(
+    readonly name: string,
+    /** The directory read, as node's `parentPath`. */
+    readonly parentPath: string,
+    private readonly mode: number,
+  ) {}
+  /** node's older name for parentPath. */
+  get path(): string {
+    return this.parentPath;
+  }
+  isFile(): boolean {
+    return (this.mode & 0o170000) === 0o100000;
+  }
+  isDirectory(): boolean {
+    return (this.mode & 0o170000) === 0o040000;
   }
   isBlockDevice(): boolean {
     return false;

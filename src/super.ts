@@ -59,6 +59,12 @@ import {
   I_EXT_DIRTY_LO,
   I_GENERATION,
   I_GOAL,
+  I_COUPLED,
+  H_ROOT_TIME_LO,
+  H_ROOT_TIME_HI,
+  I_META_DIRTY,
+  INODE_USED,
+  E_LEN,
   I_MODE,
   I_MTIME_LO,
   I_NAME,
@@ -185,11 +191,15 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameByteO
   i32[H_HASH_MASK] = l.hashBuckets - 1;
   i32[H_FIRST_DATA_BLOCK] = firstDataBlock;
   i32[H_STATS_LEVEL] = statsLevel;
+  const now = Date.now();
+  i32[H_ROOT_TIME_LO] = now % 2 ** 32; // the root directory's times start at the mount (namei.ts rootAttrs)
+  i32[H_ROOT_TIME_HI] = Math.floor(now / 2 ** 32);
   for (let ino = 0; ino < l.maxFiles; ino++) {
     i32[inodeWord(l, ino, I_COMPLETED_HEAD)] = -1;
     i32[inodeWord(l, ino, I_COMPLETED_TAIL)] = -1;
     i32[inodeWord(l, ino, I_EXT_DIRTY_LO)] = EXT_CLEAN_LO;
     i32[inodeWord(l, ino, I_GOAL)] = -1;
+    i32[inodeWord(l, ino, I_COUPLED)] = -1;
   }
   for (let p = 0; p < l.cachePages; p++) {
     i32[pageWord(l, p, P_INO)] = -1;
@@ -207,6 +217,8 @@ export interface MountReport {
   replayed: number;
   /** Blocks marked used that no file held, freed (an allocation a crash left uncommitted). */
   leaksFreed: number;
+  /** Orphans freed: files unlinked while open when the image was last written (ext4_orphan_cleanup). */
+  orphansFreed: number;
   warnings: string[];
 }
 
@@ -234,21 +246,47 @@ export function loadImage(i32: Int32Array, l: Layout, dev: BlockDevice, sb: Supe
   const leaksFreed = readOnly ? 0 : model.leaked.length;
   if (!readOnly) for (const b of model.leaked) i32[bitmapWord(l, b)] &= ~bitmapBit(b);
   if (leaksFreed > 0) for (const b of model.leaked) i32[bitmapDirtyWord(l, bitmapBlockOf(b))] = 1;
+  const orphansFreed = readOnly ? 0 : freeOrphans(i32, l, model);
   i32[H_FREE_BLOCKS] = countFree(i32, l, sb.firstDataBlock, l.blockCount);
-  return { replayed: model.replayed, leaksFreed, warnings };
+  return { replayed: model.replayed, leaksFreed, orphansFreed, warnings };
+}
+
+/**
+ * ext4_orphan_cleanup: files unlinked while open when the image was last written have no name and
+ * no opener now. Their blocks are freed in memory and their records marked dirty (INODE_FREE in
+ * memory, so the next commit writes a free record together with the freed bitmap bits, one
+ * transaction). Nothing can reach their blocks before that: they have no name. Returns the count.
+ */
+function freeOrphans(i32: Int32Array, l: Layout, model: ImageModel): number {
+  let n = 0;
+  for (const m of model.inodes) {
+    if (!m.disk.orphan) continue;
+    for (let i = 0; i < m.disk.extentCount; i++) {
+      const pblk = m.extents[i * EXTENT_WORDS + E_PBLK];
+      const len = m.extents[i * EXTENT_WORDS + E_LEN];
+      for (let b = pblk; b < pblk + len; b++) {
+        i32[bitmapWord(l, b)] &= ~bitmapBit(b);
+        i32[bitmapDirtyWord(l, bitmapBlockOf(b))] = 1;
+      }
+    }
+    i32[inodeWord(l, m.ino, I_META_DIRTY)] = 1;
+    n++;
+  }
+  return n;
 }
 
 /** Copy a checked model into shared memory. */
 function loadModel(i32: Int32Array, l: Layout, model: ImageModel): void {
   const u8 = new Uint8Array(i32.buffer);
   for (const m of model.inodes) {
+    if (m.disk.orphan) continue; // nameless: freed by freeOrphans, or (read-only) left as it is
     const ino = m.ino;
     const d = m.disk;
     const time = (lo: number, ms: number) => {
       i32[inodeWord(l, ino, lo)] = ms % 2 ** 32;
       i32[inodeWord(l, ino, lo + 1)] = Math.floor(ms / 2 ** 32);
     };
-    i32[inodeWord(l, ino, I_STATE)] = 1;
+    i32[inodeWord(l, ino, I_STATE)] = INODE_USED;
     i32[inodeWord(l, ino, I_GENERATION)] = d.generation;
     i32[inodeWord(l, ino, I_SIZE_LO)] = d.size % 2 ** 32;
     i32[inodeWord(l, ino, I_SIZE_HI)] = Math.floor(d.size / 2 ** 32);

@@ -45,3 +45,11 @@ export const UNSAFE_EARLY_REUSE = Symbol.for('dioread.test.unsafeEarlyReuse');
  * catches that.
  */
 export const UNSAFE_RESET_SUPER_UNFLUSHED = Symbol.for('dioread.test.unsafeResetSuperUnflushed');
+
+/**
+ * Engine.open({ ..., [UNSAFE_NO_RENAME_COUPLING]: true }): a rename over an existing file does not
+ * couple the two inode records (I_COUPLED), so a commit split into pieces may carry them apart: a
+ * crash between the pieces leaves two files of one name, or none. The rename crash test runs it to
+ * prove it catches that.
+ */
+export const UNSAFE_NO_RENAME_COUPLING = Symbol.for('dioread.test.unsafeNoRenameCoupling');

@@ -95,6 +95,10 @@ import {
   I_SIZE_HI,
   I_SIZE_LO,
   I_STATE,
+  I_COUPLED,
+  INODE_FREE,
+  INODE_ORPHAN,
+  INODE_EVICTING,
   INODE_WORDS,
   LC_ALLOC,
   LC_J_COMMIT,
@@ -219,6 +223,8 @@ interface Snapshot {
   bitmap: Map<number, { alloc: Int32Array; pending: Int32Array }>;
   /** Inodes a dead thread left inside a handle: their records come from the image, not memory. */
   poisoned: Set<number>;
+  /** Inode-table block indexes that must travel in one piece (a rename's two records: I_COUPLED). */
+  couples: Array<[number, number]>;
 }
 
 const BITMAP_WORDS_PER_BLOCK = BITS_PER_BITMAP_BLOCK / 32;
@@ -356,7 +362,7 @@ function waitForHandles(v: Volume): Set<number> {
 function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
   const i32 = v.i32;
   const l = v.layout;
-  const snap: Snapshot = { tid, inodeBlocks: new Map(), dirtyByBlock: new Map(), extents: new Map(), bitmap: new Map(), poisoned };
+  const snap: Snapshot = { tid, inodeBlocks: new Map(), dirtyByBlock: new Map(), extents: new Map(), bitmap: new Map(), poisoned, couples: [] };
   for (let ino = 0; ino < l.maxFiles; ino++) {
     if (Atomics.load(i32, inodeWord(l, ino, I_META_DIRTY)) === 0) continue;
     const block = Math.floor(ino / INODES_PER_BLOCK);
@@ -369,6 +375,11 @@ function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
     if (poisoned.has(ino)) continue; // stays dirty, never committed
     snap.dirtyByBlock.get(block)!.push(ino);
     Atomics.store(i32, inodeWord(l, ino, I_META_DIRTY), 0);
+    const partner = i32[inodeWord(l, ino, I_COUPLED)];
+    if (partner >= 0) {
+      snap.couples.push([block, Math.floor(partner / INODES_PER_BLOCK)]);
+      i32[inodeWord(l, ino, I_COUPLED)] = -1;
+    }
     const count = i32[inodeWord(l, ino, I_EXTENT_COUNT)];
     const lo = i32[inodeWord(l, ino, I_EXT_DIRTY_LO)];
     const hi = Math.min(i32[inodeWord(l, ino, I_EXT_DIRTY_HI)], count);
@@ -406,9 +417,15 @@ function buildPieces(v: Volume, snap: Snapshot): BlockWrite[][] {
   if (snap.dirtyByBlock.size === 0 && snap.bitmap.size === 0) return [];
   const maxLog = maxTransactionBlocks(v.layout.maxFiles, d.extBlocksPerFile, d.bitmapBlocks);
   const groups: BlockWrite[][] = [];
-  for (const [block, inodes] of [...snap.dirtyByBlock].sort((a, b) => a[0] - b[0])) {
-    const writes: BlockWrite[] = [[d.inodeTable + block, encodeInodeBlock(v, snap, block)]];
-    for (const ino of inodes) writes.push(...encodeExtentBlocks(v, snap, ino));
+  for (const blocks of coupledGroups(snap)) {
+    const writes: BlockWrite[] = [];
+    for (const block of blocks) {
+      writes.push([d.inodeTable + block, encodeInodeBlock(v, snap, block)]);
+      for (const ino of snap.dirtyByBlock.get(block)!) writes.push(...encodeExtentBlocks(v, snap, ino));
+    }
+    if (transactionLogBlocks(writes.length + snap.bitmap.size) > d.journalBlocks - 1) {
+      throw new InvariantError(`journal: ${blocks.length} coupled inode-table blocks need ${writes.length} log blocks, more than the journal's ${d.journalBlocks}`);
+    }
     groups.push(writes);
   }
   const bitmapFinal = [...snap.bitmap.keys()].sort((a, b) => a - b).map((k): BlockWrite => [d.bitmap + k, encodeBitmapBlock(v, snap, k, true)]);
@@ -429,13 +446,42 @@ function buildPieces(v: Volume, snap: Snapshot): BlockWrite[][] {
   return pieces.map((p, i) => [...(i === pieces.length - 1 ? last : bitmapKeep), ...p]);
 }
 
+/**
+ * The snapshot's dirty inode-table blocks in groups that must commit in one piece: each block alone,
+ * except blocks a rename coupled (I_COUPLED), which are joined (union-find). In block order.
+ */
+function coupledGroups(snap: Snapshot): number[][] {
+  const parent = new Map<number, number>();
+  const find = (b: number): number => {
+    let r = b;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(b, r);
+    return r;
+  };
+  for (const b of snap.dirtyByBlock.keys()) parent.set(b, b);
+  for (const [a, b] of snap.couples) {
+    if (!parent.has(a) || !parent.has(b)) continue; // a partner poisoned or clean: nothing to join
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(Math.max(ra, rb), Math.min(ra, rb));
+  }
+  const groups = new Map<number, number[]>();
+  for (const b of [...snap.dirtyByBlock.keys()].sort((x, y) => x - y)) {
+    const r = find(b);
+    if (!groups.has(r)) groups.set(r, []);
+    groups.get(r)!.push(b);
+  }
+  return [...groups.values()];
+}
+
 /** A DiskInode from an inode's shared-memory words (`w` starts at the inode's record). */
 function diskInodeOf(w: Int32Array, at: number): DiskInode {
   const t = (lo: number) => w[at + highFieldOf(lo)] * 2 ** 32 + (w[at + lo] >>> 0);
   const nameLen = w[at + I_NAME_LEN];
   const nameBytes = new Uint8Array(w.buffer, w.byteOffset + (at + I_NAME) * 4, nameLen).slice();
   return {
-    used: w[at + I_STATE] === 1,
+    used: w[at + I_STATE] !== INODE_FREE,
+    orphan: w[at + I_STATE] === INODE_ORPHAN || w[at + I_STATE] === INODE_EVICTING,
     generation: w[at + I_GENERATION] >>> 0,
     size: w[at + I_SIZE_HI] * 2 ** 32 + (w[at + I_SIZE_LO] >>> 0),
     extentCount: w[at + I_EXTENT_COUNT],

@@ -27,6 +27,7 @@ import {
   HF_UNSAFE_NO_JOURNAL,
   HF_UNSAFE_EARLY_REUSE,
   HF_UNSAFE_RESET_SUPER_UNFLUSHED,
+  HF_UNSAFE_NO_RENAME_COUPLING,
   OP_OTHER,
   S_ROLE,
   S_STATE,
@@ -91,6 +92,8 @@ export class Volume implements LockContext {
   readonly unsafeEarlyReuse: boolean;
   /** Test-only broken mode (testing-symbols.ts UNSAFE_RESET_SUPER_UNFLUSHED). */
   readonly unsafeResetSuperUnflushed: boolean;
+  /** Test-only broken mode (testing-symbols.ts UNSAFE_NO_RENAME_COUPLING). */
+  readonly unsafeNoRenameCoupling: boolean;
   readonly desc: SharedDescriptor;
   /** Where the image's metadata blocks are (the journal commit writes them). */
   readonly disk: DiskGeometry;
@@ -132,6 +135,7 @@ export class Volume implements LockContext {
     this.unsafeNoJournal = (flags & HF_UNSAFE_NO_JOURNAL) !== 0;
     this.unsafeEarlyReuse = (flags & HF_UNSAFE_EARLY_REUSE) !== 0;
     this.unsafeResetSuperUnflushed = (flags & HF_UNSAFE_RESET_SUPER_UNFLUSHED) !== 0;
+    this.unsafeNoRenameCoupling = (flags & HF_UNSAFE_NO_RENAME_COUPLING) !== 0;
     this.canBlock = !isMainThread;
     if (role === SLOT_ROLE_USER && Atomics.load(this.i32, H_CLOSING) !== 0) throw new DioreadError('EBADF', 'attach: the engine is closed');
     this.slot = claimSlot(this.i32, this.layout, role);

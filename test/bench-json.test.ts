@@ -23,7 +23,10 @@ function checkIo(io: IoStats, where: string): void {
   assert.deepEqual(Object.keys(c.percentile), PERCENTILE_KEYS, `${where}.clat_ns.percentile keys`);
   assert.equal(io.total_ios > 0, io.iops > 0, `${where}: iops and total_ios agree`);
   if (c.N > 0) {
-    assert.ok(c.percentile['50.000000'] <= c.percentile['99.900000'] && c.percentile['99.900000'] <= c.max, `${where}: clat_ns ordered`);
+    // fio reports a percentile as the upper edge of its histogram bucket (64 buckets per power of
+    // two: up to 1/64 above the true value), so its p99.9 may sit a little above its exact max.
+    const slack = where.startsWith('fio') ? 1 + 1 / 32 : 1;
+    assert.ok(c.percentile['50.000000'] <= c.percentile['99.900000'] && c.percentile['99.900000'] <= c.max * slack, `${where}: clat_ns ordered (p50 ${c.percentile['50.000000']}, p99.9 ${c.percentile['99.900000']}, max ${c.max})`);
   }
 }
 

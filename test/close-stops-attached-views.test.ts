@@ -33,10 +33,13 @@ test('after engine.close(), every call of an attached view and a new attach fail
     w.once('message', resolve);
     w.once('error', reject);
   });
+  // Listen for the exit before the go: the worker posts and exits at once, and both events can be
+  // delivered before this function resumes after the message.
+  const exited = new Promise((resolve) => w.once('exit', resolve));
   Atomics.store(new Int32Array(go), 0, 1);
   Atomics.notify(new Int32Array(go), 0);
   const results = (await result) as Record<string, string>;
-  await new Promise((resolve) => w.once('exit', resolve));
+  await exited;
   for (const [what, outcome] of Object.entries(results)) assert.equal(outcome, 'DioreadError:EBADF', `${what} after close: ${outcome}`);
   assert.ok(fs.readFileSync(image).equals(closed), 'the image is byte for byte what close left');
   const r = fsck(image);

@@ -4,11 +4,13 @@
 
 import { Piscina } from 'piscina';
 import { dropFileCache, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, writebackAndConvert } from '../src/inode.js';
-import { inodeName, openInode, releaseInode, usedInodes } from '../src/namei.js';
+import { accessPath, evictOrphans, inodeName, openInode, readdirTyped, releaseInode, renamePath, statFs, statPath, unlinkPath, usedInodes } from '../src/namei.js';
 import { markImageState } from '../src/super.js';
 import { closeJournal } from '../src/transaction.js';
 import { OP_OTHER, SLOT_ROLE_POOL, type SharedDescriptor } from '../src/shm/layout.js';
 import { Volume } from '../src/volume.js';
+import { fileAllocate } from '../src/fallocate.js';
+import type { AllocateArgs } from '../src/fs-args.js';
 
 export type PoolTask =
   | { op: 'open'; name: string; create: boolean; exclusive: boolean; truncate: boolean; perm: number }
@@ -16,10 +18,18 @@ export type PoolTask =
   | { op: 'write'; ino: number; position: number; data: Uint8Array; direct: boolean; append: boolean; sync: boolean }
   | { op: 'sync'; ino: number }
   | { op: 'truncate'; ino: number; length: number }
+  | { op: 'allocate'; ino: number; args: AllocateArgs }
   | { op: 'stat'; ino: number }
   | { op: 'cacheState'; ino: number }
   | { op: 'release'; ino: number }
   | { op: 'list' }
+  | { op: 'unlink'; path: string }
+  | { op: 'rename'; from: string; to: string }
+  | { op: 'readdir'; path: string }
+  | { op: 'statPath'; path: string }
+  | { op: 'access'; path: string; mode: number | undefined }
+  | { op: 'statfs' }
+  | { op: 'evictOrphans' }
   | { op: 'writebackAll' }
   | { op: 'dropCaches' }
   | { op: 'closeJournal'; clean: boolean };
@@ -41,6 +51,9 @@ export default function run(t: PoolTask): unknown {
     case 'truncate':
       fileTruncate(v, t.ino, t.length);
       return null;
+    case 'allocate':
+      fileAllocate(v, t.ino, t.args);
+      return null;
     case 'stat':
       return inodeAttrs(v, t.ino);
     case 'cacheState':
@@ -50,6 +63,25 @@ export default function run(t: PoolTask): unknown {
       return null;
     case 'list':
       return usedInodes(v).map((ino) => ({ name: inodeName(v, ino), size: getSize(v, ino) }));
+    case 'unlink':
+      v.setOp(OP_OTHER);
+      unlinkPath(v, t.path);
+      return null;
+    case 'rename':
+      v.setOp(OP_OTHER);
+      renamePath(v, t.from, t.to);
+      return null;
+    case 'readdir':
+      return readdirTyped(v, t.path);
+    case 'statPath':
+      return statPath(v, t.path);
+    case 'access':
+      accessPath(v, t.path, t.mode);
+      return null;
+    case 'statfs':
+      return statFs(v);
+    case 'evictOrphans':
+      return evictOrphans(v);
     case 'writebackAll':
       return writebackAll();
     case 'dropCaches':

@@ -75,6 +75,10 @@ export const H_J_RESETS = 52; // atomic counter: log resets (wrap to the first l
 export const H_FLUSH_STARTED = 53; // atomic: device flushes begun (each takes the next number)
 export const H_FLUSH_DONE = 54; // atomic (compareExchange to a larger value): highest flush number finished
 export const H_CLOSING = 55; // atomic, by the engine: 1 once close() began; attached views refuse calls (EBADF)
+// The root directory's mtime and ctime (ms, low and high words), under namespace_lock: the mount
+// time, then the last create, unlink or rename (this format keeps no record for the root).
+export const H_ROOT_TIME_LO = 56;
+export const H_ROOT_TIME_HI = 57;
 export const HEADER_WORDS = 64;
 
 export const RO_OPTION = 1;
@@ -99,6 +103,8 @@ export const HF_UNSAFE_NO_JOURNAL = 1 << 6;
 export const HF_UNSAFE_EARLY_REUSE = 1 << 7;
 /** Test-only: a log reset does not flush the new journal superblock first (UNSAFE_RESET_SUPER_UNFLUSHED). */
 export const HF_UNSAFE_RESET_SUPER_UNFLUSHED = 1 << 8;
+/** Test-only: a rename does not couple its two records (UNSAFE_NO_RENAME_COUPLING). */
+export const HF_UNSAFE_NO_RENAME_COUPLING = 1 << 9;
 
 export const SHM_MAGIC = 0x64696f72; // 'dior'
 export const SHM_VERSION = 1;
@@ -106,7 +112,7 @@ export const SHM_VERSION = 1;
 // ---------------------------------------------------------------------------------------------
 // Inode table (ext4_inode_info): maxFiles records of INODE_WORDS words.
 // ---------------------------------------------------------------------------------------------
-export const I_STATE = 0; // under namespace_lock (read atomically): 0 free, 1 in use
+export const I_STATE = 0; // under namespace_lock (read atomically): INODE_FREE, INODE_USED, INODE_ORPHAN, INODE_EVICTING
 export const I_SIZE_LO = 1; // under i_mutex, inside an i_seq write section: i_size low 32 bits
 export const I_SIZE_HI = 2; // same: high bits
 export const I_SEQ = 3; // seqlock word (class extent_seqlock): odd while extents or size change
@@ -143,6 +149,17 @@ export const I_EXT_DIRTY_LO = 26; // first extent record changed since the last 
 export const I_EXT_DIRTY_HI = 27; // one past the last extent record changed or used since the last commit
 export const I_GOAL = 28; // under i_mutex: pblk - lblk of the last allocation (where the next one aims), -1 none
 export const I_POISONED = 29; // by the committer: 1 once a thread died inside a handle on this inode (never committed again)
+/**
+ * Under namespace_lock, in a handle: the inode whose record must reach the journal in the same
+ * transaction piece as this one (a rename's two records: either both names change or neither), -1
+ * none. The committer clears it when its snapshot takes the record (transaction.ts buildPieces).
+ */
+export const I_COUPLED = 30;
+// I_STATE values (the inode's life, ext4's i_nlink and I_FREEING in one word):
+export const INODE_FREE = 0; // no file: newInode may take it
+export const INODE_USED = 1; // a named file
+export const INODE_ORPHAN = 2; // unlinked while open: no name, readable and writable through its handles until the last close
+export const INODE_EVICTING = 3; // the last close (or unlink) is freeing its blocks; then INODE_FREE
 export const I_NAME = 32; // under namespace_lock: MAX_NAME_BYTES of UTF-8, 4 per word
 export const MAX_NAME_BYTES = 64;
 export const INODE_WORDS = I_NAME + MAX_NAME_BYTES / 4; // 48
@@ -559,8 +576,8 @@ function checkConstants(): void {
     for (const f of fields) if (f < 0 || f >= words) fail(`${name} field ${f} outside its ${words}-word record`);
     if (new Set(fields).size !== fields.length) fail(`${name} has two fields on one word`);
   };
-  fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_EXTENTS_PER_FILE, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING], HEADER_WORDS);
-  fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_EXT_DIRTY_LO, I_EXT_DIRTY_HI, I_GOAL, I_POISONED], I_NAME);
+  fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_EXTENTS_PER_FILE, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING, H_ROOT_TIME_LO, H_ROOT_TIME_HI], HEADER_WORDS);
+  fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_EXT_DIRTY_LO, I_EXT_DIRTY_HI, I_GOAL, I_POISONED, I_COUPLED], I_NAME);
   if (I_NAME + MAX_NAME_BYTES / 4 !== INODE_WORDS) fail('the inode name does not end the record');
   fits('page', [P_FLAGS, P_SEQ, P_LOCK, P_REFCOUNT, P_INO, P_INDEX, P_PBLK, P_HASH_NEXT, P_REFERENCED], PAGE_WORDS);
   if (PAGE_WORDS * 4 !== 64) fail('a page descriptor is not one 64-byte cache line');

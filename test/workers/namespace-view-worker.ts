@@ -1,0 +1,36 @@
+// Worker for namespace-follows-posix.test.ts: the namespace calls of an attached view (unlinkSync,
+// renameSync, readdirSync, statSync, existsSync, statfsSync), run in order; reports what each saw.
+import { parentPort, workerData } from 'node:worker_threads';
+import { attach } from '../../src/index.js';
+
+const view = attach((workerData as { desc: never }).desc);
+const out: Record<string, unknown> = {};
+out.firstList = view.readdirSync();
+const f = view.openSync('from-worker', 'w+');
+f.writeSync(Buffer.from('worker bytes'), 0, 12, 0);
+f.closeSync();
+out.afterCreate = view.readdirSync().sort();
+view.renameSync('from-worker', 'renamed');
+const r = view.openSync('renamed', 'r');
+const buf = Buffer.alloc(12);
+r.readSync(buf, 0, 12, 0);
+r.closeSync();
+out.renamed = buf.toString();
+out.afterRename = view.readdirSync().sort();
+const held = view.openSync('from-main', 'r');
+view.unlinkSync('from-main');
+out.nlinkAfterUnlink = held.fstatSync().nlink;
+const main = Buffer.alloc(10);
+held.readSync(main, 0, 10, 0);
+out.readAfterUnlink = main.toString();
+out.existsAfterUnlink = view.existsSync('from-main');
+held.closeSync();
+try {
+  view.statSync('from-main');
+  out.statMissing = 'ok';
+} catch (err) {
+  out.statMissing = `${(err as Error).name}:${(err as { code?: string }).code}`;
+}
+out.rootIsDir = view.statSync('/').isDirectory();
+out.statfs = view.statfsSync();
+parentPort!.postMessage(out);
