@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bench } from 'tinybench';
-import { Engine, attach, type FileHandle, type SyncFileHandle } from '../src/index.js';
+import { Engine, type FileHandle, type SyncFileHandle } from '../src/index.js';
+import { attachUnchecked } from '../src/attach.js';
 import { findPage, readPageFast } from '../src/cache.js';
 import { allocBlocks } from '../src/alloc.js';
 import { insertExtent, mapBlocks } from '../src/extents.js';
@@ -140,7 +141,7 @@ function addTasks(bench: Bench, eng: Engine, v: Volume, cached: FileHandle, sync
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dioread-micro-'));
   const eng = await openMicroEngine(dir);
-  const view = attach(eng.share()); // this thread's view: the primitives take a Volume
+  const view = attachUnchecked(eng.share()); // this thread's view (main thread, uncontended): the primitives take a Volume
   const v = view.volume;
   try {
     const cached = await makeCachedFile(eng);

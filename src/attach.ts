@@ -2,6 +2,7 @@
 // ext4 counterpart: the VFS file operations (read_iter, write_iter, fsync) a thread calls directly;
 // each call runs on the calling thread, over the shared buffers: nothing per call crosses threads.
 
+import { isMainThread } from 'node:worker_threads';
 import { DioreadError } from './errors.js';
 import { describeMode, parseAllocateArgs, parseLength, parseOpenArgs, parseReadArgs, parseWriteArgs, type OpenMode } from './fs-args.js';
 import { fileAllocate } from './fallocate.js';
@@ -12,6 +13,22 @@ import { Dirent, Stats } from './stats.js';
 import { checkEnd } from './validate.js';
 import { Volume } from './volume.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
+
+/**
+ * One call of a view: refused once the engine is closing (enterCall), counted so that close waits
+ * for it, and whatever it throws reaches the caller as a DioreadError: an internal failure (a
+ * broken invariant, a bug) is EIO and takes the engine read-only (errors=remount-ro) for every view.
+ */
+function viewCall<T>(v: Volume, where: string, run: () => T): T {
+  v.enterCall(where);
+  try {
+    return run();
+  } catch (err) {
+    throw v.callerError(where, err);
+  } finally {
+    v.leaveCall();
+  }
+}
 
 /** A file opened through attach(): every call is synchronous and runs on this thread. */
 export class SyncFileHandle {
@@ -38,12 +55,7 @@ export class SyncFileHandle {
   /** Run one call: refused once the engine is closing, and counted so that close waits for it. */
   private call<T>(where: string, run: () => T): T {
     this.live(where);
-    this.v.enterCall(where);
-    try {
-      return run();
-    } finally {
-      this.v.leaveCall();
-    }
+    return viewCall(this.v, where, run);
   }
 
   private canRead(where: string): void {
@@ -150,12 +162,7 @@ export class AttachedEngine {
   /** openSync(name, flags?, mode?): node's flag strings ('r', 'r+', 'w', 'a+', ...), O_* numbers, or `{ create, exclusive, direct }`. */
   openSync(name: string, flags?: string | number | { create?: boolean; exclusive?: boolean; direct?: boolean; flags?: string | number; mode?: number }, perm?: number): SyncFileHandle {
     const o = parseOpenArgs('openSync', flags, perm);
-    this.volume.enterCall('openSync');
-    try {
-      return this.openInCall(name, o, flags);
-    } finally {
-      this.volume.leaveCall();
-    }
+    return this.call('openSync', () => this.openInCall(name, o, flags));
   }
 
   private openInCall(name: string, o: ReturnType<typeof parseOpenArgs>, flags: unknown): SyncFileHandle {
@@ -172,22 +179,12 @@ export class AttachedEngine {
 
   /** Names and sizes of the files. */
   listSync(): Array<{ name: string; size: number }> {
-    this.volume.enterCall('listSync');
-    try {
-      return usedInodes(this.volume).map((ino) => ({ name: inodeName(this.volume, ino), size: getSize(this.volume, ino) }));
-    } finally {
-      this.volume.leaveCall();
-    }
+    return this.call('listSync', () => usedInodes(this.volume).map((ino) => ({ name: inodeName(this.volume, ino), size: getSize(this.volume, ino) })));
   }
 
   /** Run one namespace call on this thread: refused once the engine is closing, counted for close. */
   private call<T>(where: string, run: () => T): T {
-    this.volume.enterCall(where);
-    try {
-      return run();
-    } finally {
-      this.volume.leaveCall();
-    }
+    return viewCall(this.volume, where, run);
   }
 
   /** fs.unlinkSync: remove the name; an open file lives on until its last close. */
@@ -255,7 +252,24 @@ export class AttachedEngine {
   }
 }
 
-/** Map an engine shared with `engine.share()` into this thread. */
+/**
+ * Map an engine shared with `engine.share()` into this thread: a worker thread. A view's calls are
+ * synchronous and may have to wait for a lock (Atomics.wait), which must never block the main
+ * thread's event loop; there, attach() fails at once (EINVAL) and the Engine's async API is the way.
+ */
 export function attach(desc: SharedDescriptor): AttachedEngine {
+  if (isMainThread) {
+    throw new DioreadError('EINVAL', 'attach() on the main thread: an attached view is synchronous and may wait on a lock, which would block the event loop; use the Engine\'s async calls here (the same operations, as promises), or attach() in a worker thread');
+  }
+  return new AttachedEngine(new Volume(desc, SLOT_ROLE_USER));
+}
+
+/**
+ * attach() without the main-thread rule, for the project's own tools (benchmark set-up, micro
+ * benchmarks, argument checks) that use a view on the main thread where no lock is contended. Not
+ * exported from the package: on the main thread a contended lock fails the call (EIO) instead of
+ * waiting.
+ */
+export function attachUnchecked(desc: SharedDescriptor): AttachedEngine {
   return new AttachedEngine(new Volume(desc, SLOT_ROLE_USER));
 }

@@ -13,7 +13,7 @@ import { nodeEndpoint } from './comlink-node.js';
 import { Piscina } from 'piscina';
 import { parseOpenArgs, type OpenMode } from './fs-args.js';
 import { FileHandle, type HandleHost } from './file-handle.js';
-import { DioreadError, reviveError, showValue } from './errors.js';
+import { DioreadError, publicError, reviveError, showValue } from './errors.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
 import { buildChromeTrace, type ChromeTrace } from './profile/chrome-trace.js';
 import { LEVEL_CODE, STATS_LEVELS, checkPath, parseEngineOptions, parseMkfsOptions, type EngineOptions, type LockStatsLevel } from './engine-options.js';
@@ -120,9 +120,13 @@ export class Engine implements HandleHost {
       const layout = m.desc.layout;
       const convWorker = new Worker(new URL('../workers/conversion-worker.js', import.meta.url), { workerData: m.desc });
       convWorker.on('exit', () => markSlotDeadByThreadId(i32, layout, convWorker.threadId));
-      convWorker.unref();
+      // Until the engine exists, a failing worker fails the open; after, Engine.watchWorkers takes over.
+      const early = new Promise<never>((_, reject) => convWorker.once('error', reject));
       const conversion = Comlink.wrap<ConversionWorkerApi>(nodeEndpoint(convWorker as never));
-      await conversion.ready();
+      await Promise.race([conversion.ready(), early]);
+      // Unref'd only now: comlink's 'message' listener refs the worker's port again (a port refs
+      // itself when a listener is added), and an engine left open must not keep the process alive.
+      convWorker.unref();
       const pool = new Piscina({
         filename: new URL('../workers/pool-entry.cjs', import.meta.url).href,
         workerData: m.desc,
@@ -130,7 +134,9 @@ export class Engine implements HandleHost {
         maxThreads: cfg.poolThreads,
         idleTimeout: 2 ** 31 - 1,
       });
-      return new Engine(m.desc, main, pool, convWorker, conversion, m.deviceDirect, m.lock);
+      const eng = new Engine(m.desc, main, pool, convWorker, conversion, m.deviceDirect, m.lock);
+      eng.watchOwnWorkers();
+      return eng;
     } catch (err) {
       m.lock?.release();
       throw err;
@@ -146,6 +152,35 @@ export class Engine implements HandleHost {
     return this.closed || this.closing;
   }
 
+  /** The first internal failure (a worker died, an invariant broke): close() reports it. */
+  private failure: DioreadError | null = null;
+
+  /**
+   * An internal failure: remember it and take the engine read-only (errors=remount-ro), so that
+   * nothing a bug may have touched is written further; reads keep working.
+   */
+  private fail(error: DioreadError): void {
+    this.failure ??= error;
+    Atomics.compareExchange(this.main.i32, H_READ_ONLY, 0, RO_ERRORS);
+  }
+
+  /** Set when the conversion worker's thread ended (at close, or by a crash). */
+  private convExited = false;
+
+  /**
+   * An error inside an engine worker must never kill the host process: an uncaught one in the
+   * conversion worker (Node emits 'error' on the Worker, fatal with no listener) or a pool error
+   * becomes the engine's failure: read-only, and the calls that follow say why (EIO at close).
+   */
+  private watchOwnWorkers(): void {
+    this.convWorker.on('error', (err) => this.fail(publicError('conversion worker', err).error));
+    this.convWorker.once('exit', (code) => {
+      this.convExited = true;
+      if (!this.closed) this.fail(new DioreadError('EIO', `conversion worker: exited (code ${code}) while the engine was open; unwritten extents are no longer converted`));
+    });
+    this.pool.on('error', (err: unknown) => this.fail(publicError('pool worker', err).error));
+  }
+
   private live(where: string): void {
     if (this.closed || this.closing) throw new DioreadError('EBADF', `${where}: the engine is closed`);
   }
@@ -153,9 +188,12 @@ export class Engine implements HandleHost {
   /** Run a task on the pool, tracked so that close() waits for it. */
   run<T>(task: PoolTask, transfer?: ArrayBuffer[]): Promise<T> {
     if (this.closed || this.closing) return Promise.reject(new DioreadError('EBADF', `${task.op}: the engine is closed`));
-    // Errors come back structured-cloned, as plain Errors: restore the DioreadError and its code.
+    // Errors come back structured-cloned, as plain Errors: restore the DioreadError and its code;
+    // anything else (a broken invariant, a pool thread that died) is EIO and the engine goes read-only.
     const p = (this.pool.run(task, transfer ? { transferList: transfer } : undefined) as Promise<T>).catch((err: unknown) => {
-      throw reviveError(err);
+      const { error, internal } = publicError(task.op, err);
+      if (internal) this.fail(error);
+      throw error;
     });
     this.inflight.add(p);
     const done = () => this.inflight.delete(p);
@@ -347,6 +385,7 @@ export class Engine implements HandleHost {
    * loop could end under a pending reply.
    */
   private async control<T>(call: () => Promise<T>): Promise<T> {
+    if (this.convExited) throw this.failure ?? new DioreadError('EIO', 'conversion worker: not running');
     this.convWorker.ref();
     try {
       return await call();
@@ -395,11 +434,6 @@ export class Engine implements HandleHost {
   }
 
   /**
-   * Close: wait for operations in flight, write back every dirty page, drain every pending
-   * conversion (the seed discards end_io work at unmount; dioread loses nothing: invariant 7),
-   * write the metadata and mark the image clean.
-   */
-  /**
    * Resolve once no live attached view has a call running (their S_IN_CALL words are 0). A view
    * whose thread died mid-call is not waited for (its slot is dead). Waits on H_CLOSING, which a
    * view notifies as its call ends; the main thread waits asynchronously, never with Atomics.wait.
@@ -419,7 +453,15 @@ export class Engine implements HandleHost {
     }
   }
 
+  /**
+   * Close: wait for operations in flight, write back every dirty page, drain every pending
+   * conversion (the seed discards end_io work at unmount; dioread loses nothing: invariant 7),
+   * write the metadata and mark the image clean, stop the workers. Idempotent:
+   * a call while one runs gets the same outcome; a call after it finished resolves (the engine is
+   * closed), as node's FileHandle.close does, even when the first reported a failure.
+   */
   close(): Promise<void> {
+    if (this.closed && this.closePromise !== null) return this.closePromise.catch(() => undefined);
     this.closePromise ??= this.closeOnce();
     return this.closePromise;
   }
@@ -434,7 +476,8 @@ export class Engine implements HandleHost {
       const ro = Atomics.load(this.main.i32, H_READ_ONLY);
       if (ro === RO_OPTION) return; // nothing to write back, and the image must not be touched
       if (ro === RO_ERRORS) {
-        throw new DioreadError('EIO', 'engine.close: the journal was aborted after a device error, so nothing more was written: data since the last successful sync may be lost (reopen the image: the journal replays what was committed)');
+        const why = this.failure ? `an internal failure (${this.failure.message})` : 'a device error';
+        throw new DioreadError('EIO', `engine.close: the engine went read-only after ${why}, so nothing more was written: data since the last successful sync may be lost (reopen the image: the journal replays what was committed)`);
       }
       // Every step runs even if an earlier one failed (an I/O error on one file): the metadata of
       // everything that did land is still written; the image is then not marked clean.
@@ -458,10 +501,13 @@ export class Engine implements HandleHost {
       if (failure !== null) throw failure;
     } finally {
       this.closed = true;
-      this.convWorker.ref();
-      const exited = new Promise<void>((resolve) => this.convWorker.once('exit', () => resolve()));
-      await this.conversion.shutdown().catch(() => undefined);
-      await exited;
+      if (!this.convExited) {
+        this.convWorker.ref();
+        const exited = new Promise<void>((resolve) => this.convWorker.once('exit', () => resolve()));
+        // A conversion worker that dies meanwhile never answers: its exit ends the wait too.
+        await Promise.race([this.conversion.shutdown().catch(() => undefined), exited]);
+        await exited;
+      }
       await this.pool.destroy();
       this.main.detach();
       this.imageLock?.release();

@@ -66,6 +66,19 @@ export function reviveError(err: unknown): unknown {
   return revived;
 }
 
+/**
+ * What a caller gets for any failure: a DioreadError. One that crossed a thread boundary is revived;
+ * anything else (an InvariantError, a worker that died, a TypeError from a bug) becomes EIO naming
+ * the call, with the original as `cause`. `internal` is set then, so the caller can take the engine
+ * read-only (ext4_error's errors=remount-ro): state a bug touched is not written to further.
+ */
+export function publicError(where: string, err: unknown): { error: DioreadError; internal: boolean } {
+  const revived = reviveError(err);
+  if (revived instanceof DioreadError) return { error: revived, internal: false };
+  const what = revived instanceof Error ? `${revived.name}: ${revived.message}` : String(revived);
+  return { error: new DioreadError('EIO', `${where}: internal failure, the engine is now read-only (close it and run fsck): ${what}`, { cause: revived }), internal: true };
+}
+
 /** Show a value the way an error message should: strings quoted, everything else inspected briefly. */
 export function showValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 77) + '...' : value);

@@ -99,11 +99,15 @@ export class FileHandle {
   private readCachedHere(buf: Uint8Array, off: number, len: number, position: number): number {
     const v = this.main;
     if (!v.nolock) return -1;
-    const size = getSize(v, this.ino);
-    if (size < 0) return -1;
-    if (position >= size || len === 0) return 0;
-    const n = Math.min(len, size - position);
-    return readHits(v, this.ino, buf, off, n, position) === n ? n : -1;
+    try {
+      const size = getSize(v, this.ino);
+      if (size < 0) return -1;
+      if (position >= size || len === 0) return 0;
+      const n = Math.min(len, size - position);
+      return readHits(v, this.ino, buf, off, n, position) === n ? n : -1;
+    } catch (err) {
+      throw v.callerError('read', err);
+    }
   }
 
   /**

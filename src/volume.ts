@@ -7,7 +7,7 @@
 import { isMainThread, threadId } from 'node:worker_threads';
 import { FileDevice, MemoryDevice, type BlockDevice } from './device.js';
 import { withSeam } from './device-seam.js';
-import { DioreadError, InvariantError } from './errors.js';
+import { DioreadError, InvariantError, publicError } from './errors.js';
 import {
   BLOCK_SIZE,
   BOUNCE_BLOCKS,
@@ -15,6 +15,7 @@ import {
   H_FIRST_DATA_BLOCK,
   H_FRAME_BYTE_OFFSET,
   H_READ_ONLY,
+  RO_ERRORS,
   H_CLOSING,
   RO_OPTION,
   S_IN_CALL,
@@ -200,6 +201,16 @@ export class Volume implements LockContext {
   }
 
   /** Give the slot back and close this thread's descriptors. */
+  /**
+   * What a caller of this thread's call gets for `err`: a DioreadError. An internal failure (a
+   * broken invariant, a bug) is EIO and takes the whole engine read-only (errors=remount-ro).
+   */
+  callerError(where: string, err: unknown): DioreadError {
+    const { error, internal } = publicError(where, err);
+    if (internal) Atomics.compareExchange(this.i32, H_READ_ONLY, 0, RO_ERRORS);
+    return error;
+  }
+
   detach(): void {
     if (this.detached) return;
     this.detached = true;

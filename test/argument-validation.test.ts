@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { DioreadError, Engine, attach, type DioreadErrorCode } from '../src/index.js';
+import { attachUnchecked } from '../src/attach.js';
 import { tmpDir } from './helpers/image.js';
 import { PAGE, cleanup, freshImage, fsck, openImage, pattern, readWhole } from './helpers/files.js';
 
@@ -138,9 +139,11 @@ test('engine.open, FileHandle and attach reject bad arguments; nothing stored is
   }
   await f.close(); // a second close resolves, as node's FileHandle.close does
 
-  // attach (run on this thread: only the checks are exercised, no shared lock is contended)
-  await expect('attach of a non-descriptor', () => attach({} as never), 'EINVAL', ['undefined']);
-  const view = attach(eng.share());
+  // attach: refused on the main thread at once (a view may wait on a lock: that would block the
+  // event loop). The checks below run through the internal route on this thread (nothing contended).
+  await expect('attach on the main thread', () => attach(eng.share()), 'EINVAL', ['main thread', 'async']);
+  await expect('attach of a non-descriptor', () => attachUnchecked({} as never), 'EINVAL', ['undefined']);
+  const view = attachUnchecked(eng.share());
   await expect('openSync unknown option', () => view.openSync('keep', { bogus: true } as never), 'EINVAL', ['"bogus"']);
   await expect('openSync missing file', () => view.openSync('nope'), 'ENOENT', ['"nope"']);
   await expect('openSync exclusive', () => view.openSync('keep', { create: true, exclusive: true }), 'EEXIST', ['"keep"']);
