@@ -7,7 +7,8 @@ import { DioreadError } from './errors.js';
 import { describeMode, parseAllocateArgs, parseLength, parseOpenArgs, parseReadArgs, parseWriteArgs, type OpenMode } from './fs-args.js';
 import { fileAllocate } from './fallocate.js';
 import { assertWritable, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, type CacheState } from './inode.js';
-import { accessPath, inodeName, openInode, readdirTyped, readdirWantsTypes, releaseInode, renamePath, statFs, statPath, unlinkPath, usedInodes, type StatFs } from './namei.js';
+import { accessPath, inodePath, mkdirPath, openInode, readdirTyped, readdirWantsTypes, regularFiles, releaseInode, renamePath, rmdirPath, statFs, statPath, unlinkPath, type StatFs } from './namei.js';
+import { checkMkdirOptions } from './fs-args.js';
 import { SLOT_ROLE_USER, type SharedDescriptor } from './shm/layout.js';
 import { Dirent, Stats } from './stats.js';
 import { checkEnd } from './validate.js';
@@ -179,7 +180,7 @@ export class AttachedEngine {
 
   /** Names and sizes of the files. */
   listSync(): Array<{ name: string; size: number }> {
-    return this.call('listSync', () => usedInodes(this.volume).map((ino) => ({ name: inodeName(this.volume, ino), size: getSize(this.volume, ino) })));
+    return this.call('listSync', () => regularFiles(this.volume).map((ino) => ({ name: inodePath(this.volume, ino), size: getSize(this.volume, ino) })));
   }
 
   /** Run one namespace call on this thread: refused once the engine is closing, counted for close. */
@@ -225,6 +226,17 @@ export class AttachedEngine {
       if (err instanceof DioreadError && (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EINVAL' || err.code === 'ENAMETOOLONG')) return false;
       throw err;
     }
+  }
+
+  /** fs.mkdirSync(path, { recursive?, mode? }): with recursive, the first directory created (or undefined). */
+  mkdirSync(path: string, options?: { recursive?: boolean; mode?: number } | number): string | undefined {
+    const o = checkMkdirOptions('mkdirSync', options);
+    return this.call('mkdirSync', () => mkdirPath(this.volume, path, o.recursive, o.mode));
+  }
+
+  /** fs.rmdirSync(path): an empty directory (ENOTEMPTY otherwise). */
+  rmdirSync(path: string): void {
+    this.call('rmdirSync', () => rmdirPath(this.volume, path));
   }
 
   /** fs.statfsSync's numbers: block size, total, free and available blocks, inodes and free inodes. */

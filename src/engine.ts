@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from './comlink-node.js';
 import { Piscina } from 'piscina';
-import { parseOpenArgs, type OpenMode } from './fs-args.js';
+import { parseOpenArgs, type OpenMode, checkMkdirOptions } from './fs-args.js';
 import { FileHandle, type HandleHost } from './file-handle.js';
 import { DioreadError, publicError, reviveError, showValue } from './errors.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
@@ -287,6 +287,19 @@ export class Engine implements HandleHost {
       if (err instanceof DioreadError && (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EINVAL' || err.code === 'ENAMETOOLONG')) return false;
       throw err;
     }
+  }
+
+  /** fsPromises.mkdir(path, { recursive?, mode? }): with recursive, the first directory created (or undefined). */
+  async mkdir(path: string, options?: { recursive?: boolean; mode?: number } | number): Promise<string | undefined> {
+    this.live('engine.mkdir');
+    const o = checkMkdirOptions('engine.mkdir', options);
+    return (await this.run<string | null>({ op: 'mkdir', path, recursive: o.recursive, mode: o.mode })) ?? undefined;
+  }
+
+  /** fsPromises.rmdir(path): an empty directory (ENOTEMPTY otherwise). */
+  async rmdir(path: string): Promise<void> {
+    this.live('engine.rmdir');
+    await this.run({ op: 'rmdir', path });
   }
 
   /** fsPromises.statfs's numbers: block size, total, free and available blocks, inodes and free inodes. */

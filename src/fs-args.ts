@@ -290,3 +290,12 @@ export function parseAllocateArgs(where: string, offset: unknown, length: unknow
   const keepSize = punchHole || checkBool(where, 'keepSize', o.keepSize, false);
   return { offset: off, length: len, keepSize, punchHole, zeroRange };
 }
+
+/** mkdir's options as node:fs takes them: `{ recursive, mode }`, or the mode alone (default 0o777 & ~umask: 0o755 here). */
+export function checkMkdirOptions(where: string, options: unknown): { recursive: boolean; mode: number } {
+  if (options === undefined || options === null) return { recursive: false, mode: 0o755 };
+  if (typeof options === 'number') return { recursive: false, mode: checkInteger(where, 'mode', options, 0, 0o7777) };
+  const o = checkOptions(where, options, ['recursive', 'mode']);
+  const mode = o.mode === undefined ? 0o755 : checkInteger(where, 'mode', o.mode, 0, 0o7777);
+  return { recursive: checkBool(where, 'recursive', o.recursive, false), mode };
+}

@@ -135,7 +135,7 @@ function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
       }
       let di: DiskInode;
       try {
-        di = decodeInodeRecord(rec, ino, { extentsPerFile: sb.extentsPerFile, maxBlocks });
+        di = decodeInodeRecord(rec, ino, { extentsPerFile: sb.extentsPerFile, maxBlocks, maxFiles: sb.maxFiles });
       } catch (err) {
         p.error(detail(err));
         continue;
@@ -154,14 +154,40 @@ function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
         p.error(`inode ${ino}: name is not valid UTF-8`);
         continue;
       }
-      const other = names.get(name);
-      if (other !== undefined) p.error(`inode ${ino}: name ${JSON.stringify(name)} is also inode ${other}'s`);
-      names.set(name, ino);
+      const key = `${di.parent}/${name}`;
+      const other = names.get(key);
+      if (other !== undefined) p.error(`inode ${ino}: name ${JSON.stringify(name)} is also inode ${other}'s in the same directory (${di.parent < 0 ? 'the root' : `inode ${di.parent}`})`);
+      names.set(key, ino);
       const extents = readExtents(dev, sb, overlay, ino, di, p);
       if (extents !== null) out.push({ ino, disk: di, extents });
     }
   }
+  checkParents(out, sb.maxFiles, p);
   return out;
+}
+
+/**
+ * Every named inode's parent is the root or a named directory, and walking up from any inode
+ * reaches the root (no cycle): what a path walk needs to find each file exactly once.
+ */
+function checkParents(inodes: ModelInode[], maxFiles: number, p: Problems): void {
+  const byIno = new Map(inodes.map((m) => [m.ino, m.disk]));
+  for (const m of inodes) {
+    if (m.disk.orphan || m.disk.parent < 0) continue;
+    const dir = byIno.get(m.disk.parent);
+    if (dir === undefined || dir.orphan || (dir.mode & 0o170000) !== 0o040000) {
+      p.error(`inode ${m.ino}: its parent, inode ${m.disk.parent}, is not a directory in use`);
+      continue;
+    }
+    let at = m.disk.parent;
+    for (let steps = 0; at >= 0; steps++) {
+      if (steps > maxFiles) {
+        p.error(`inode ${m.ino}: its parent directories form a cycle (through inode ${m.disk.parent})`);
+        break;
+      }
+      at = byIno.get(at)?.parent ?? -1;
+    }
+  }
 }
 
 /** An inode's extent records, checked: headers, sorted, no overlap, inside the data area, counts. */

@@ -902,7 +902,7 @@ export function inodeAttrs(v: Volume, ino: number): InodeAttrs {
   return {
     ino,
     mode: v.i32[inodeWord(v.layout, ino, I_MODE)],
-    nlink: Atomics.load(v.i32, inodeWord(v.layout, ino, I_STATE)) === INODE_USED ? 1 : 0,
+    nlink: Atomics.load(v.i32, inodeWord(v.layout, ino, I_STATE)) !== INODE_USED ? 0 : (v.i32[inodeWord(v.layout, ino, I_MODE)] & 0o170000) === 0o040000 ? 2 : 1,
     size: getSize(v, ino),
     blocks: v.i32[inodeWord(v.layout, ino, I_BLOCKS)] * (BLOCK_SIZE / 512),
     atimeMs: getTime(v, ino, I_ATIME_LO),

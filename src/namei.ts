@@ -1,10 +1,13 @@
-// Names: one flat directory of files (the root), looked up, created, unlinked and renamed under the
-// namespace lock; files unlinked while open live on as orphans until their last close.
-// ext4 counterpart: fs/ext4/namei.c (ext4_lookup, ext4_create, ext4_unlink, ext4_rename),
-// ialloc.c (ext4_new_inode), the orphan list (ext4_orphan_add, ext4_orphan_cleanup at mount) and
-// ext4_evict_inode, reduced to a flat table of maxFiles inodes.
+// Names: files and directories, looked up, created, unlinked and renamed under the namespace lock;
+// files unlinked while open live on as orphans until their last close.
+// ext4 counterpart: fs/ext4/namei.c (ext4_lookup, ext4_create, ext4_mkdir, ext4_rmdir, ext4_unlink,
+// ext4_rename), ialloc.c (ext4_new_inode), the orphan list (ext4_orphan_add, ext4_orphan_cleanup at
+// mount) and ext4_evict_inode, over a table of maxFiles inodes. This format keeps no directory
+// blocks: each inode record holds its name and its parent directory (I_PARENT / DI_PARENT), so a
+// path walk is a lookup of (parent, name) per component, and a rename, even across directories,
+// changes one record.
 //
-// Thread safety: I_STATE, I_NAME*, I_GENERATION, I_COUPLED change only under namespace_lock (a
+// Thread safety: I_STATE, I_NAME*, I_PARENT, I_GENERATION, I_COUPLED change only under namespace_lock (a
 // mutex); the new inode's other words are reset before I_STATE publishes it. Lock order:
 // namespace_lock before a journal handle; eviction takes i_mutex (truncate) with namespace_lock
 // not held, then namespace_lock for the final state change. An inode's life:
@@ -40,6 +43,8 @@ import {
   I_NAME,
   I_NAME_LEN,
   I_OPEN_COUNT,
+  I_PARENT,
+  ROOT_PARENT,
   I_SIZE_HI,
   I_SIZE_LO,
   I_STATE,
@@ -126,29 +131,58 @@ export function inodeLinks(v: Volume, ino: number): number {
   return inodeState(v, ino) === INODE_USED ? 1 : 0;
 }
 
-function lookupLocked(v: Volume, bytes: Uint8Array): number {
-  for (let ino = 0; ino < v.layout.maxFiles; ino++) {
-    if (inodeInUse(v, ino) && nameEquals(v, ino, bytes)) return ino;
+/** S_IFMT: the file-type bits of st_mode. */
+const S_IFMT = 0o170000;
+
+/** A directory: the root (ROOT_PATH or ROOT_PARENT) or an inode whose mode says so. */
+function isDir(v: Volume, ino: number): boolean {
+  return ino < 0 || (v.i32[inodeWord(v.layout, ino, I_MODE)] & S_IFMT) === S_IFDIR;
+}
+
+/** The named inode called `bytes` in directory `dir` (ROOT_PARENT: the root), or -1. */
+function lookupLocked(v: Volume, dir: number, bytes: Uint8Array): number {
+  const l = v.layout;
+  for (let ino = 0; ino < l.maxFiles; ino++) {
+    if (inodeInUse(v, ino) && v.i32[inodeWord(l, ino, I_PARENT)] === dir && nameEquals(v, ino, bytes)) return ino;
   }
   return -1;
 }
 
+function show(p: ParsedPath, upto: number): string {
+  return JSON.stringify(p.names.slice(0, upto).map((n) => decoder.decode(n)).join('/'));
+}
+
 /**
- * The file a path names, for a caller holding namespace_lock: the inode, or ROOT_PATH for '/'.
- * This format has one directory: a path of two or more components is ENOTDIR when its first names
- * a file, else ENOENT.
+ * The directory holding a path's last name (ROOT_PARENT for the root), walking the components
+ * before it: ENOENT for a missing one, ENOTDIR for one that is a file. Caller holds namespace_lock.
+ */
+function parentDirLocked(v: Volume, p: ParsedPath, where: string): number {
+  let dir = ROOT_PARENT;
+  for (let i = 0; i < p.names.length - 1; i++) {
+    const child = lookupLocked(v, dir, p.names[i]);
+    if (child < 0) throw new DioreadError('ENOENT', `${where}: ${JSON.stringify(p.text)}: no directory ${show(p, i + 1)}`);
+    if (!isDir(v, child)) throw new DioreadError('ENOTDIR', `${where}: ${JSON.stringify(p.text)}: ${show(p, i + 1)} is a file, not a directory`);
+    dir = child;
+  }
+  return dir;
+}
+
+/**
+ * The inode a path names, for a caller holding namespace_lock: the inode, ROOT_PATH for '/', or -1
+ * when only the last name is missing and `missingOk`.
  */
 export const ROOT_PATH = -2;
 function resolveLocked(v: Volume, p: ParsedPath, where: string, missingOk: boolean): number {
   if (p.names.length === 0) return ROOT_PATH;
-  if (p.names.length > 1) {
-    const first = lookupLocked(v, p.names[0]);
-    if (first >= 0) throw new DioreadError('ENOTDIR', `${where}: ${JSON.stringify(p.text)}: ${JSON.stringify(decoder.decode(p.names[0]))} is a file, not a directory`);
-    throw new DioreadError('ENOENT', `${where}: ${JSON.stringify(p.text)}: no directory ${JSON.stringify(decoder.decode(p.names[0]))}`);
-  }
-  const ino = lookupLocked(v, p.names[0]);
-  if (ino < 0 && !missingOk) throw new DioreadError('ENOENT', `${where}: no file ${JSON.stringify(p.text)}`);
+  const ino = lookupLocked(v, parentDirLocked(v, p, where), p.names[p.names.length - 1]);
+  if (ino < 0 && !missingOk) throw new DioreadError('ENOENT', `${where}: no file or directory ${JSON.stringify(p.text)}`);
   return ino;
+}
+
+/** Does directory `dir` hold any name? Caller holds namespace_lock. */
+function hasEntriesLocked(v: Volume, dir: number): boolean {
+  for (let ino = 0; ino < v.layout.maxFiles; ino++) if (inodeInUse(v, ino) && v.i32[inodeWord(v.layout, ino, I_PARENT)] === dir) return true;
+  return false;
 }
 
 /** Run `f` under namespace_lock. */
@@ -172,11 +206,11 @@ export function openInode(v: Volume, path: string, create: boolean, exclusive: b
     if (ino === ROOT_PATH) throw new DioreadError('EISDIR', `open: ${JSON.stringify(path)} is the root directory`);
     if (ino >= 0) {
       if (create && exclusive) throw new DioreadError('EEXIST', `file ${JSON.stringify(path)} exists (create with exclusive: true)`);
+      if (isDir(v, ino)) throw new DioreadError('EISDIR', `open: ${JSON.stringify(path)} is a directory`);
     } else {
       if (!create) throw new DioreadError('ENOENT', `no file named ${JSON.stringify(path)}`);
       assertWritable(v, `create ${JSON.stringify(path)}`);
-      ino = newInode(v, p.names[0], path, perm);
-      touchRootLocked(v);
+      ino = newInode(v, p.names[p.names.length - 1], path, S_IFREG | (perm & 0o7777), parentDirLocked(v, p, 'open'));
     }
     Atomics.add(v.i32, inodeWord(v.layout, ino, I_OPEN_COUNT), 1);
     return ino;
@@ -189,18 +223,22 @@ export function lookupPath(v: Volume, path: string, where: string): number {
   return withNamespace(v, () => resolveLocked(v, p, where, false));
 }
 
-function newInode(v: Volume, bytes: Uint8Array, name: string, perm: number): number {
+/** ext4_new_inode: a free record becomes `bytes` in directory `dir` with st_mode `mode`. Caller holds namespace_lock. */
+function newInode(v: Volume, bytes: Uint8Array, name: string, mode: number, dir: number): number {
   const l = v.layout;
   for (let ino = 0; ino < l.maxFiles; ino++) {
     if (inodeState(v, ino) !== INODE_FREE || v.i32[inodeWord(l, ino, I_POISONED)] !== 0) continue;
-    inHandle(v, ino, () => initInode(v, ino, bytes, perm));
+    inHandle(v, ino, () => {
+      initInode(v, ino, bytes, mode, dir);
+      touchDirLocked(v, dir);
+    });
     return ino;
   }
   throw new DioreadError('ENOSPC', `cannot create ${JSON.stringify(name)}: all ${l.maxFiles} inodes are in use (engine option maxFiles)`);
 }
 
 /** ext4_new_inode's part after the bitmap: a fresh record, published by I_STATE last. In a handle. */
-function initInode(v: Volume, ino: number, bytes: Uint8Array, perm: number): void {
+function initInode(v: Volume, ino: number, bytes: Uint8Array, mode: number, dir: number): void {
   const l = v.layout;
   const i32 = v.i32;
   i32[inodeWord(l, ino, I_SIZE_LO)] = 0;
@@ -212,7 +250,8 @@ function initInode(v: Volume, ino: number, bytes: Uint8Array, perm: number): voi
   i32[inodeWord(l, ino, I_COMPLETED_LEN)] = 0;
   i32[inodeWord(l, ino, I_OPEN_COUNT)] = 0;
   i32[inodeWord(l, ino, I_GENERATION)]++;
-  i32[inodeWord(l, ino, I_MODE)] = S_IFREG | (perm & 0o7777);
+  i32[inodeWord(l, ino, I_MODE)] = mode;
+  i32[inodeWord(l, ino, I_PARENT)] = dir;
   const now = Date.now();
   for (const t of [I_ATIME_LO, I_MTIME_LO, I_CTIME_LO, I_BTIME_LO]) setTime(v, ino, t, now);
   setName(v, ino, bytes);
@@ -274,8 +313,12 @@ export function unlinkPath(v: Volume, path: string): void {
   const evict = withNamespace(v, () => {
     const ino = resolveLocked(v, p, 'unlink', false);
     if (ino === ROOT_PATH) throw new DioreadError('EISDIR', `unlink: ${JSON.stringify(path)} is the root directory`);
-    touchRootLocked(v);
-    return inHandle(v, ino, () => (orphanLocked(v, ino) ? ino : -1));
+    if (isDir(v, ino)) throw new DioreadError('EISDIR', `unlink: ${JSON.stringify(path)} is a directory (rmdir removes it)`);
+    const dir = v.i32[inodeWord(v.layout, ino, I_PARENT)];
+    return inHandle(v, ino, () => {
+      touchDirLocked(v, dir);
+      return orphanLocked(v, ino) ? ino : -1;
+    });
   });
   if (evict >= 0) evictInode(v, evict);
 }
@@ -293,12 +336,33 @@ export function renamePath(v: Volume, from: string, to: string): void {
   if (evict >= 0) evictInode(v, evict);
 }
 
+/**
+ * rename(2)'s checks on a caller holding namespace_lock: a directory never moves into itself or
+ * below itself (EINVAL); a file never replaces a directory (EISDIR), a directory never a file
+ * (ENOTDIR), and a directory replaces only an empty one (ENOTEMPTY).
+ */
+function checkRenameLocked(v: Volume, pf: ParsedPath, pt: ParsedPath, src: number, dst: number, dstDir: number): void {
+  const srcIsDir = isDir(v, src);
+  if (srcIsDir) {
+    for (let at = dstDir, steps = 0; at >= 0 && steps <= v.layout.maxFiles; at = v.i32[inodeWord(v.layout, at, I_PARENT)], steps++) {
+      if (at === src) throw new DioreadError('EINVAL', `rename: cannot move directory ${JSON.stringify(pf.text)} into itself (${JSON.stringify(pt.text)})`);
+    }
+  }
+  if (dst < 0 || dst === src) return;
+  const dstIsDir = isDir(v, dst);
+  if (!srcIsDir && dstIsDir) throw new DioreadError('EISDIR', `rename: ${JSON.stringify(pt.text)} is a directory and ${JSON.stringify(pf.text)} is not`);
+  if (srcIsDir && !dstIsDir) throw new DioreadError('ENOTDIR', `rename: ${JSON.stringify(pf.text)} is a directory and ${JSON.stringify(pt.text)} is not`);
+  if (dstIsDir && hasEntriesLocked(v, dst)) throw new DioreadError('ENOTEMPTY', `rename: directory ${JSON.stringify(pt.text)} is not empty`);
+}
+
 function renameLocked(v: Volume, pf: ParsedPath, pt: ParsedPath): number {
   const l = v.layout;
   const src = resolveLocked(v, pf, 'rename', false);
   if (src === ROOT_PATH) throw new DioreadError('EBUSY', `rename: ${JSON.stringify(pf.text)} is the root directory`);
   const dst = resolveLocked(v, pt, 'rename', true);
   if (dst === ROOT_PATH) throw new DioreadError('EISDIR', `rename: ${JSON.stringify(pt.text)} is the root directory`);
+  const dstDir = parentDirLocked(v, pt, 'rename');
+  checkRenameLocked(v, pf, pt, src, dst, dstDir);
   if (dst === src) return -1; // the same file: rename(2) does nothing
   const coupled = (ino: number) => v.i32[inodeWord(l, ino, I_COUPLED)] >= 0;
   if (dst >= 0 && (coupled(src) || coupled(dst))) {
@@ -309,15 +373,22 @@ function renameLocked(v: Volume, pf: ParsedPath, pt: ParsedPath): number {
       throw new DioreadError('EIO', `rename: ${JSON.stringify(pf.text)} or ${JSON.stringify(pt.text)} cannot be committed (a thread died while changing it)`);
     }
   }
-  touchRootLocked(v);
+  const srcDir = v.i32[inodeWord(l, src, I_PARENT)];
   return inHandle(v, src, () => {
-    setName(v, src, pt.names[0]);
+    setName(v, src, pt.names[pt.names.length - 1]);
+    v.i32[inodeWord(l, src, I_PARENT)] = dstDir;
     setTime(v, src, I_CTIME_LO, Date.now());
     markInodeDirty(v, src);
+    touchDirLocked(v, srcDir);
+    if (dstDir !== srcDir) touchDirLocked(v, dstDir);
     if (dst < 0) return -1;
     if (!v.unsafeNoRenameCoupling) {
       v.i32[inodeWord(l, src, I_COUPLED)] = dst;
       v.i32[inodeWord(l, dst, I_COUPLED)] = src;
+    }
+    if (isDir(v, dst)) {
+      freeDirLocked(v, dst); // empty, and never open: no orphan state for a directory
+      return -1;
     }
     return orphanLocked(v, dst) ? dst : -1;
   });
@@ -337,14 +408,87 @@ export function readdirNames(v: Volume, path: string): string[] {
   return readdirTyped(v, path).map(([name]) => name);
 }
 
-/** readdir(path) with types: [name, st_mode] pairs (every entry of this format is a file). */
+/** readdir(path) with types: [name, st_mode] pairs, in inode order. */
 export function readdirTyped(v: Volume, path: string): Array<[string, number]> {
   const p = parsePath(path, 'readdir');
   return withNamespace(v, () => {
     const ino = resolveLocked(v, p, 'readdir', false);
-    if (ino !== ROOT_PATH) throw new DioreadError('ENOTDIR', `readdir: ${JSON.stringify(path)} is a file, not a directory`);
-    return usedInodes(v).map((i): [string, number] => [inodeName(v, i), v.i32[inodeWord(v.layout, i, I_MODE)]]);
+    if (!isDir(v, ino)) throw new DioreadError('ENOTDIR', `readdir: ${JSON.stringify(path)} is a file, not a directory`);
+    const dir = ino === ROOT_PATH ? ROOT_PARENT : ino;
+    return usedInodes(v)
+      .filter((i) => v.i32[inodeWord(v.layout, i, I_PARENT)] === dir)
+      .map((i): [string, number] => [inodeName(v, i), v.i32[inodeWord(v.layout, i, I_MODE)]]);
   });
+}
+
+/**
+ * mkdir(2), and `mkdir -p` with `recursive` (node's fsPromises.mkdir): EEXIST when the path exists
+ * (unless recursive and it is a directory), ENOENT for a missing parent (unless recursive),
+ * ENOTDIR when a component is a file. Returns, with `recursive`, the first directory it created
+ * (undefined when none), as node does.
+ */
+export function mkdirPath(v: Volume, path: string, recursive: boolean, perm = 0o755): string | undefined {
+  const p = parsePath(path, 'mkdir');
+  assertWritable(v, `mkdir ${JSON.stringify(path)}`);
+  return withNamespace(v, () => {
+    if (p.names.length === 0) {
+      if (recursive) return undefined;
+      throw new DioreadError('EEXIST', `mkdir: ${JSON.stringify(path)} is the root directory`);
+    }
+    let dir = ROOT_PARENT;
+    let first: string | undefined;
+    for (let i = 0; i < p.names.length; i++) {
+      const last = i === p.names.length - 1;
+      const child = lookupLocked(v, dir, p.names[i]);
+      if (child >= 0) {
+        if (!isDir(v, child)) throw new DioreadError(last ? 'EEXIST' : 'ENOTDIR', `mkdir: ${JSON.stringify(path)}: ${show(p, i + 1)} is a file`);
+        if (last && !recursive) throw new DioreadError('EEXIST', `mkdir: directory ${JSON.stringify(path)} exists`);
+        dir = child;
+        continue;
+      }
+      if (!last && !recursive) throw new DioreadError('ENOENT', `mkdir: ${JSON.stringify(path)}: no directory ${show(p, i + 1)} (recursive: true creates it)`);
+      dir = newInode(v, p.names[i], path, S_IFDIR | (perm & 0o7777), dir);
+      first ??= `${path.startsWith('/') ? '/' : ''}${JSON.parse(show(p, i + 1))}`;
+    }
+    return recursive ? first : undefined;
+  });
+}
+
+/** rmdir(2): ENOTDIR for a file, ENOTEMPTY while it holds a name, EBUSY for the root. */
+export function rmdirPath(v: Volume, path: string): void {
+  const p = parsePath(path, 'rmdir');
+  assertWritable(v, `rmdir ${JSON.stringify(path)}`);
+  withNamespace(v, () => {
+    const ino = resolveLocked(v, p, 'rmdir', false);
+    if (ino === ROOT_PATH) throw new DioreadError('EBUSY', `rmdir: ${JSON.stringify(path)} is the root directory`);
+    if (!isDir(v, ino)) throw new DioreadError('ENOTDIR', `rmdir: ${JSON.stringify(path)} is a file, not a directory`);
+    if (hasEntriesLocked(v, ino)) throw new DioreadError('ENOTEMPTY', `rmdir: directory ${JSON.stringify(path)} is not empty`);
+    const dir = v.i32[inodeWord(v.layout, ino, I_PARENT)];
+    inHandle(v, ino, () => {
+      touchDirLocked(v, dir);
+      freeDirLocked(v, ino);
+    });
+  });
+}
+
+/** An empty directory's record goes free (it holds no data and is never open). In a handle, under namespace_lock. */
+function freeDirLocked(v: Volume, ino: number): void {
+  setName(v, ino, new Uint8Array(0));
+  v.i32[inodeWord(v.layout, ino, I_PARENT)] = ROOT_PARENT;
+  markInodeDirty(v, ino);
+  Atomics.store(v.i32, inodeWord(v.layout, ino, I_STATE), INODE_FREE);
+}
+
+/** A file's path from the root, '/'-joined (no leading '/'), walking I_PARENT. Caller holds namespace_lock or accepts a racy answer. */
+export function inodePath(v: Volume, ino: number): string {
+  const parts: string[] = [];
+  for (let at = ino, steps = 0; at >= 0 && steps <= v.layout.maxFiles; at = v.i32[inodeWord(v.layout, at, I_PARENT)], steps++) parts.push(inodeName(v, at));
+  return parts.reverse().join('/');
+}
+
+/** Every regular file in use, by its path from the root (engine.list, dioread ls). */
+export function regularFiles(v: Volume): number[] {
+  return usedInodes(v).filter((ino) => !isDir(v, ino));
 }
 
 /** stat(path): the attributes of the file or directory `path` names. */
@@ -414,9 +558,20 @@ export function rootAttrs(v: Volume): InodeAttrs {
   return { ino: v.layout.maxFiles, mode: S_IFDIR | 0o755, nlink: 2, size: BLOCK_SIZE, blocks: 0, atimeMs: t, mtimeMs: t, ctimeMs: t, birthtimeMs: t };
 }
 
-/** The root changed (a name came or went): its mtime and ctime. Caller holds namespace_lock. */
-function touchRootLocked(v: Volume): void {
-  setRootTime(v.i32, Date.now());
+/**
+ * A directory changed (a name came or went): its mtime and ctime. The root keeps its times in the
+ * header; any other directory's change is journaled with its record. Caller holds namespace_lock
+ * and is in a handle.
+ */
+function touchDirLocked(v: Volume, dir: number): void {
+  const now = Date.now();
+  if (dir < 0) {
+    setRootTime(v.i32, now);
+    return;
+  }
+  setTime(v, dir, I_MTIME_LO, now);
+  setTime(v, dir, I_CTIME_LO, now);
+  markInodeDirty(v, dir);
 }
 
 /** At mount, and under namespace_lock after: the root's times. */

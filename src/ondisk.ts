@@ -80,6 +80,8 @@ export const DI_CTIME_HI = 13;
 export const DI_BTIME_LO = 14;
 export const DI_BTIME_HI = 15;
 export const DI_NAME = 16; // MAX_DISK_NAME_BYTES of UTF-8
+/** The directory holding the name: its inode number + 1, 0 for the root (so images from before directories read as all in the root). */
+export const DI_PARENT = 32;
 export const DI_CRC = 63;
 export const INODE_DISK_BYTES = 256;
 export const MAX_DISK_NAME_BYTES = 64;
@@ -347,6 +349,8 @@ export interface DiskInode {
   ctimeMs: number;
   birthtimeMs: number;
   nameBytes: Uint8Array;
+  /** The directory holding the name: an inode number, or -1 for the root. */
+  parent: number;
 }
 
 /** Byte offset of inode `ino`'s record inside its inode-table block. */
@@ -376,6 +380,7 @@ export function encodeInodeRecord(out: Uint8Array, ino: DiskInode): void {
   w(DI_BLOCKS, ino.blocks);
   w(DI_NAME_LEN, ino.nameBytes.length);
   w(DI_MODE, ino.mode);
+  w(DI_PARENT, ino.parent + 1);
   const t = (lo: number, ms: number) => {
     w(lo, ms % TWO32);
     w(lo + 1, Math.floor(ms / TWO32));
@@ -389,12 +394,12 @@ export function encodeInodeRecord(out: Uint8Array, ino: DiskInode): void {
 }
 
 /** Decode and range-check one inode record (`rec` is its INODE_DISK_BYTES). */
-export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { extentsPerFile: number; maxBlocks: number }): DiskInode {
+export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { extentsPerFile: number; maxBlocks: number; maxFiles: number }): DiskInode {
   const r = (i: number) => u32(rec, i);
   const where = `inode ${index}`;
   if (r(DI_USED) === 0) {
     if (!rec.every((b) => b === 0)) throw corrupt(where, 'marked free but its record is not zeroed');
-    return { used: false, orphan: false, generation: 0, size: 0, extentCount: 0, blocks: 0, mode: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0, nameBytes: new Uint8Array(0) };
+    return { used: false, orphan: false, generation: 0, size: 0, extentCount: 0, blocks: 0, mode: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0, nameBytes: new Uint8Array(0), parent: -1 };
   }
   if (r(DI_USED) !== DI_STATE_USED && r(DI_USED) !== DI_STATE_ORPHAN) throw corrupt(where, `state word ${r(DI_USED)} is not 0 (free), 1 (in use) or 2 (orphan)`);
   const orphan = r(DI_USED) === DI_STATE_ORPHAN;
@@ -411,7 +416,11 @@ export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { exte
   const nameBytes = rec.slice(DI_NAME * 4, DI_NAME * 4 + nameLen);
   if (nameBytes.includes(0) || nameBytes.includes(0x2f)) throw corrupt(where, 'name holds NUL or "/"');
   const mode = r(DI_MODE);
-  if ((mode & 0o170000) !== 0o100000 || mode > 0o177777) throw corrupt(where, `mode 0o${mode.toString(8)} is not a regular file's`);
+  const type = mode & 0o170000;
+  if ((type !== 0o100000 && type !== 0o040000) || mode > 0o177777) throw corrupt(where, `mode 0o${mode.toString(8)} is not a regular file's or a directory's`);
+  if (type === 0o040000 && (orphan || size !== 0 || extentCount !== 0 || blocks !== 0)) throw corrupt(where, 'a directory with data (or an orphan directory)');
+  const parent = r(DI_PARENT) - 1;
+  if (parent < -1 || parent >= limits.maxFiles || parent === index) throw corrupt(where, `parent directory ${parent} is not the root (-1) or another inode below ${limits.maxFiles}`);
   const time = (lo: number, what: string) => {
     const ms = r(lo + 1) * TWO32 + r(lo);
     if (ms > MAX_TIME_MS) throw corrupt(where, `${what} ${ms} is past year 9999`);
@@ -430,6 +439,7 @@ export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { exte
     ctimeMs: time(DI_CTIME_LO, 'ctime'),
     birthtimeMs: time(DI_BTIME_LO, 'birthtime'),
     nameBytes,
+    parent,
   };
 }
 

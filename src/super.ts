@@ -69,6 +69,8 @@ import {
   I_MTIME_LO,
   I_NAME,
   I_NAME_LEN,
+  I_PARENT,
+  ROOT_PARENT,
   I_SIZE_HI,
   I_SIZE_LO,
   I_STATE,
@@ -200,6 +202,7 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameByteO
     i32[inodeWord(l, ino, I_EXT_DIRTY_LO)] = EXT_CLEAN_LO;
     i32[inodeWord(l, ino, I_GOAL)] = -1;
     i32[inodeWord(l, ino, I_COUPLED)] = -1;
+    i32[inodeWord(l, ino, I_PARENT)] = ROOT_PARENT;
   }
   for (let p = 0; p < l.cachePages; p++) {
     i32[pageWord(l, p, P_INO)] = -1;
@@ -297,6 +300,7 @@ function loadModel(i32: Int32Array, l: Layout, model: ImageModel): void {
     time(I_MTIME_LO, d.mtimeMs);
     time(I_CTIME_LO, d.ctimeMs);
     time(I_BTIME_LO, d.birthtimeMs);
+    i32[inodeWord(l, ino, I_PARENT)] = d.parent;
     i32[inodeWord(l, ino, I_NAME_LEN)] = d.nameBytes.length;
     u8.set(d.nameBytes, inodeWord(l, ino, I_NAME) * 4);
     i32.set(m.extents, extentWord(l, ino, 0));

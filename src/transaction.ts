@@ -91,6 +91,7 @@ import {
   I_MTIME_LO,
   I_NAME,
   I_NAME_LEN,
+  I_PARENT,
   I_POISONED,
   I_SIZE_HI,
   I_SIZE_LO,
@@ -492,6 +493,7 @@ function diskInodeOf(w: Int32Array, at: number): DiskInode {
     ctimeMs: t(I_CTIME_LO),
     birthtimeMs: t(I_BTIME_LO),
     nameBytes,
+    parent: w[at + I_PARENT],
   };
 }
 

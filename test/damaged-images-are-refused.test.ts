@@ -1,6 +1,7 @@
 // Guards DESIGN.md invariant 12 and the contract's EFSCORRUPTED against issue 7's bug 9 (damage not
 // detected): a zeroed inode table, one cleared bitmap bit under a file's block, an image cut short,
-// a superblock with a valid checksum and absurd geometry, a file with a negative (huge) size. Each
+// a superblock with a valid checksum and absurd geometry, a file with a negative (huge) size; and,
+// since directories, a file whose parent is a file and directories that are each other's parent. Each
 // must be refused at open with EFSCORRUPTED naming the problem, and reported by fsck (exit 4),
 // with memory bounded by the image's real size; nothing is written to the image.
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import fs from 'node:fs';
 import { test } from 'node:test';
 import { DioreadError, Engine } from '../src/index.js';
 import { fsckImage } from '../src/fsck.js';
-import { DI_SIZE_HI, SB_BLOCK_COUNT, SB_EXTENTS_PER_FILE, SB_MAX_FILES, setU32, u32 } from '../src/ondisk.js';
+import { DI_PARENT, DI_SIZE_HI, SB_BLOCK_COUNT, SB_EXTENTS_PER_FILE, SB_MAX_FILES, setU32, u32 } from '../src/ondisk.js';
 import { cleanup, freshImage, openImage, pattern } from './helpers/files.js';
 import { blockOf, inodeRecord, resealBlock, resealInode, resealSuper, superOf } from './helpers/image-edit.js';
 
@@ -102,5 +103,33 @@ test('a file with a negative (huge) size, checksums fixed, is refused', async ()
   resealInode(img, sb, 1);
   fs.writeFileSync(image, img);
   await expectRefused(image, 'size -1', /inode 1: size \d+ over the largest file size/);
+  cleanup(image);
+});
+
+test('a file whose parent directory is a file, checksums fixed, is refused', async () => {
+  const image = await goodImage();
+  const img = new Uint8Array(fs.readFileSync(image));
+  const sb = superOf(img);
+  setU32(inodeRecord(img, sb, 1), DI_PARENT, 0 + 1); // 'b' inside 'a', a file
+  resealInode(img, sb, 1);
+  fs.writeFileSync(image, img);
+  await expectRefused(image, 'parent is a file', /inode 1: its parent, inode 0, is not a directory/);
+  cleanup(image);
+});
+
+test('two directories that are each other\'s parent (a cycle no path reaches), checksums fixed, are refused', async () => {
+  const image = await freshImage(4 << 20, { maxFiles: 8, extentsPerFile: 32 });
+  const eng = await openImage(image);
+  await eng.mkdir('d0');
+  await eng.mkdir('d1');
+  await eng.close();
+  const img = new Uint8Array(fs.readFileSync(image));
+  const sb = superOf(img);
+  setU32(inodeRecord(img, sb, 0), DI_PARENT, 1 + 1);
+  setU32(inodeRecord(img, sb, 1), DI_PARENT, 0 + 1);
+  resealInode(img, sb, 0);
+  resealInode(img, sb, 1);
+  fs.writeFileSync(image, img);
+  await expectRefused(image, 'parent cycle', /parent directories form a cycle/);
   cleanup(image);
 });

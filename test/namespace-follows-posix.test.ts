@@ -1,6 +1,6 @@
 // Guards issue 12's namespace points and DESIGN.md invariant 12 (a freed block is reused only once
-// nothing can reach it): unlink, rename, readdir, stat, access/exists and statfs behave as POSIX and
-// node:fs/promises do, on the Engine and on an attached view in a worker; a file unlinked while
+// nothing can reach it): unlink, rename, readdir, stat, access/exists, statfs, mkdir and rmdir
+// behave as POSIX and node:fs/promises do, on the Engine and on an attached view in a worker; a file unlinked while
 // open stays readable and writable (nlink 0) until its last close, and only then are its blocks
 // freed; everything persists across close and reopen; bad paths fail with the errno node:fs gives.
 import assert from 'node:assert/strict';
@@ -156,9 +156,63 @@ test('an attached view in a worker has the same namespace calls, synchronously',
   assert.equal(result.existsAfterUnlink, false);
   assert.equal(result.statMissing, 'DioreadError:ENOENT');
   assert.equal(result.rootIsDir, true);
+  assert.equal(result.mkdir, 'd1');
+  assert.deepEqual(result.nested, ['f']);
+  assert.deepEqual(result.afterRmdir, []);
   assert.ok((result.statfs as { bsize: number }).bsize === PAGE);
-  assert.deepEqual(await eng.readdir(), ['renamed'], 'the main thread sees what the worker did');
+  assert.deepEqual((await eng.readdir()).sort(), ['d1', 'renamed'], 'the main thread sees what the worker did');
   await eng.close();
   assert.equal(fsck(image).clean, true, fsck(image).summary);
+  cleanup(image);
+});
+
+test('directories: mkdir (-p), nested files, readdir of each level, rename across and of directories, rmdir; they persist and check clean', async () => {
+  const image = await freshImage(8 << 20);
+  let eng = await openImage(image);
+  assert.equal(await eng.mkdir('/a/b/c', { recursive: true }), '/a', 'recursive mkdir returns the first directory it made');
+  assert.equal(await eng.mkdir('a/b', { recursive: true }), undefined, 'nothing made: undefined');
+  assert.equal(await codeOf(eng.mkdir('a')), 'EEXIST');
+  assert.equal(await codeOf(eng.mkdir('x/y')), 'ENOENT', 'a missing parent without recursive');
+  await writeFile(eng, 'a/b/c/deep', Buffer.from('deep bytes'));
+  await writeFile(eng, 'a/top', Buffer.from('top'));
+  assert.equal(await codeOf(eng.mkdir('a/top/sub', { recursive: true })), 'ENOTDIR', 'a file in the way');
+  assert.equal(await codeOf(eng.mkdir('a/top')), 'EEXIST');
+  assert.deepEqual(await eng.readdir('/'), ['a']);
+  assert.deepEqual((await eng.readdir('a')).sort(), ['b', 'top']);
+  assert.deepEqual((await eng.readdir('a', { withFileTypes: true })).map((d) => [d.name, d.isDirectory()]).sort(), [['b', true], ['top', false]]);
+  const st = await eng.stat('a/b');
+  assert.ok(st.isDirectory() && !st.isFile() && st.nlink === 2);
+  assert.equal(await codeOf(eng.open('a/b', 'r')), 'EISDIR');
+  assert.equal(await codeOf(eng.unlink('a/b')), 'EISDIR');
+  assert.equal(await codeOf(eng.rmdir('a/b')), 'ENOTEMPTY');
+  assert.equal(await codeOf(eng.rmdir('a/top')), 'ENOTDIR');
+  assert.equal(await codeOf(eng.rmdir('/')), 'EBUSY');
+  assert.equal(await codeOf(eng.readdir('a/top')), 'ENOTDIR');
+  assert.equal(await codeOf(eng.rename('a', 'a/b/inside')), 'EINVAL', 'a directory never moves below itself');
+  // An open file moves between directories and keeps working.
+  const held = await eng.open('a/b/c/deep', 'r+');
+  await eng.rename('a/b/c/deep', 'moved');
+  assert.deepEqual(await eng.readdir('a/b/c'), []);
+  assert.equal((await readWhole(held, 10)).toString(), 'deep bytes');
+  await held.close();
+  await eng.rmdir('a/b/c');
+  await eng.rename('a/b', 'b-moved'); // a directory changes parent and name in one record
+  await eng.mkdir('empty');
+  assert.equal(await codeOf(eng.rename('moved', 'empty')), 'EISDIR', 'a file never replaces a directory');
+  assert.equal(await codeOf(eng.rename('empty', 'moved')), 'ENOTDIR', 'a directory never replaces a file');
+  await eng.rename('b-moved', 'empty'); // replaces the empty directory
+  assert.deepEqual((await eng.readdir('/')).sort(), ['a', 'empty', 'moved']);
+  assert.deepEqual((await eng.list()).map((x) => x.name).sort(), ['a/top', 'moved'], 'list() gives files by path');
+  await eng.close();
+  const r = fsck(image);
+  assert.ok(r.clean, r.summary);
+  eng = await openImage(image);
+  assert.deepEqual((await eng.readdir('/')).sort(), ['a', 'empty', 'moved']);
+  assert.deepEqual(await eng.readdir('a'), ['top']);
+  assert.ok((await eng.stat('empty')).isDirectory());
+  const f = await eng.open('a/top', 'r');
+  assert.equal((await readWhole(f, 3)).toString(), 'top');
+  await f.close();
+  await eng.close();
   cleanup(image);
 });

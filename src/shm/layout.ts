@@ -155,6 +155,12 @@ export const I_POISONED = 29; // by the committer: 1 once a thread died inside a
  * none. The committer clears it when its snapshot takes the record (transaction.ts buildPieces).
  */
 export const I_COUPLED = 30;
+/**
+ * Under namespace_lock: the directory that holds this inode's name, an inode number, or
+ * ROOT_PARENT for the root directory (which has no record).
+ */
+export const I_PARENT = 31;
+export const ROOT_PARENT = -1;
 // I_STATE values (the inode's life, ext4's i_nlink and I_FREEING in one word):
 export const INODE_FREE = 0; // no file: newInode may take it
 export const INODE_USED = 1; // a named file
@@ -577,7 +583,7 @@ function checkConstants(): void {
     if (new Set(fields).size !== fields.length) fail(`${name} has two fields on one word`);
   };
   fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_EXTENTS_PER_FILE, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING, H_ROOT_TIME_LO, H_ROOT_TIME_HI], HEADER_WORDS);
-  fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_EXT_DIRTY_LO, I_EXT_DIRTY_HI, I_GOAL, I_POISONED, I_COUPLED], I_NAME);
+  fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_EXT_DIRTY_LO, I_EXT_DIRTY_HI, I_GOAL, I_POISONED, I_COUPLED, I_PARENT], I_NAME);
   if (I_NAME + MAX_NAME_BYTES / 4 !== INODE_WORDS) fail('the inode name does not end the record');
   fits('page', [P_FLAGS, P_SEQ, P_LOCK, P_REFCOUNT, P_INO, P_INDEX, P_PBLK, P_HASH_NEXT, P_REFERENCED], PAGE_WORDS);
   if (PAGE_WORDS * 4 !== 64) fail('a page descriptor is not one 64-byte cache line');

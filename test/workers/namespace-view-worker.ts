@@ -32,5 +32,12 @@ try {
   out.statMissing = `${(err as Error).name}:${(err as { code?: string }).code}`;
 }
 out.rootIsDir = view.statSync('/').isDirectory();
+out.mkdir = view.mkdirSync('d1/d2', { recursive: true });
+const nested = view.openSync('d1/d2/f', 'w');
+nested.closeSync();
+out.nested = view.readdirSync('d1/d2');
+view.unlinkSync('d1/d2/f');
+view.rmdirSync('d1/d2');
+out.afterRmdir = view.readdirSync('d1');
 out.statfs = view.statfsSync();
 parentPort!.postMessage(out);
