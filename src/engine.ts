@@ -79,6 +79,30 @@ export interface EngineCounters {
   ioEndWaits: number;
 }
 
+/**
+ * The host's Node flags, less those a worker thread refuses: `--input-type` (a host run with
+ * `node --input-type=module -e ...` made every engine worker fail at start with
+ * ERR_INPUT_TYPE_NOT_ALLOWED) and `--eval`/`--print` with their code.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--input-type')) {
+      if (a === '--input-type') i++;
+      continue;
+    }
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('--eval=') || a.startsWith('--print=')) continue;
+    out.push(a);
+  }
+  return out;
+}
+
 export class Engine implements HandleHost {
   private closing = false;
   private closed = false;
@@ -118,7 +142,8 @@ export class Engine implements HandleHost {
       const main = new Volume(m.desc, SLOT_ROLE_MAIN);
       const i32 = main.i32;
       const layout = m.desc.layout;
-      const convWorker = new Worker(new URL('../workers/conversion-worker.js', import.meta.url), { workerData: m.desc });
+      const execArgv = workerExecArgv();
+      const convWorker = new Worker(new URL('../workers/conversion-worker.js', import.meta.url), { workerData: m.desc, execArgv });
       convWorker.on('exit', () => markSlotDeadByThreadId(i32, layout, convWorker.threadId));
       // Until the engine exists, a failing worker fails the open; after, Engine.watchWorkers takes over.
       const early = new Promise<never>((_, reject) => convWorker.once('error', reject));
@@ -133,6 +158,7 @@ export class Engine implements HandleHost {
         minThreads: cfg.poolThreads,
         maxThreads: cfg.poolThreads,
         idleTimeout: 2 ** 31 - 1,
+        execArgv,
       });
       const eng = new Engine(m.desc, main, pool, convWorker, conversion, m.deviceDirect, m.lock);
       eng.watchOwnWorkers();

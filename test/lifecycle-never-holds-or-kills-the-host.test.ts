@@ -4,6 +4,7 @@
 // DioreadError (EIO), never kills the host, and takes the engine read-only (errors=remount-ro), so
 // nothing a bug touched is written; the image reopens with what was committed.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { DioreadError, type Engine } from '../src/index.js';
 import { attachUnchecked } from '../src/attach.js';
@@ -102,4 +103,18 @@ test('a conversion worker that dies makes the engine read-only with EIO at close
   await g.close();
   await again.close();
   cleanup(image);
+});
+
+test('a host run with node --input-type=module -e (or from stdin) can open an engine: its workers do not inherit the flag', async () => {
+  const src = `import { Engine } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+const eng = await Engine.open({ sizeBytes: 8 << 20 });
+const f = await eng.open('x', 'w+');
+await f.write('hi', 0);
+await f.sync();
+await eng.close();
+console.log('engine ok');`;
+  const viaEval = spawnSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8', timeout: EXIT_BOUND_MS });
+  assert.match(viaEval.stdout, /engine ok/, `--input-type=module -e: ${viaEval.stderr.slice(0, 500)}`);
+  const viaStdin = spawnSync(process.execPath, ['--input-type=module'], { input: src, encoding: 'utf8', timeout: EXIT_BOUND_MS });
+  assert.match(viaStdin.stdout, /engine ok/, `stdin: ${viaStdin.stderr.slice(0, 500)}`);
 });

@@ -1,6 +1,5 @@
 // Test helpers for child processes: a module script run by a fresh node (for kill -9 rounds and for
-// a second process on one image). Written to a file, not passed with -e: the engine's worker
-// threads inherit execArgv, and `--input-type` is refused there.
+// a second process on one image), written to a file so a failing script can be kept and rerun.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
