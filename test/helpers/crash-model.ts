@@ -87,12 +87,34 @@ export type WorkOp =
   | { op: 'rewrite'; name: string; size: number; tag: number }
   | { op: 'write'; name: string; pos: number; len: number; tag: number }
   | { op: 'truncate'; name: string; len: number }
+  | { op: 'allocate'; name: string; pos: number; len: number; mode: AllocateMode }
   | { op: 'sync'; name: string }
   | { op: 'close'; name: string };
 
+/** fallocate's modes as the workload uses them. */
+export type AllocateMode = 'prealloc' | 'keep' | 'punch' | 'zero' | 'zeroKeep';
+const ALLOCATE_MODES: AllocateMode[] = ['prealloc', 'keep', 'punch', 'zero', 'zeroKeep'];
+const ALLOCATE_OPTS: Record<AllocateMode, { keepSize?: boolean; punchHole?: boolean; zeroRange?: boolean }> = {
+  prealloc: {},
+  keep: { keepSize: true },
+  punch: { punchHole: true },
+  zero: { zeroRange: true },
+  zeroKeep: { zeroRange: true, keepSize: true },
+};
+
+/** A file's bytes after fallocate(mode, pos, len), as Linux gives them (zeros where it punches or zeroes). */
+function allocated(cur: Buffer, mode: AllocateMode, pos: number, len: number): Buffer {
+  const end = pos + len;
+  const grows = mode === 'prealloc' || mode === 'zero';
+  const next = Buffer.alloc(grows ? Math.max(cur.length, end) : cur.length);
+  cur.copy(next);
+  if (mode === 'punch' || mode === 'zero' || mode === 'zeroKeep') next.fill(0, Math.min(pos, next.length), Math.min(end, next.length));
+  return next;
+}
+
 /**
  * Plan a metadata-heavy workload over a few files — whole rewrites (truncate to 0 then write),
- * overwrites that extend, truncates, syncs, handle closes — and fill `model` with the versions each
+ * overwrites that extend, truncates, fallocate in every mode, syncs, handle closes — and fill `model` with the versions each
  * step makes and the marks its syncs set. Deterministic for a seed; needs no engine.
  */
 export function planWorkload(model: VersionModel, seed: number, steps: number): WorkOp[] {
@@ -118,11 +140,17 @@ export function planWorkload(model: VersionModel, seed: number, steps: number): 
       cur.copy(next);
       pattern(tag, pos, len).copy(next, pos);
       model.push(name, next);
-    } else if (r < 0.7) {
+    } else if (r < 0.65) {
       const len = Math.floor(rand() * cur.length);
       ops.push({ op: 'truncate', name, len });
       model.push(name, Buffer.from(cur.subarray(0, len)));
-    } else if (r < 0.92) {
+    } else if (r < 0.75) {
+      const mode = ALLOCATE_MODES[Math.floor(rand() * ALLOCATE_MODES.length)];
+      const pos = Math.floor(rand() * (cur.length + PAGE));
+      const len = 1 + Math.floor(rand() * 4 * PAGE);
+      ops.push({ op: 'allocate', name, pos, len, mode });
+      model.push(name, allocated(cur, mode, pos, len));
+    } else if (r < 0.93) {
       ops.push({ op: 'sync', name });
       model.synced_(name);
     } else ops.push({ op: 'close', name });
@@ -145,6 +173,7 @@ export async function runWorkload(eng: Engine, ops: WorkOp[], onSynced: (n: numb
       await f.write(pattern(o.tag, 0, o.size), 0, o.size, 0);
     } else if (o.op === 'write') await f.write(pattern(o.tag, o.pos, o.len), 0, o.len, o.pos);
     else if (o.op === 'truncate') await f.truncate(o.len);
+    else if (o.op === 'allocate') await f.allocate(o.pos, o.len, ALLOCATE_OPTS[o.mode]);
     else if (o.op === 'sync') {
       await f.sync();
       onSynced(syncs++);
