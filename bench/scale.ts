@@ -114,6 +114,35 @@ function inWorker<T>(data: unknown): Promise<T> {
   });
 }
 
+/**
+ * After a close: fsck (clean?), metadata bytes against the data, then a timed reopen and the RSS
+ * with the engine open. Returns the reopened engine and fsck's file list.
+ */
+/** Run one scenario on a fresh sparse file of `sizeBytes`: a failure goes into `out`; the file is removed. */
+async function onSparseImage(image: string, sizeBytes: number, out: Record<string, unknown>, run: () => Promise<void>): Promise<void> {
+  try {
+    fs.closeSync(fs.openSync(image, 'w'));
+    fs.truncateSync(image, sizeBytes);
+    await run();
+  } catch (err) {
+    out.failure = failure(err);
+  } finally {
+    fs.rmSync(image, { force: true });
+  }
+}
+
+async function checkAndReopen(image: string, out: Record<string, unknown>, opts: { cachePages?: number }): Promise<{ eng: Engine; files: Array<{ name: string; extents: number }> }> {
+  const r = fsckImage(image);
+  out.fsckClean = r.clean;
+  out.metadataBytes = r.firstDataBlock * BLOCK;
+  out.dataBytes = r.usedBlocks * BLOCK;
+  out.metadataShareOfData = r.usedBlocks > 0 ? r.firstDataBlock / r.usedBlocks : null;
+  const [eng, openMs] = await timed(() => Engine.open({ path: image, ...opts }));
+  out.openMs = openMs;
+  out.rssBytes = process.memoryUsage().rss;
+  return { eng, files: r.files };
+}
+
 async function fragmented(a: Args): Promise<Record<string, unknown>> {
   const image = path.join(a.dir, `dioread-scale-${process.pid}.img`);
   const blocks = Math.floor((a.fileGib * 1024 * MIB) / BLOCK);
@@ -121,9 +150,7 @@ async function fragmented(a: Args): Promise<Record<string, unknown>> {
   // fragmented file (the most a random write order can need before merging), for 4 files.
   const extentsPerFile = Math.min(blocks, 1 << 22);
   const out: Record<string, unknown> = { fileBytes: blocks * BLOCK, extentsPerFile, maxFiles: 4 };
-  try {
-    fs.closeSync(fs.openSync(image, 'w'));
-    fs.truncateSync(image, a.imageGib * 1024 * MIB);
+  await onSparseImage(image, a.imageGib * 1024 * MIB, out, async () => {
     const [, mkfsMs] = await timed(() => Engine.mkfs(image, { sizeBytes: a.imageGib * 1024 * MIB, maxFiles: 4, extentsPerFile }));
     out.mkfsMs = mkfsMs;
     let [eng, openMs] = await timed(() => Engine.open({ path: image, cachePages: 4096 }));
@@ -134,26 +161,16 @@ async function fragmented(a: Args): Promise<Record<string, unknown>> {
     out.randomWrite = { seconds: rnd.ms / 1000, writesPerSecond: blocks / (rnd.ms / 1000), error: rnd.error };
     out.orderedWrite = { seconds: seq.ms / 1000, writesPerSecond: blocks / (seq.ms / 1000), error: seq.error };
     await eng.close();
-    const r = fsckImage(image);
-    out.fsckClean = r.clean;
+    const r = await checkAndReopen(image, out, { cachePages: 4096 });
+    eng = r.eng;
     out.extents = Object.fromEntries(r.files.map((f) => [f.name, f.extents]));
-    out.metadataBytes = r.firstDataBlock * BLOCK;
-    out.dataBytes = r.usedBlocks * BLOCK;
-    out.metadataShareOfData = r.usedBlocks > 0 ? r.firstDataBlock / r.usedBlocks : null;
-    [eng, openMs] = await timed(() => Engine.open({ path: image, cachePages: 4096 }));
-    out.openMs = openMs;
-    out.rssBytes = process.memoryUsage().rss;
     if (rnd.error === null && seq.error === null) {
       const fr = await inWorker<{ iops: number }>({ role: 'read', desc: eng.share(), name: 'random', blocks, seconds: a.readSeconds });
       const or = await inWorker<{ iops: number }>({ role: 'read', desc: eng.share(), name: 'ordered', blocks, seconds: a.readSeconds });
       out.directRandomReadIops = { fragmented: fr.iops, ordered: or.iops, ratio: fr.iops / or.iops };
     }
     await eng.close();
-  } catch (err) {
-    out.failure = failure(err);
-  } finally {
-    fs.rmSync(image, { force: true });
-  }
+  });
   return out;
 }
 
@@ -161,9 +178,7 @@ async function smallFiles(a: Args): Promise<Record<string, unknown>> {
   const image = path.join(a.dir, `dioread-scale-small-${process.pid}.img`);
   const out: Record<string, unknown> = { files: a.smallFiles };
   const sizeBytes = Math.max(256 * MIB, Math.ceil((a.smallFiles * 2 * BLOCK) / MIB) * MIB);
-  try {
-    fs.closeSync(fs.openSync(image, 'w'));
-    fs.truncateSync(image, sizeBytes);
+  await onSparseImage(image, sizeBytes, out, async () => {
     // Every file needs an inode and its own extent region, fixed at mkfs: the smallest table (16).
     const [, mkfsMs] = await timed(() => Engine.mkfs(image, { sizeBytes, maxFiles: a.smallFiles, extentsPerFile: 16 }));
     out.mkfsMs = mkfsMs;
@@ -179,19 +194,9 @@ async function smallFiles(a: Args): Promise<Record<string, unknown>> {
     }
     out.createPerSecond = a.smallFiles / ((performance.now() - t) / 1000);
     await eng.close();
-    const r = fsckImage(image);
-    out.fsckClean = r.clean;
-    out.metadataBytes = r.firstDataBlock * BLOCK;
-    out.dataBytes = r.usedBlocks * BLOCK;
-    [eng, openMs] = await timed(() => Engine.open({ path: image }));
-    out.openMs = openMs;
-    out.rssBytes = process.memoryUsage().rss;
+    eng = (await checkAndReopen(image, out, {})).eng;
     await eng.close();
-  } catch (err) {
-    out.failure = failure(err);
-  } finally {
-    fs.rmSync(image, { force: true });
-  }
+  });
   return out;
 }
 

@@ -6,8 +6,34 @@ import type { InodeAttrs } from './inode.js';
 /** st_blksize: the unit dioread does I/O in. */
 export const STAT_BLKSIZE = 4096;
 
+/** node:fs's file-type predicates over st_mode, shared by Stats and Dirent (regular files and directories only here). */
+abstract class FileType {
+  protected abstract typeMode(): number;
+  isFile(): boolean {
+    return (this.typeMode() & 0o170000) === 0o100000;
+  }
+  isDirectory(): boolean {
+    return (this.typeMode() & 0o170000) === 0o040000;
+  }
+  isBlockDevice(): boolean {
+    return false;
+  }
+  isCharacterDevice(): boolean {
+    return false;
+  }
+  isSymbolicLink(): boolean {
+    return false;
+  }
+  isFIFO(): boolean {
+    return false;
+  }
+  isSocket(): boolean {
+    return false;
+  }
+}
+
 /** A node:fs Stats look-alike: the same fields, units and predicates. */
-export class Stats {
+export class Stats extends FileType {
   readonly dev: number;
   readonly ino: number;
   readonly mode: number;
@@ -29,6 +55,7 @@ export class Stats {
   readonly birthtime: Date;
 
   constructor(a: InodeAttrs, dev = 0) {
+    super();
     this.dev = dev;
     this.ino = a.ino;
     this.mode = a.mode;
@@ -49,63 +76,26 @@ export class Stats {
     this.birthtime = new Date(a.birthtimeMs);
   }
 
-  private type(): number {
-    return this.mode & 0o170000;
-  }
-  isFile(): boolean {
-    return this.type() === 0o100000;
-  }
-  isDirectory(): boolean {
-    return this.type() === 0o040000;
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isSymbolicLink(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return false;
-  }
-  isSocket(): boolean {
-    return false;
+  protected typeMode(): number {
+    return this.mode;
   }
 }
 
 /** A node:fs Dirent look-alike (readdir with `withFileTypes: true`). */
-export class Dirent {
+export class Dirent extends FileType {
   constructor(
     readonly name: string,
     /** The directory read, as node's `parentPath`. */
     readonly parentPath: string,
     private readonly mode: number,
-  ) {}
+  ) {
+    super();
+  }
   /** node's older name for parentPath. */
   get path(): string {
     return this.parentPath;
   }
-  isFile(): boolean {
-    return (this.mode & 0o170000) === 0o100000;
-  }
-  isDirectory(): boolean {
-    return (this.mode & 0o170000) === 0o040000;
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isSymbolicLink(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return false;
-  }
-  isSocket(): boolean {
-    return false;
+  protected typeMode(): number {
+    return this.mode;
   }
 }

@@ -45,30 +45,21 @@ test('the older-generation detector catches UNSAFE_EARLY_WRITTEN (a new block ma
   assert.ok(rs[1].bad + rs[2].bad > 0, `the broken mode must show an older generation: ${summary}`);
 });
 
-test("a direct read never returns another file's bytes from a block truncated away and reused during it", async (t) => {
+/** 'shrinker' or 'puncher' frees block 1 of 'r' over and over, 'foreign' takes it, two direct readers watch 'r'. */
+async function reuseRace(t: { diagnostic(m: string): void }, freer: 'shrinker' | 'puncher'): Promise<void> {
   const image = await freshImage(16 << 20);
   const eng = await openImage(image, { cachePages: 8 });
   for (const name of ['r', 'x']) await (await eng.open(name, 'w')).close();
   const shared = new SharedArrayBuffer(8);
   const desc = eng.share();
-  const roles = ['shrinker', 'foreign', 'run-reader', 'run-reader'];
-  const rs = await runWorkersWithWatchdog<Result>(WORKER, roles.map((role) => ({ desc, role, shared, deadlineMs: SECONDS * 1000 })), 120_000, 'reuse race');
+  const roles = [freer, 'foreign', 'run-reader', 'run-reader'];
+  const rs = await runWorkersWithWatchdog<Result>(WORKER, roles.map((role) => ({ desc, role, shared, deadlineMs: SECONDS * 1000 })), 120_000, `${freer} reuse race`);
   t.diagnostic(roles.map((r, i) => `${r}: ${rs[i].ops} ops, ${rs[i].bad} bad ${rs[i].first}`).join('; '));
   for (const [i, r] of rs.entries()) assert.equal(r.bad, 0, `${roles[i]}: ${r.first}`);
   await eng.close();
   cleanup(image);
-});
+}
 
-test("a direct read never returns another file's bytes from a block punched out (fallocate) and reused during it", async (t) => {
-  const image = await freshImage(16 << 20);
-  const eng = await openImage(image, { cachePages: 8 });
-  for (const name of ['r', 'x']) await (await eng.open(name, 'w')).close();
-  const shared = new SharedArrayBuffer(8);
-  const desc = eng.share();
-  const roles = ['puncher', 'foreign', 'run-reader', 'run-reader'];
-  const rs = await runWorkersWithWatchdog<Result>(WORKER, roles.map((role) => ({ desc, role, shared, deadlineMs: SECONDS * 1000 })), 120_000, 'punch reuse race');
-  t.diagnostic(roles.map((r, i) => `${r}: ${rs[i].ops} ops, ${rs[i].bad} bad ${rs[i].first}`).join('; '));
-  for (const [i, r] of rs.entries()) assert.equal(r.bad, 0, `${roles[i]}: ${r.first}`);
-  await eng.close();
-  cleanup(image);
-});
+test("a direct read never returns another file's bytes from a block truncated away and reused during it", (t) => reuseRace(t, 'shrinker'));
+
+test("a direct read never returns another file's bytes from a block punched out (fallocate) and reused during it", (t) => reuseRace(t, 'puncher'));
