@@ -173,6 +173,10 @@ test('directories: mkdir (-p), nested files, readdir of each level, rename acros
   assert.equal(await eng.mkdir('a/b', { recursive: true }), undefined, 'nothing made: undefined');
   assert.equal(await codeOf(eng.mkdir('a')), 'EEXIST');
   assert.equal(await codeOf(eng.mkdir('x/y')), 'ENOENT', 'a missing parent without recursive');
+  assert.equal(await codeOf(eng.mkdir('x', { recursive: 'yes' } as never)), 'EINVAL');
+  assert.equal(await codeOf(eng.mkdir('x', -1)), 'EINVAL');
+  assert.equal(await codeOf(eng.mkdir('x', { mode: 0o755, parents: true } as never)), 'EINVAL', 'an unknown option');
+  assert.equal(await eng.exists('x'), false, 'refused calls made nothing');
   await writeFile(eng, 'a/b/c/deep', Buffer.from('deep bytes'));
   await writeFile(eng, 'a/top', Buffer.from('top'));
   assert.equal(await codeOf(eng.mkdir('a/top/sub', { recursive: true })), 'ENOTDIR', 'a file in the way');
