@@ -4,7 +4,7 @@
 
 import { Piscina } from 'piscina';
 import { dropFileCache, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, writebackAndConvert } from '../src/inode.js';
-import { accessPath, evictOrphans, inodeName, openInode, readdirTyped, releaseInode, renamePath, statFs, statPath, unlinkPath, usedInodes } from '../src/namei.js';
+import { accessPath, evictOrphans, inodeName, inodePath, mkdirPath, openInode, readdirTyped, regularFiles, releaseInode, renamePath, rmdirPath, statFs, statPath, unlinkPath, usedInodes } from '../src/namei.js';
 import { markImageState } from '../src/super.js';
 import { closeJournal } from '../src/transaction.js';
 import { OP_OTHER, SLOT_ROLE_POOL, type SharedDescriptor } from '../src/shm/layout.js';
@@ -29,6 +29,8 @@ export type PoolTask =
   | { op: 'statPath'; path: string }
   | { op: 'access'; path: string; mode: number | undefined }
   | { op: 'statfs' }
+  | { op: 'mkdir'; path: string; recursive: boolean; mode: number }
+  | { op: 'rmdir'; path: string }
   | { op: 'evictOrphans' }
   | { op: 'writebackAll' }
   | { op: 'dropCaches' }
@@ -62,7 +64,7 @@ export default function run(t: PoolTask): unknown {
       releaseInode(v, t.ino);
       return null;
     case 'list':
-      return usedInodes(v).map((ino) => ({ name: inodeName(v, ino), size: getSize(v, ino) }));
+      return regularFiles(v).map((ino) => ({ name: inodePath(v, ino), size: getSize(v, ino) }));
     case 'unlink':
       v.setOp(OP_OTHER);
       unlinkPath(v, t.path);
@@ -80,6 +82,11 @@ export default function run(t: PoolTask): unknown {
       return null;
     case 'statfs':
       return statFs(v);
+    case 'mkdir':
+      return mkdirPath(v, t.path, t.recursive, t.mode) ?? null;
+    case 'rmdir':
+      rmdirPath(v, t.path);
+      return null;
     case 'evictOrphans':
       return evictOrphans(v);
     case 'writebackAll':
