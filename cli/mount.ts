@@ -23,6 +23,7 @@ interface MountOpts {
   readLocking: ReadLocking;
   foreground?: boolean;
   cachePages?: number;
+  log?: string;
 }
 
 function parseThreads(t: string): number {
@@ -52,9 +53,10 @@ export function register(program: Command): void {
     .option('--read-locking <mode>', 'exclusive | shared | none (dioread_nolock)', parseReadLocking, 'none' as ReadLocking)
     .option('--cache-pages <n>', 'page-cache frames of 4 KiB (engine option cachePages)', parseCachePages)
     .option('--foreground', 'stay in the foreground (Ctrl-C unmounts)')
+    .option('--log <file>', 'in the background: append the mount process\'s messages to this file')
     .action(async (image: string, dir: string, o: MountOpts) => {
       if (o.foreground || process.env[NOTIFY_ENV] === '1') await serveForeground(image, dir, o);
-      else await startBackground(image, dir);
+      else await startBackground(image, dir, o.log);
     });
   program
     .command('umount')
@@ -92,9 +94,11 @@ async function serveForeground(image: string, dir: string, o: MountOpts): Promis
 }
 
 /** Start the mount process in the background and return once it serves (or say why it failed). */
-async function startBackground(image: string, dir: string): Promise<void> {
+async function startBackground(image: string, dir: string, log: string | undefined): Promise<void> {
   const args = [process.argv[1], ...process.argv.slice(2)];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, [NOTIFY_ENV]: '1' } });
+  const out = log === undefined ? 'ignore' : fs.openSync(log, 'a');
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out, 'ipc'], env: { ...process.env, [NOTIFY_ENV]: '1' } });
+  if (typeof out === 'number') fs.closeSync(out);
   const outcome = await new Promise<{ ok: true } | { ok: false; message: string }>((resolve) => {
     child.on('message', (m: { type: string; message?: string }) => resolve(m.type === 'ready' ? { ok: true } : { ok: false, message: m.message ?? 'unknown error' }));
     child.once('exit', (code, signal) => resolve({ ok: false, message: `the mount process exited (${signal ?? `code ${code}`}) before serving; run with --foreground to see why` }));

@@ -300,8 +300,8 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
   fuse_reply_err(req, 0);
 }
 
-// readdir: the handler returns [name, ino, isDir, ...] for the entries from index `off` on; an
-// entry's offset (what the kernel sends back to continue) is its index + 1.
+// readdir: the handler returns [name, ino, isDir, index, ...] for the entries from index `off` on;
+// an entry's offset (what the kernel sends back to continue) is its index + 1.
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
   BEGIN_OP(req);
   napi_value argv[2] = {num(c, (double)ino), num(c, (double)off)}, list;
@@ -319,21 +319,23 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
   napi_get_array_length(c->env, list, &len);
   size_t used = 0;
   char name[NAME_MAX_BYTES];
-  for (uint32_t i = 0; i + 3 <= len; i += 3) {
-    napi_value vn, vi, vd;
+  for (uint32_t i = 0; i + 4 <= len; i += 4) {
+    napi_value vn, vi, vd, vx;
     napi_get_element(c->env, list, i, &vn);
     napi_get_element(c->env, list, i + 1, &vi);
     napi_get_element(c->env, list, i + 2, &vd);
+    napi_get_element(c->env, list, i + 3, &vx);
     size_t nlen;
-    double dino, ddir;
+    double dino, ddir, dindex;
     napi_get_value_string_utf8(c->env, vn, name, sizeof name, &nlen);
     napi_get_value_double(c->env, vi, &dino);
     napi_get_value_double(c->env, vd, &ddir);
+    napi_get_value_double(c->env, vx, &dindex);
     struct stat st;
     memset(&st, 0, sizeof st);
     st.st_ino = (ino_t)dino;
     st.st_mode = ddir != 0 ? S_IFDIR : S_IFREG;
-    size_t need = fuse_add_direntry(req, buf + used, size - used, name, &st, off + (off_t)(i / 3) + 1);
+    size_t need = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)dindex + 1);
     if (need > size - used) break;
     used += need;
   }

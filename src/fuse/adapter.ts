@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { SyncFileHandle, type AttachedEngine } from '../attach.js';
 import { inodeInUse, inodeName } from '../namei.js';
-import { I_GENERATION, inodeWord } from '../shm/layout.js';
+import { I_GENERATION, MAX_NAME_BYTES, inodeWord } from '../shm/layout.js';
 import type { Stats } from '../stats.js';
 import { FuseErrno } from './errno.js';
 
@@ -63,6 +63,11 @@ export class NamespaceAdapter {
   /** The inode's generation (bumped each time the inode is reused), for the kernel's nodeid checks. */
   generation(ino: number): number {
     return Atomics.load(this.v.volume.i32, inodeWord(this.v.volume.layout, ino, I_GENERATION)) >>> 0;
+  }
+
+  /** The longest name the engine takes, in UTF-8 bytes (statfs's f_namemax). */
+  get nameMaxBytes(): number {
+    return MAX_NAME_BYTES;
   }
 
   /** The names in the root directory. */

@@ -32,7 +32,7 @@ export interface FuseHandlers {
   release(fh: number): number;
   fsync(fh: number, datasync: number): number;
   opendir(ino: number): number;
-  /** Entries from index `offset` on, as [name, ino, isDir (0/1), ...], or -errno. */
+  /** Entries from index `offset` on, as [name, ino, isDir (0/1), index, ...], or -errno. */
   readdir(ino: number, offset: number): Array<string | number> | number;
   statfs(): number;
   unlink(parent: number, name: string): number;

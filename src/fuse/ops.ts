@@ -21,7 +21,6 @@ const O = fs.constants;
 export const ROOT_INO = 1;
 const INO_BASE = 2;
 const S_IFDIR = 0o040000;
-const NAME_MAX = 255;
 
 // The open mode's bits in a file handle.
 const FH_READ = 1, FH_WRITE = 2, FH_DIRECT = 4, FH_APPEND = 8, FH_SYNC = 16, FH_BITS = 32;
@@ -251,11 +250,11 @@ export class FuseOps implements FuseHandlers {
       const names = ['.', '..', ...this.ns.list()];
       for (let i = offset; i < names.length; i++) {
         if (i < 2) {
-          out.push(names[i], ROOT_INO, 1);
+          out.push(names[i], ROOT_INO, 1, i);
           continue;
         }
         const eino = this.lookupOrNull(names[i]);
-        if (eino !== null) out.push(names[i], eino + INO_BASE, 0);
+        if (eino !== null) out.push(names[i], eino + INO_BASE, 0, i);
       }
       return out;
     });
@@ -280,7 +279,7 @@ export class FuseOps implements FuseHandlers {
       f[F_BAVAIL] = s.bavail;
       f[F_FILES] = s.files;
       f[F_FFREE] = s.ffree;
-      f[F_NAMEMAX] = NAME_MAX;
+      f[F_NAMEMAX] = this.ns.nameMaxBytes;
       return 0;
     });
   }
