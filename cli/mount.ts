@@ -1,14 +1,14 @@
 // dioread mount, dioread umount: serve an image as a real filesystem through FUSE (libfuse3).
 // ext4 counterpart: mount(8) and umount(8) of an ext4 image; libfuse's is a daemon started by hand
 // (`./passthrough_ll /mnt`), which goes to the background once mounted unless -f.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import type { Command } from 'commander';
 import { Engine } from '../src/engine.js';
-import { DioreadError } from '../src/errors.js';
-import { FuseMount, FuseUnavailableError } from '../src/fuse/session.js';
+import { DioreadError, reviveError } from '../src/errors.js';
+import { loadFuseAddon } from '../src/fuse/addon.js';
+import { FuseMount } from '../src/fuse/session.js';
 import { lockImage } from '../src/image-lock.js';
 import type { ReadLocking } from '../src/volume.js';
 
@@ -55,14 +55,34 @@ export function register(program: Command): void {
     .option('--foreground', 'stay in the foreground (Ctrl-C unmounts)')
     .option('--log <file>', 'in the background: append the mount process\'s messages to this file')
     .action(async (image: string, dir: string, o: MountOpts) => {
-      if (o.foreground || process.env[NOTIFY_ENV] === '1') await serveForeground(image, dir, o);
-      else await startBackground(image, dir, o.log);
+      const loaded = loadFuseAddon();
+      if (loaded.addon === null) {
+        console.error(`dioread mount: ${loaded.problem}`);
+        process.exitCode = 2;
+        return;
+      }
+      checkMountpoint(dir);
+      if (!o.foreground && process.env[NOTIFY_ENV] !== '1') return startBackground(image, dir, o.log);
+      try {
+        await serveForeground(image, dir, o);
+      } catch (err) {
+        notify({ type: 'error', message: (err as Error).message });
+        throw err;
+      }
     });
   program
     .command('umount')
     .description('unmount a dioread mount and wait until its image is written back and closed')
     .argument('<dir>', 'mount point')
     .action(async (dir: string) => unmount(dir));
+}
+
+/** The mount point must be an existing directory (libfuse's own message would go to a detached stderr). */
+function checkMountpoint(dir: string): void {
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) throw new DioreadError('ENOENT', `dioread mount: no mount point ${JSON.stringify(dir)} (create the directory first)`);
+  if (!st.isDirectory()) throw new DioreadError('EINVAL', `dioread mount: mount point ${JSON.stringify(dir)} is not a directory`);
+  if (dioreadMountSource(path.resolve(dir)) !== null) throw new DioreadError('EBUSY', `dioread mount: ${JSON.stringify(dir)} is already a dioread mount`);
 }
 
 /** Tell a waiting parent (background mode) how the mount went. */
@@ -78,8 +98,6 @@ async function serveForeground(image: string, dir: string, o: MountOpts): Promis
     fm = await FuseMount.start(eng.share(), { mountpoint, threads: o.threads, fsname: path.resolve(image) });
   } catch (err) {
     await eng.close();
-    notify({ type: 'error', message: (err as Error).message });
-    if (err instanceof FuseUnavailableError) throw new DioreadError('EINVAL', `dioread mount: ${err.message}`);
     throw err;
   }
   const stop = (): void => void fm.unmount();
@@ -103,7 +121,10 @@ async function startBackground(image: string, dir: string, log: string | undefin
     child.on('message', (m: { type: string; message?: string }) => resolve(m.type === 'ready' ? { ok: true } : { ok: false, message: m.message ?? 'unknown error' }));
     child.once('exit', (code, signal) => resolve({ ok: false, message: `the mount process exited (${signal ?? `code ${code}`}) before serving; run with --foreground to see why` }));
   });
-  if (!outcome.ok) throw new DioreadError('EINVAL', `dioread mount ${image} ${dir}: ${outcome.message}`);
+  if (!outcome.ok) {
+    const err = reviveError(new Error(outcome.message)); // the child's DioreadError, code and all
+    throw err instanceof DioreadError ? err : new DioreadError('EINVAL', `dioread mount ${image} ${dir}: ${outcome.message}`);
+  }
   child.disconnect();
   child.unref();
   console.error(`dioread: ${image} mounted on ${path.resolve(dir)} (pid ${child.pid}; dioread umount ${dir} to unmount)`);
