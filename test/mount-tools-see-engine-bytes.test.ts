@@ -1,7 +1,8 @@
 // Guards issue 11 (`dioread mount`): ordinary tools run on a mounted image and see exactly the
 // engine's bytes (cp in and out with sha256sum equal, ls -l, dd oflag=direct, fio randwrite with
-// crc32c verify then randread), unsupported operations fail with the kernel's errno instead of
-// pretending, and after `dioread umount` the image checks clean and reads back through the API.
+// crc32c verify then randread, mv, rm, df, fallocate, an unlinked file kept open), operations the
+// engine lacks (directories, links) fail with the kernel's errno instead of pretending, and after
+// `dioread umount` the image checks clean and reads back through the API.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -43,7 +44,7 @@ async function readThroughApi(image: string, name: string): Promise<Buffer> {
   }
 }
 
-test('cp, sha256sum, ls -l, dd oflag=direct and fio verify on a mounted image; umount leaves it clean and readable through the API', { skip: skip ?? false }, async (t) => {
+test('cp, sha256sum, ls -l, dd oflag=direct, mv, rm, df, fallocate and fio verify on a mounted image; umount leaves it clean and readable through the API', { skip: skip ?? false }, async (t) => {
   const image = await freshImage(256 * MiB, { maxFiles: 16, extentsPerFile: 4096 });
   const work = path.dirname(image);
   const mnt = path.join(work, 'mnt');
@@ -82,7 +83,26 @@ test('cp, sha256sum, ls -l, dd oflag=direct and fio verify on a mounted image; u
   const mtimeS = Number(/\s(\d+)\s+big\n/.exec(ls.stdout)?.[1]);
   assert.ok(Math.abs(mtimeS - Date.now() / 1000) < 600, `big's mtime ${mtimeS} is of this run`);
 
-  // Unsupported operations give the kernel's errno, not a pretended success.
+  // mv (rename, replacing a target), rm (unlink), an unlinked file still open, df (statfs), fallocate.
+  fs.writeFileSync(path.join(mnt, 'small'), 'small file\n');
+  fs.writeFileSync(path.join(mnt, 'target'), 'replaced\n');
+  assert.equal(sh('mv', [path.join(mnt, 'direct'), path.join(mnt, 'direct2')]).code, 0);
+  assert.equal(sh('mv', [path.join(mnt, 'small'), path.join(mnt, 'target')]).code, 0);
+  assert.equal(fs.readFileSync(path.join(mnt, 'target'), 'utf8'), 'small file\n', 'mv replaced the target');
+  const orphan = sh('bash', ['-c', `echo still here > ${mnt}/o && exec 3<${mnt}/o && rm ${mnt}/o && cat <&3 && stat -L -c %h /proc/self/fd/3 3<&3`]);
+  assert.equal(orphan.stdout, 'still here\n0\n', `an unlinked file stays readable while open, with nlink 0: ${orphan.out}`);
+  assert.equal(sh('rm', [path.join(mnt, 'target')]).code, 0);
+  assert.deepEqual(fs.readdirSync(mnt).sort(), ['big', 'direct2'], 'ls after mv and rm');
+  const df = sh('df', ['-B1', '--output=size,used', mnt]);
+  assert.equal(df.code, 0, df.out);
+  const [sizeB, usedB] = df.stdout.trim().split('\n')[1].trim().split(/\s+/).map(Number);
+  assert.ok(sizeB > 200 * MiB && sizeB <= 256 * MiB && usedB >= 72 * MiB, `df: size ${sizeB}, used ${usedB}`);
+  assert.equal(sh('fallocate', ['-l', '1M', path.join(mnt, 'falloc')]).code, 0, 'fallocate (mode 0)');
+  assert.equal(fs.statSync(path.join(mnt, 'falloc')).size, MiB);
+  assert.match(sh('fallocate', ['-c', '-o', '0', '-l', '4096', path.join(mnt, 'falloc')]).out, /not supported/, 'COLLAPSE_RANGE: EOPNOTSUPP');
+  assert.equal(sh('rm', [path.join(mnt, 'falloc')]).code, 0);
+
+  // What the engine does not have gives the kernel's errno, not a pretended success.
   const mk = sh('mkdir', ['-p', path.join(mnt, 'sub', 'deeper')]);
   assert.notEqual(mk.code, 0, 'mkdir -p must not pretend: the image has no directories yet');
   assert.match(mk.out, /Operation not permitted/);
@@ -97,7 +117,7 @@ test('cp, sha256sum, ls -l, dd oflag=direct and fio verify on a mounted image; u
   const r = fsck(image);
   assert.equal(r.errors.length, 0, `fsck after umount: ${r.summary}`);
   assert.equal(crypto.createHash('sha256').update(await readThroughApi(image, 'big')).digest('hex'), want, 'big read back through the API');
-  assert.ok((await readThroughApi(image, 'direct')).equals(fs.readFileSync(dsrc)), 'direct read back through the API');
+  assert.ok((await readThroughApi(image, 'direct2')).equals(fs.readFileSync(dsrc)), 'direct2 (renamed) read back through the API');
 });
 
 /** fio randwrite with crc32c verify, then randread with 4 jobs (skipped, saying so, without fio). */
@@ -107,7 +127,7 @@ function fioVerify(t: { diagnostic: (m: string) => void }, mnt: string): void {
     return;
   }
   const file = path.join(mnt, 'fio');
-  const common = [`--filename=${file}`, '--size=8M', '--bs=4k', '--ioengine=psync', '--direct=1', '--fallocate=none', '--randrepeat=1'];
+  const common = [`--filename=${file}`, '--size=8M', '--bs=4k', '--ioengine=psync', '--direct=1', '--fallocate=none', '--randrepeat=1', '--verify_state_save=0'];
   const w = sh('fio', ['--name=randwrite-verify', ...common, '--rw=randwrite', '--verify=crc32c', '--do_verify=1', '--verify_fatal=1']);
   assert.equal(w.code, 0, `fio randwrite verify=crc32c: ${w.out}`);
   assert.doesNotMatch(w.out, /verify: bad|crc32c: verify failed/i, w.out);

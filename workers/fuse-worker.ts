@@ -11,7 +11,6 @@ import type { SharedDescriptor } from '../src/shm/layout.js';
 export interface FuseWorkerData {
   desc: SharedDescriptor;
   sessionId: number;
-  mountTimeMs: number;
 }
 
 /** Messages to the main thread: serving (the loop is about to start), then done (it ended). */
@@ -23,7 +22,7 @@ if (loaded.addon === null) throw new Error(loaded.problem);
 const view = attach(data.desc);
 const io = loaded.addon.allocIo(IO_BUFFER_BYTES);
 const out = new Float64Array(OUT_SLOTS);
-const ops = new FuseOps(view, io, out, data.mountTimeMs);
+const ops = new FuseOps(view, io, out);
 parentPort!.postMessage({ type: 'serving', slot: view.slot } satisfies FuseWorkerMessage);
 let result: number;
 try {

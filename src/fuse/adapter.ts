@@ -2,61 +2,46 @@
 // exist. ext4 counterpart: the inode_operations table (lookup, unlink, rename, mkdir) over ext4's.
 //
 // Worker side: every call is synchronous, on an attached view (attach(desc)). The image has one
-// flat root directory; names are its entries. Directories (mkdir, rmdir, nested paths) and
-// fallocate are not in the engine yet: they answer the errno a kernel filesystem without them
-// gives (EPERM, ENOTDIR, EOPNOTSUPP), never a pretended success.
+// flat root directory; names are its entries. Directories (mkdir, rmdir, nested paths) are not in
+// the engine yet: they answer the errno a kernel filesystem without them gives (EPERM, ENOTDIR),
+// never a pretended success.
 import os from 'node:os';
-import { SyncFileHandle, type AttachedEngine } from '../attach.js';
-import { inodeInUse, inodeName } from '../namei.js';
-import { I_GENERATION, MAX_NAME_BYTES, inodeWord } from '../shm/layout.js';
+import type { AttachedEngine, SyncFileHandle } from '../attach.js';
+import { inodeName } from '../namei.js';
+import { I_GENERATION, I_STATE, INODE_ORPHAN, INODE_USED, MAX_NAME_BYTES, inodeWord } from '../shm/layout.js';
+import type { StatFs } from '../namei.js';
 import type { Stats } from '../stats.js';
 import { FuseErrno } from './errno.js';
 
 const E = os.constants.errno;
 
-/** What the adapter needs of a view: the existing API, and the namespace calls as they land. */
-type View = AttachedEngine & {
-  unlinkSync?: (path: string) => void;
-  renameSync?: (from: string, to: string) => void;
-  readdirSync?: (path?: string) => string[];
-  statSync?: (path: string) => Stats;
-  statfsSync?: () => { bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number };
-};
-
-export interface FsStats {
-  bsize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-}
+// fallocate(2)'s mode bits (linux/falloc.h).
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+const FALLOC_FL_ZERO_RANGE = 0x10;
 
 export class NamespaceAdapter {
-  private readonly v: View;
-  constructor(view: AttachedEngine) {
-    this.v = view as View;
+  constructor(private readonly v: AttachedEngine) {}
+
+  private state(ino: number): number {
+    if (!Number.isInteger(ino) || ino < 0 || ino >= this.v.volume.layout.maxFiles) return -1;
+    return Atomics.load(this.v.volume.i32, inodeWord(this.v.volume.layout, ino, I_STATE));
   }
 
-  /** The engine inode number of `name` in the root directory (ENOENT when there is none). */
-  lookup(name: string): number {
-    if (this.v.statSync) return this.v.statSync(name).ino;
-    const h = this.v.openSync(name, 'r');
-    try {
-      return h.ino;
-    } finally {
-      h.closeSync();
-    }
-  }
-
-  /** True while inode `ino` holds a file (FUSE asks by inode number, the engine's API by name). */
+  /** True while inode `ino` holds a named file (FUSE asks by inode number, the engine's API by name). */
   isLive(ino: number): boolean {
-    return ino >= 0 && ino < this.v.volume.layout.maxFiles && inodeInUse(this.v.volume, ino);
+    return this.state(ino) === INODE_USED;
+  }
+
+  /** True while inode `ino` holds a file, named or unlinked but still open (an orphan). */
+  exists(ino: number): boolean {
+    const s = this.state(ino);
+    return s === INODE_USED || s === INODE_ORPHAN;
   }
 
   /** The current name of inode `ino` (to open it by name; callers check the inode they got). */
   nameOf(ino: number): string {
-    if (!this.isLive(ino)) throw new FuseErrno(E.ENOENT, `inode ${ino} holds no file`);
+    if (!this.isLive(ino)) throw new FuseErrno(E.ENOENT, `inode ${ino} holds no named file`);
     return inodeName(this.v.volume, ino);
   }
 
@@ -70,25 +55,31 @@ export class NamespaceAdapter {
     return MAX_NAME_BYTES;
   }
 
+  /** The root directory's attributes (its times are the mount's, then its last change). */
+  rootStats(): Stats {
+    return this.v.statSync('/');
+  }
+
+  /** The engine inode number of `name` in the root directory (ENOENT when there is none). */
+  lookup(name: string): number {
+    return this.v.statSync(name).ino;
+  }
+
   /** The names in the root directory. */
   list(): string[] {
-    if (this.v.readdirSync) return this.v.readdirSync('/');
-    return this.v.listSync().map((e) => e.name);
+    return this.v.readdirSync('/');
   }
 
   unlink(name: string): void {
-    if (!this.v.unlinkSync) throw new FuseErrno(E.ENOSYS, 'unlink: the engine has no unlinkSync yet');
     this.v.unlinkSync(name);
   }
 
   /** rename(2) within the root directory: atomic, replacing `to`. */
   rename(from: string, to: string): void {
-    if (!this.v.renameSync) throw new FuseErrno(E.ENOSYS, 'rename: the engine has no renameSync yet');
     this.v.renameSync(from, to);
   }
 
-  statfs(): FsStats {
-    if (!this.v.statfsSync) throw new FuseErrno(E.ENOSYS, 'statfs: the engine has no statfsSync yet');
+  statfs(): StatFs {
     return this.v.statfsSync();
   }
 
@@ -103,8 +94,14 @@ export class NamespaceAdapter {
     throw new FuseErrno(E.ENOTDIR, `rmdir ${JSON.stringify(name)}: a file, not a directory`);
   }
 
-  /** fallocate(2) on a filesystem without it: EOPNOTSUPP (posix_fallocate then writes zeros). */
+  /**
+   * fallocate(2): allocate (mode 0 or KEEP_SIZE), PUNCH_HOLE|KEEP_SIZE, ZERO_RANGE (|KEEP_SIZE) go
+   * to the engine's allocateSync; COLLAPSE_RANGE, INSERT_RANGE and the rest are EOPNOTSUPP.
+   */
   allocate(h: SyncFileHandle, mode: number, offset: number, length: number): void {
-    throw new FuseErrno(E.EOPNOTSUPP, `fallocate of ${JSON.stringify(h.name)} (mode ${mode}, ${offset}+${length}): the engine has no allocate yet`);
+    const known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+    if (mode & ~known) throw new FuseErrno(E.EOPNOTSUPP, `fallocate of ${JSON.stringify(h.name)}: mode 0x${mode.toString(16)} is not supported`);
+    const keepSize = (mode & FALLOC_FL_KEEP_SIZE) !== 0;
+    h.allocateSync(offset, length, { keepSize, punchHole: (mode & FALLOC_FL_PUNCH_HOLE) !== 0, zeroRange: (mode & FALLOC_FL_ZERO_RANGE) !== 0 });
   }
 }

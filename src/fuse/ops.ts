@@ -20,7 +20,6 @@ const O = fs.constants;
 
 export const ROOT_INO = 1;
 const INO_BASE = 2;
-const S_IFDIR = 0o040000;
 
 // The open mode's bits in a file handle.
 const FH_READ = 1, FH_WRITE = 2, FH_DIRECT = 4, FH_APPEND = 8, FH_SYNC = 16, FH_BITS = 32;
@@ -57,15 +56,11 @@ export class FuseOps implements FuseHandlers {
   private readonly io: Uint8Array;
   /** This thread's handle objects, by fh; any worker can build one for any fh. */
   private readonly handles = new Map<number, SyncFileHandle>();
-  private readonly uid = process.getuid?.() ?? 0;
-  private readonly gid = process.getgid?.() ?? 0;
 
   constructor(
     private readonly view: AttachedEngine,
     io: ArrayBuffer,
     private readonly out: Float64Array,
-    /** When the mount started: the root directory's times (the image records none for it). */
-    private readonly mountTimeMs: number,
     private readonly log: (line: string) => void = (l) => console.error(l),
   ) {
     this.ns = new NamespaceAdapter(view);
@@ -117,25 +112,11 @@ export class FuseOps implements FuseHandlers {
     a[A_BLKSIZE] = st.blksize;
   }
 
-  private putRootStats(): void {
-    const a = this.out;
-    a.fill(0, 0, A_BLKSIZE + 1);
-    a[A_INO] = ROOT_INO;
-    a[A_MODE] = S_IFDIR | 0o755;
-    a[A_NLINK] = 2;
-    a[A_SIZE] = 4096;
-    a[A_BLOCKS] = 8;
-    a[A_ATIME] = a[A_MTIME] = a[A_CTIME] = this.mountTimeMs;
-    a[A_UID] = this.uid;
-    a[A_GID] = this.gid;
-    a[A_BLKSIZE] = 4096;
-  }
-
   /** Fill `out` with the attributes of FUSE inode `ino` (through `fh` when the file is open). */
   private putAttrs(ino: number, fh: number): void {
-    if (ino === ROOT_INO) return this.putRootStats();
+    if (ino === ROOT_INO) return this.putStats(this.ns.rootStats(), ROOT_INO, 0);
     const eino = this.engineIno(ino);
-    if (fh < 0 && !this.ns.isLive(eino)) throw new FuseErrno(E.ENOENT, `inode ${ino} holds no file`);
+    if (fh < 0 && !this.ns.exists(eino)) throw new FuseErrno(E.ENOENT, `inode ${ino} holds no file`);
     const h = fh >= 0 ? this.handle(fh) : this.handle(eino * FH_BITS + FH_READ);
     this.putStats(h.fstatSync(), ino, this.ns.generation(eino));
   }

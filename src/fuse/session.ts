@@ -60,7 +60,7 @@ export class FuseMount {
     const opts = [`fsname=${escapeOption(o.fsname)}`, 'subtype=dioread', 'default_permissions', ...(o.readOnly ? ['ro'] : [])].join(',');
     const id = addon.mount(o.mountpoint, opts);
     const log = o.log ?? ((l: string) => console.error(l));
-    const data: Omit<FuseWorkerData, 'desc'> = { sessionId: id, mountTimeMs: Date.now() };
+    const data: Omit<FuseWorkerData, 'desc'> = { sessionId: id };
     const workers: Worker[] = [];
     const serving: Array<Promise<number>> = [];
     for (let i = 0; i < o.threads; i++) {
