@@ -101,6 +101,7 @@ async function serveForeground(image: string, dir: string, o: MountOpts): Promis
     throw err;
   }
   const stop = (): void => void fm.unmount();
+  process.on('exit', () => fm.detachSync()); // an exit without unmount would wait for the serving threads forever
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', stop);

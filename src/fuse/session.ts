@@ -5,7 +5,7 @@
 // Main thread only. It never waits synchronously: the workers do all the serving; this side
 // awaits their messages and exits. An unmount from outside (`dioread umount`, fusermount3 -u)
 // ends the workers' loops the same way as unmount() does.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { SharedDescriptor } from '../shm/layout.js';
@@ -89,6 +89,17 @@ export class FuseMount {
       if (err === os.constants.errno.EPERM) await runFusermount(['-u', '-z', this.mountpoint]);
     }
     await this.done;
+  }
+
+  /**
+   * For a process that exits without unmount() (process.exit, an uncaught exception): detach the
+   * mount now, synchronously, so that the serving threads, blocked reading /dev/fuse, get ENODEV
+   * and let the process end. Nothing is written back (the image is left as after a crash).
+   */
+  detachSync(): void {
+    if (this.unmounting || this.destroyed) return;
+    this.unmounting = true;
+    if (this.addon.detach(this.id) === os.constants.errno.EPERM) spawnSync('fusermount3', ['-u', '-z', this.mountpoint]);
   }
 
   private destroy(): void {
