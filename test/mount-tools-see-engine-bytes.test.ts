@@ -91,6 +91,9 @@ test('cp, sha256sum, ls -l, dd oflag=direct, mv, rm, df, fallocate and fio verif
   assert.equal(fs.readFileSync(path.join(mnt, 'target'), 'utf8'), 'small file\n', 'mv replaced the target');
   const orphan = sh('bash', ['-c', `echo still here > ${mnt}/o && exec 3<${mnt}/o && rm ${mnt}/o && cat <&3 && stat -L -c %h /proc/self/fd/3 3<&3`]);
   assert.equal(orphan.stdout, 'still here\n0\n', `an unlinked file stays readable while open, with nlink 0: ${orphan.out}`);
+  // A shorter file over a longer one (open with O_TRUNC): only the new bytes remain.
+  assert.equal(sh('bash', ['-c', `echo a longer first version > ${mnt}/target && echo short > ${mnt}/target`]).code, 0);
+  assert.equal(fs.readFileSync(path.join(mnt, 'target'), 'utf8'), 'short\n', 'O_TRUNC on open truncates');
   assert.equal(sh('rm', [path.join(mnt, 'target')]).code, 0);
   assert.deepEqual(fs.readdirSync(mnt).sort(), ['big', 'direct2'], 'ls after mv and rm');
   const df = sh('df', ['-B1', '--output=size,used', mnt]);

@@ -27,10 +27,14 @@ const FH_READ = 1, FH_WRITE = 2, FH_DIRECT = 4, FH_APPEND = 8, FH_SYNC = 16, FH_
 // setattr's to_set bits (fuse_lowlevel.h FUSE_SET_ATTR_*).
 const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32, SET_ATIME_NOW = 128, SET_MTIME_NOW = 256;
 
-/** The engine's open flags for a FUSE open: the access mode and the bits the engine knows. */
+/**
+ * The engine's open flags for a FUSE open: the access mode and the bits the engine knows. O_TRUNC
+ * comes with open as well as create: libfuse asks for FUSE_CAP_ATOMIC_O_TRUNC, so the kernel
+ * leaves truncating an opened file to us instead of sending a setattr.
+ */
 export function engineOpenFlags(flags: number, create: boolean): number {
   let f = flags & 3;
-  const known = [O.O_APPEND, O.O_DIRECT, O.O_SYNC, O.O_DSYNC, ...(create ? [O.O_CREAT, O.O_EXCL, O.O_TRUNC] : [])];
+  const known = [O.O_APPEND, O.O_DIRECT, O.O_SYNC, O.O_DSYNC, O.O_TRUNC, ...(create ? [O.O_CREAT, O.O_EXCL] : [])];
   for (const bit of known) if ((flags & bit) === bit) f |= bit;
   return f;
 }
