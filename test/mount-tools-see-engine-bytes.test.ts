@@ -1,7 +1,7 @@
 // Guards issue 11 (`dioread mount`): ordinary tools run on a mounted image and see exactly the
 // engine's bytes (cp in and out with sha256sum equal, ls -l, dd oflag=direct, fio randwrite with
-// crc32c verify then randread, mv, rm, df, fallocate, an unlinked file kept open), operations the
-// engine lacks (directories, links) fail with the kernel's errno instead of pretending, and after
+// crc32c verify then randread, mkdir -p, mv, rm, rmdir, df, fallocate, an unlinked file kept
+// open), links (which the engine lacks) fail with the kernel's errno instead of pretending, and after
 // `dioread umount` the image checks clean and reads back through the API.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -44,7 +44,7 @@ async function readThroughApi(image: string, name: string): Promise<Buffer> {
   }
 }
 
-test('cp, sha256sum, ls -l, dd oflag=direct, mv, rm, df, fallocate and fio verify on a mounted image; umount leaves it clean and readable through the API', { skip: skip ?? false }, async (t) => {
+test('cp, sha256sum, ls -l, dd oflag=direct, mkdir -p, mv, rm, rmdir, df, fallocate and fio verify on a mounted image; umount leaves it clean and readable through the API', { skip: skip ?? false }, async (t) => {
   const image = await freshImage(256 * MiB, { maxFiles: 16, extentsPerFile: 4096 });
   const work = path.dirname(image);
   const mnt = path.join(work, 'mnt');
@@ -105,11 +105,16 @@ test('cp, sha256sum, ls -l, dd oflag=direct, mv, rm, df, fallocate and fio verif
   assert.match(sh('fallocate', ['-c', '-o', '0', '-l', '4096', path.join(mnt, 'falloc')]).out, /not supported/, 'COLLAPSE_RANGE: EOPNOTSUPP');
   assert.equal(sh('rm', [path.join(mnt, 'falloc')]).code, 0);
 
-  // What the engine does not have gives the kernel's errno, not a pretended success.
-  const mk = sh('mkdir', ['-p', path.join(mnt, 'sub', 'deeper')]);
-  assert.notEqual(mk.code, 0, 'mkdir -p must not pretend: the image has no directories yet');
-  assert.match(mk.out, /Operation not permitted/);
+  // Directories: mkdir -p, a file in a nested directory, mv across directories, rmdir.
+  assert.equal(sh('mkdir', ['-p', path.join(mnt, 'sub', 'deeper')]).code, 0, 'mkdir -p');
+  assert.ok(fs.statSync(path.join(mnt, 'sub', 'deeper')).isDirectory());
+  assert.equal(sh('cp', [dsrc, path.join(mnt, 'sub', 'deeper', 'nested')]).code, 0);
+  assert.equal(sh('mv', [path.join(mnt, 'sub', 'deeper', 'nested'), path.join(mnt, 'sub', 'moved')]).code, 0, 'mv across directories');
+  assert.match(sh('rmdir', [path.join(mnt, 'sub')]).out, /Directory not empty/);
+  assert.equal(sh('rmdir', [path.join(mnt, 'sub', 'deeper')]).code, 0, 'rmdir of an empty directory');
+  assert.deepEqual(fs.readdirSync(path.join(mnt, 'sub')), ['moved']);
   assert.match(sh('rmdir', [path.join(mnt, 'big')]).out, /Not a directory/);
+  // What the engine does not have gives the kernel's errno, not a pretended success.
   assert.match(sh('ln', ['-s', 'big', path.join(mnt, 'link')]).out, /Operation not permitted/);
 
   fioVerify(t, mnt);
@@ -121,6 +126,7 @@ test('cp, sha256sum, ls -l, dd oflag=direct, mv, rm, df, fallocate and fio verif
   assert.equal(r.errors.length, 0, `fsck after umount: ${r.summary}`);
   assert.equal(crypto.createHash('sha256').update(await readThroughApi(image, 'big')).digest('hex'), want, 'big read back through the API');
   assert.ok((await readThroughApi(image, 'direct2')).equals(fs.readFileSync(dsrc)), 'direct2 (renamed) read back through the API');
+  assert.ok((await readThroughApi(image, 'sub/moved')).equals(fs.readFileSync(dsrc)), 'sub/moved read back through the API');
 });
 
 /** fio randwrite with crc32c verify, then randread with 4 jobs (skipped, saying so, without fio). */

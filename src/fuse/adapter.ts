@@ -1,13 +1,12 @@
 // The engine's namespace seen by the FUSE operations: the one module that knows which engine calls
 // exist. ext4 counterpart: the inode_operations table (lookup, unlink, rename, mkdir) over ext4's.
 //
-// Worker side: every call is synchronous, on an attached view (attach(desc)). The image has one
-// flat root directory; names are its entries. Directories (mkdir, rmdir, nested paths) are not in
-// the engine yet: they answer the errno a kernel filesystem without them gives (EPERM, ENOTDIR),
-// never a pretended success.
+// Worker side: every call is synchronous, on an attached view (attach(desc)). FUSE names files by
+// inode number and the engine's API by path: the adapter turns an inode into its current path
+// (inodePath walks the parents), and the engine checks every path it is given.
 import os from 'node:os';
 import type { AttachedEngine, SyncFileHandle } from '../attach.js';
-import { inodeName } from '../namei.js';
+import { inodePath } from '../namei.js';
 import { I_GENERATION, I_STATE, INODE_ORPHAN, INODE_USED, MAX_NAME_BYTES, inodeWord } from '../shm/layout.js';
 import type { StatFs } from '../namei.js';
 import type { Stats } from '../stats.js';
@@ -39,10 +38,10 @@ export class NamespaceAdapter {
     return s === INODE_USED || s === INODE_ORPHAN;
   }
 
-  /** The current name of inode `ino` (to open it by name; callers check the inode they got). */
-  nameOf(ino: number): string {
-    if (!this.isLive(ino)) throw new FuseErrno(E.ENOENT, `inode ${ino} holds no named file`);
-    return inodeName(this.v.volume, ino);
+  /** The current path of inode `ino` (to reach it through the API; callers check the inode they got). */
+  pathOf(ino: number): string {
+    if (!this.isLive(ino)) throw new FuseErrno(E.ENOENT, `inode ${ino} holds no named file or directory`);
+    return inodePath(this.v.volume, ino);
   }
 
   /** The inode's generation (bumped each time the inode is reused), for the kernel's nodeid checks. */
@@ -60,21 +59,20 @@ export class NamespaceAdapter {
     return this.v.statSync('/');
   }
 
-  /** The engine inode number of `name` in the root directory (ENOENT when there is none). */
-  lookup(name: string): number {
-    return this.v.statSync(name).ino;
+  stat(path: string): Stats {
+    return this.v.statSync(path);
   }
 
-  /** The names in the root directory. */
-  list(): string[] {
-    return this.v.readdirSync('/');
+  /** The entries of directory `path`: names, and which are directories. */
+  list(path: string): Array<{ name: string; dir: boolean }> {
+    return this.v.readdirSync(path, { withFileTypes: true }).map((d) => ({ name: d.name, dir: d.isDirectory() }));
   }
 
-  unlink(name: string): void {
-    this.v.unlinkSync(name);
+  unlink(path: string): void {
+    this.v.unlinkSync(path);
   }
 
-  /** rename(2) within the root directory: atomic, replacing `to`. */
+  /** rename(2): atomic, replacing `to`, also across directories. */
   rename(from: string, to: string): void {
     this.v.renameSync(from, to);
   }
@@ -83,15 +81,12 @@ export class NamespaceAdapter {
     return this.v.statfsSync();
   }
 
-  /** mkdir(2) documents EPERM for a filesystem that does not support directories. */
-  mkdir(name: string): never {
-    throw new FuseErrno(E.EPERM, `mkdir ${JSON.stringify(name)}: the image has no directories yet`);
+  mkdir(path: string, mode: number): void {
+    this.v.mkdirSync(path, { mode });
   }
 
-  /** rmdir(2) of an entry of a flat directory: every entry is a file (ENOTDIR), or absent (ENOENT). */
-  rmdir(name: string): never {
-    this.lookup(name); // ENOENT when absent
-    throw new FuseErrno(E.ENOTDIR, `rmdir ${JSON.stringify(name)}: a file, not a directory`);
+  rmdir(path: string): void {
+    this.v.rmdirSync(path);
   }
 
   /**

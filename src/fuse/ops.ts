@@ -2,7 +2,9 @@
 // libfuse counterpart: the fuse_lowlevel_ops of example/passthrough_ll.c (lookup, getattr, open,
 // read, write, ...); the kernel's is fs/fuse/dir.c and file.c on the other side of /dev/fuse.
 //
-// Worker side. Inode numbers: FUSE's root is 1; engine inode i is FUSE inode i + 2. File handles
+// Worker side. Inode numbers: FUSE's root is 1 (the engine's root, statSync('/').ino); engine
+// inode i is FUSE inode i + 2; a request naming (parent, name) becomes the path parent's path +
+// '/' + name, and the engine resolves and checks it (ENOENT, ENOTDIR, EISDIR...). File handles
 // are numbers every worker can serve, since the kernel sends each request to whichever worker
 // reads it first: fh = engine inode * 32 + the open mode's bits. The open that made the handle
 // holds the engine's open count; whichever worker gets the release gives it back.
@@ -60,6 +62,7 @@ export class FuseOps implements FuseHandlers {
   private readonly io: Uint8Array;
   /** This thread's handle objects, by fh; any worker can build one for any fh. */
   private readonly handles = new Map<number, SyncFileHandle>();
+  private rootEngineIno: number | null = null;
 
   constructor(
     private readonly view: AttachedEngine,
@@ -86,15 +89,28 @@ export class FuseOps implements FuseHandlers {
     return ino - INO_BASE;
   }
 
-  private inRoot(parent: number, what: string): void {
-    if (parent !== ROOT_INO) throw new FuseErrno(this.ns.isLive(parent - INO_BASE) ? E.ENOTDIR : E.ENOENT, `${what}: inode ${parent} is not a directory`);
+  /** The FUSE inode of an engine inode (the engine's root is FUSE's 1). */
+  private fuseIno(eino: number): number {
+    if (this.rootEngineIno === null) this.rootEngineIno = this.ns.rootStats().ino;
+    return eino === this.rootEngineIno ? ROOT_INO : eino + INO_BASE;
+  }
+
+  /** The path of FUSE inode `ino` ('/' for the root). */
+  private pathOf(ino: number): string {
+    return ino === ROOT_INO ? '/' : this.ns.pathOf(ino - INO_BASE);
+  }
+
+  /** The path of `name` in directory `parent` (a file as parent: the engine says ENOTDIR). */
+  private child(parent: number, name: string): string {
+    const dir = this.pathOf(parent);
+    return dir === '/' ? name : `${dir}/${name}`;
   }
 
   private handle(fh: number): SyncFileHandle {
     let h = this.handles.get(fh);
     if (h === undefined) {
       const ino = Math.floor(fh / FH_BITS);
-      h = new SyncFileHandle(this.view.volume, ino, this.ns.isLive(ino) ? this.ns.nameOf(ino) : `inode ${ino}`, modeOfBits(fh % FH_BITS));
+      h = new SyncFileHandle(this.view.volume, ino, this.ns.isLive(ino) ? this.ns.pathOf(ino) : `inode ${ino}`, modeOfBits(fh % FH_BITS));
       this.handles.set(fh, h);
     }
     return h;
@@ -127,8 +143,8 @@ export class FuseOps implements FuseHandlers {
 
   lookup(parent: number, name: string): number {
     return this.run('lookup', () => {
-      this.inRoot(parent, `lookup ${JSON.stringify(name)}`);
-      this.putAttrs(this.ns.lookup(name) + INO_BASE, -1);
+      const st = this.ns.stat(this.child(parent, name));
+      this.putStats(st, this.fuseIno(st.ino), this.ns.generation(st.ino));
       return 0;
     });
   }
@@ -164,12 +180,12 @@ export class FuseOps implements FuseHandlers {
     }
   }
 
-  /** Open engine inode `eino` by its current name; a rename racing the open gives ENOENT-or-retry. */
+  /** Open engine inode `eino` by its current path; a rename racing the open is retried. */
   private openIno(eino: number, engineFlags: number): SyncFileHandle {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const h = this.view.openSync(this.ns.nameOf(eino), engineFlags);
+      const h = this.view.openSync(this.ns.pathOf(eino), engineFlags);
       if (h.ino === eino) return h;
-      h.closeSync(); // the name moved to another inode between nameOf and openSync: look again
+      h.closeSync(); // the path moved to another inode between pathOf and openSync: look again
     }
     throw new FuseErrno(E.ESTALE, `inode ${eino + INO_BASE} keeps changing names under open`);
   }
@@ -186,11 +202,10 @@ export class FuseOps implements FuseHandlers {
 
   create(parent: number, name: string, mode: number, flags: number): number {
     return this.run('create', () => {
-      this.inRoot(parent, `create ${JSON.stringify(name)}`);
-      const h = this.view.openSync(name, engineOpenFlags(flags, true), mode & 0o7777);
+      const h = this.view.openSync(this.child(parent, name), engineOpenFlags(flags, true), mode & 0o7777);
       const fh = h.ino * FH_BITS + fhBits(flags);
       if (!this.handles.has(fh)) this.handles.set(fh, h);
-      this.putStats(h.fstatSync(), h.ino + INO_BASE, this.ns.generation(h.ino));
+      this.putStats(h.fstatSync(), this.fuseIno(h.ino), this.ns.generation(h.ino));
       return fh;
     });
   }
@@ -223,31 +238,33 @@ export class FuseOps implements FuseHandlers {
   opendir(ino: number): number {
     return this.run('opendir', () => {
       if (ino === ROOT_INO) return 0;
-      throw new FuseErrno(this.ns.isLive(ino - INO_BASE) ? E.ENOTDIR : E.ENOENT, `opendir of inode ${ino}`);
+      if (!this.ns.isLive(ino - INO_BASE)) throw new FuseErrno(E.ENOENT, `opendir of inode ${ino}: no such directory`);
+      if (!this.ns.stat(this.pathOf(ino)).isDirectory()) throw new FuseErrno(E.ENOTDIR, `opendir of inode ${ino}: a file`);
+      return 0;
     });
   }
 
-  /** Entries from index `offset`: ".", "..", then the files (a name that vanished is left out). */
+  /** Entries from index `offset`: ".", "..", then the directory's names (one that vanished is left out). */
   readdir(ino: number, offset: number): Array<string | number> | number {
     return this.run('readdir', () => {
-      this.inRoot(ino, 'readdir');
+      const path = this.pathOf(ino);
+      const parentPath = path === '/' || !path.includes('/') ? '/' : path.slice(0, path.lastIndexOf('/'));
+      const names = [{ name: '.', dir: true }, { name: '..', dir: true }, ...this.ns.list(path)];
       const out: Array<string | number> = [];
-      const names = ['.', '..', ...this.ns.list()];
       for (let i = offset; i < names.length; i++) {
-        if (i < 2) {
-          out.push(names[i], ROOT_INO, 1, i);
-          continue;
-        }
-        const eino = this.lookupOrNull(names[i]);
-        if (eino !== null) out.push(names[i], eino + INO_BASE, 0, i);
+        const e = names[i];
+        const at = i === 0 ? path : i === 1 ? parentPath : path === '/' ? e.name : `${path}/${e.name}`;
+        const eino = this.inoOrNull(at);
+        if (eino !== null) out.push(e.name, this.fuseIno(eino), e.dir ? 1 : 0, i);
       }
       return out;
     });
   }
 
-  private lookupOrNull(name: string): number | null {
+  /** The engine inode `path` names, or null when it vanished since the listing. */
+  private inoOrNull(path: string): number | null {
     try {
-      return this.ns.lookup(name);
+      return this.ns.stat(path).ino;
     } catch (err) {
       if (errnoOf(err) === E.ENOENT) return null;
       throw err;
@@ -271,8 +288,7 @@ export class FuseOps implements FuseHandlers {
 
   unlink(parent: number, name: string): number {
     return this.run('unlink', () => {
-      this.inRoot(parent, `unlink ${JSON.stringify(name)}`);
-      this.ns.unlink(name);
+      this.ns.unlink(this.child(parent, name));
       return 0;
     });
   }
@@ -281,24 +297,25 @@ export class FuseOps implements FuseHandlers {
   rename(parent: number, name: string, newParent: number, newName: string, flags: number): number {
     return this.run('rename', () => {
       if (flags !== 0) throw new FuseErrno(E.EINVAL, `rename ${JSON.stringify(name)}: renameat2 flags ${flags} are not supported`);
-      this.inRoot(parent, `rename ${JSON.stringify(name)}`);
-      this.inRoot(newParent, `rename to ${JSON.stringify(newName)}`);
-      this.ns.rename(name, newName);
+      this.ns.rename(this.child(parent, name), this.child(newParent, newName));
       return 0;
     });
   }
 
   mkdir(parent: number, name: string, mode: number): number {
     return this.run('mkdir', () => {
-      this.inRoot(parent, `mkdir ${JSON.stringify(name)} (mode ${mode.toString(8)})`);
-      return this.ns.mkdir(name);
+      const path = this.child(parent, name);
+      this.ns.mkdir(path, mode & 0o7777);
+      const st = this.ns.stat(path);
+      this.putStats(st, this.fuseIno(st.ino), this.ns.generation(st.ino));
+      return 0;
     });
   }
 
   rmdir(parent: number, name: string): number {
     return this.run('rmdir', () => {
-      this.inRoot(parent, `rmdir ${JSON.stringify(name)}`);
-      return this.ns.rmdir(name);
+      this.ns.rmdir(this.child(parent, name));
+      return 0;
     });
   }
 
