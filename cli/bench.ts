@@ -60,6 +60,7 @@ interface BenchCliOptions {
   json: string;
   svg: string;
   quiet?: boolean;
+  via: 'engine' | 'mount';
 }
 
 /** An option whose default shows in --help as it is typed ("lock,nolock"), not as JSON. */
@@ -92,6 +93,7 @@ export function register(program: Command): void {
     .option('--json <file>', 'JSON output (fio-shaped)', path.join('bench-results', 'dioread-bench.json'))
     .option('--svg <file>', 'SVG chart', path.join('bench-results', 'dioread-bench.svg'))
     .option('--quiet', 'no progress bar and no notes while running (the table and the paths are still printed)')
+    .addOption(new Option('--via <target>', 'engine: reader threads call the engine; mount: fio through a dioread mount per read-locking mode, beside fio on a host file (bench/via-mount.ts)').choices(['engine', 'mount']).default('engine'))
     .action(runBenchCommand);
 }
 
@@ -119,6 +121,7 @@ function benchOptions(o: BenchCliOptions): BenchOptions {
 
 /** The bench command's action: check the options, run the benchmark, print the table, write the JSON and the SVG. */
 async function runBenchCommand(o: BenchCliOptions, cmd: Command): Promise<void> {
+  if (o.via === 'mount') return runViaMount(o, cmd);
   // Loaded only when a benchmark runs (its chart library is heavy): the benchmark's own entry.
   const { runBench, makeProgress, formatReport, evaluateTargets, renderSvg } = await import('../bench/index.js');
   const options = benchOptions(o);
@@ -143,4 +146,14 @@ async function runBenchCommand(o: BenchCliOptions, cmd: Command): Promise<void> 
   fs.mkdirSync(path.dirname(svgPath), { recursive: true });
   fs.writeFileSync(svgPath, await renderSvg(report));
   console.log(`\nJSON: ${jsonPath}\nSVG:  ${svgPath}`);
+}
+
+/** --via mount (issue 11): its own runner, table, JSON and chart (bench-results/dioread-bench-mount.*). */
+async function runViaMount(o: BenchCliOptions, cmd: Command): Promise<void> {
+  const { runViaMountCommand, VIA_MOUNT_JOBS, VIA_MOUNT_MODES } = await import('../bench/via-mount.js');
+  const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+  const jsonPath = given('json') ? o.json : path.join('bench-results', 'dioread-bench-mount.json');
+  const svgPath = given('svg') ? o.svg : path.join('bench-results', 'dioread-bench-mount.svg');
+  const options = { dir: o.dir, fileMib: o.fileMib, blockSize: o.blockSize, jobs: o.threads ?? VIA_MOUNT_JOBS, modes: VIA_MOUNT_MODES, seconds: o.seconds, rampSeconds: o.rampSeconds };
+  await runViaMountCommand(options, jsonPath, svgPath, !!o.quiet);
 }

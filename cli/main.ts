@@ -7,6 +7,7 @@ import { register as registerFiles } from './files.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerProfile } from './profile.js';
 import { register as registerBench } from './bench.js';
+import { register as registerMount } from './mount.js';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ registerFiles(program);
 registerDemo(program);
 registerProfile(program);
 registerBench(program);
+registerMount(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof DioreadError) {
