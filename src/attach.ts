@@ -6,8 +6,9 @@ import { isMainThread } from 'node:worker_threads';
 import { DioreadError } from './errors.js';
 import { describeMode, parseAllocateArgs, parseLength, parseOpenArgs, parseReadArgs, parseWriteArgs, type OpenMode } from './fs-args.js';
 import { fileAllocate } from './fallocate.js';
+import { parseMode, parseTime, setAttrs } from './attr.js';
 import { assertWritable, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, type CacheState } from './inode.js';
-import { accessPath, inodePath, mkdirPath, openInode, readdirTyped, readdirWantsTypes, regularFiles, releaseInode, renamePath, rmdirPath, statFs, statPath, unlinkPath, type StatFs } from './namei.js';
+import { accessPath, inodePath, mkdirPath, setAttrsPath, openInode, readdirTyped, readdirWantsTypes, regularFiles, releaseInode, renamePath, rmdirPath, statFs, statPath, unlinkPath, type StatFs } from './namei.js';
 import { checkMkdirOptions } from './fs-args.js';
 import { SLOT_ROLE_USER, type SharedDescriptor } from './shm/layout.js';
 import { Dirent, Stats } from './stats.js';
@@ -137,6 +138,18 @@ export class SyncFileHandle {
     this.call('allocateSync', () => fileAllocate(this.v, this.ino, args));
   }
 
+  /** fs.futimesSync(fd, atime, mtime) for this file. */
+  futimesSync(atime: number | string | Date, mtime: number | string | Date): void {
+    const change = { atimeMs: parseTime('futimesSync', 'atime', atime), mtimeMs: parseTime('futimesSync', 'mtime', mtime) };
+    this.call('futimesSync', () => setAttrs(this.v, this.ino, change));
+  }
+
+  /** fs.fchmodSync(fd, mode) for this file. */
+  fchmodSync(mode: number): void {
+    const perm = parseMode('fchmodSync', mode);
+    this.call('fchmodSync', () => setAttrs(this.v, this.ino, { perm }));
+  }
+
   fstatSync(): Stats {
     return this.call('fstatSync', () => new Stats(inodeAttrs(this.v, this.ino)));
   }
@@ -232,6 +245,18 @@ export class AttachedEngine {
   mkdirSync(path: string, options?: { recursive?: boolean; mode?: number } | number): string | undefined {
     const o = checkMkdirOptions('mkdirSync', options);
     return this.call('mkdirSync', () => mkdirPath(this.volume, path, o.recursive, o.mode));
+  }
+
+  /** fs.utimesSync(path, atime, mtime): seconds since the epoch, numeric strings or Dates. */
+  utimesSync(path: string, atime: number | string | Date, mtime: number | string | Date): void {
+    const change = { atimeMs: parseTime('utimesSync', 'atime', atime), mtimeMs: parseTime('utimesSync', 'mtime', mtime) };
+    this.call('utimesSync', () => setAttrsPath(this.volume, path, 'utimesSync', change));
+  }
+
+  /** fs.chmodSync(path, mode): the permission bits (0..0o7777). */
+  chmodSync(path: string, mode: number): void {
+    const perm = parseMode('chmodSync', mode);
+    this.call('chmodSync', () => setAttrsPath(this.volume, path, 'chmodSync', { perm }));
   }
 
   /** fs.rmdirSync(path): an empty directory (ENOTEMPTY otherwise). */

@@ -12,6 +12,7 @@ import * as Comlink from 'comlink';
 import { nodeEndpoint } from './comlink-node.js';
 import { Piscina } from 'piscina';
 import { parseOpenArgs, type OpenMode, checkMkdirOptions } from './fs-args.js';
+import { parseMode, parseTime } from './attr.js';
 import { FileHandle, type HandleHost } from './file-handle.js';
 import { DioreadError, publicError, reviveError, showValue } from './errors.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
@@ -313,6 +314,19 @@ export class Engine implements HandleHost {
       if (err instanceof DioreadError && (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EINVAL' || err.code === 'ENAMETOOLONG')) return false;
       throw err;
     }
+  }
+
+  /** fsPromises.utimes(path, atime, mtime): seconds since the epoch, numeric strings or Dates. */
+  async utimes(path: string, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
+    this.live('engine.utimes');
+    const change = { atimeMs: parseTime('engine.utimes', 'atime', atime), mtimeMs: parseTime('engine.utimes', 'mtime', mtime) };
+    await this.run({ op: 'setAttrsPath', path, where: 'utimes', change });
+  }
+
+  /** fsPromises.chmod(path, mode): the permission bits (0..0o7777). */
+  async chmod(path: string, mode: number): Promise<void> {
+    this.live('engine.chmod');
+    await this.run({ op: 'setAttrsPath', path, where: 'chmod', change: { perm: parseMode('engine.chmod', mode) } });
   }
 
   /** fsPromises.mkdir(path, { recursive?, mode? }): with recursive, the first directory created (or undefined). */

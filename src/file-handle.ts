@@ -11,6 +11,7 @@ import { DioreadError } from './errors.js';
 import { DEFAULT_READ_BYTES, describeMode, parseAllocateArgs, parseLength, parseReadArgs, parseWriteArgs, toBytes, type OpenMode } from './fs-args.js';
 import { getSize, readHits, type CacheState, type InodeAttrs } from './inode.js';
 import { Stats } from './stats.js';
+import { parseMode, parseTime } from './attr.js';
 import { checkEnd } from './validate.js';
 import type { Volume } from './volume.js';
 import type { PoolTask } from '../workers/pool-worker.js';
@@ -242,6 +243,19 @@ export class FileHandle {
     this.canWrite('allocate');
     const args = parseAllocateArgs('allocate', offset, length, options);
     await this.host.run({ op: 'allocate', ino: this.ino, args });
+  }
+
+  /** FileHandle.utimes(atime, mtime): seconds since the epoch (fractions allowed), numeric strings or Dates. */
+  async utimes(atime: number | string | Date, mtime: number | string | Date): Promise<void> {
+    this.live('utimes');
+    const change = { atimeMs: parseTime('utimes', 'atime', atime), mtimeMs: parseTime('utimes', 'mtime', mtime) };
+    await this.host.run({ op: 'setAttrs', ino: this.ino, change });
+  }
+
+  /** FileHandle.chmod(mode): the permission bits (0..0o7777). */
+  async chmod(mode: number): Promise<void> {
+    this.live('chmod');
+    await this.host.run({ op: 'setAttrs', ino: this.ino, change: { perm: parseMode('chmod', mode) } });
   }
 
   /** fstat: node:fs Stats (size, blocks in 512-byte units, blksize, ino, mode, nlink, times). */

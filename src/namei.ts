@@ -59,6 +59,7 @@ import {
 import { lock, unlock } from './sync/lock.js';
 import { assertWritable, fileTruncate, inodeAttrs, setTime, type InodeAttrs } from './inode.js';
 import { commitNow, inHandle, markInodeDirty } from './transaction.js';
+import { setAttrs, type AttrChange } from './attr.js';
 import type { Volume } from './volume.js';
 
 const encoder = new TextEncoder();
@@ -215,6 +216,31 @@ export function openInode(v: Volume, path: string, create: boolean, exclusive: b
     Atomics.add(v.i32, inodeWord(v.layout, ino, I_OPEN_COUNT), 1);
     return ino;
   });
+}
+
+/**
+ * utimes/chmod by path (fsPromises.utimes, chmod): the inode is held by an open reference while
+ * its attributes change, so an unlink meanwhile cannot free it under us. The root has no record:
+ * its times are the header's (utimes sets them), its mode is fixed (chmod of '/' is EINVAL).
+ */
+export function setAttrsPath(v: Volume, path: string, where: string, c: AttrChange): void {
+  const p = parsePath(path, where);
+  const ino = withNamespace(v, () => {
+    const i = resolveLocked(v, p, where, false);
+    if (i >= 0) Atomics.add(v.i32, inodeWord(v.layout, i, I_OPEN_COUNT), 1);
+    return i;
+  });
+  if (ino === ROOT_PATH) {
+    if (c.perm !== undefined) throw new DioreadError('EINVAL', `${where}: the root directory's mode is fixed (0o755)`);
+    assertWritable(v, where);
+    if (c.mtimeMs !== undefined) withNamespace(v, () => setRootTime(v.i32, c.mtimeMs!));
+    return;
+  }
+  try {
+    setAttrs(v, ino, c);
+  } finally {
+    releaseInode(v, ino);
+  }
 }
 
 /** The inode `path` names without opening it (ROOT_PATH for '/'); ENOENT when there is none. */

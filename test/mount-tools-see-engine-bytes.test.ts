@@ -114,6 +114,13 @@ test('cp, sha256sum, ls -l, dd oflag=direct, mkdir -p, mv, rm, rmdir, df, falloc
   assert.equal(sh('rmdir', [path.join(mnt, 'sub', 'deeper')]).code, 0, 'rmdir of an empty directory');
   assert.deepEqual(fs.readdirSync(path.join(mnt, 'sub')), ['moved']);
   assert.match(sh('rmdir', [path.join(mnt, 'big')]).out, /Not a directory/);
+  // Times and modes: touch (create, then "now"), touch -d (utimensat with a time), chmod.
+  assert.equal(sh('touch', [path.join(mnt, 'touched')]).code, 0, 'touch creates');
+  assert.equal(sh('touch', ['-m', '-d', '@1000000', path.join(mnt, 'touched')]).code, 0, 'touch -m -d');
+  assert.equal(fs.statSync(path.join(mnt, 'touched')).mtimeMs, 1_000_000_000);
+  assert.equal(sh('chmod', ['600', path.join(mnt, 'touched')]).code, 0, 'chmod');
+  assert.equal(fs.statSync(path.join(mnt, 'touched')).mode & 0o7777, 0o600);
+  assert.match(sh('chown', ['1:1', path.join(mnt, 'touched')]).out, /Operation not permitted/, 'no owners on the image: chown is EPERM');
   // What the engine does not have gives the kernel's errno, not a pretended success.
   assert.match(sh('ln', ['-s', 'big', path.join(mnt, 'link')]).out, /Operation not permitted/);
 

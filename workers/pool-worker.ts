@@ -4,12 +4,13 @@
 
 import { Piscina } from 'piscina';
 import { dropFileCache, fileCacheState, fileRead, fileSync, fileTruncate, fileWrite, getSize, inodeAttrs, writebackAndConvert } from '../src/inode.js';
-import { accessPath, evictOrphans, inodeName, inodePath, mkdirPath, openInode, readdirTyped, regularFiles, releaseInode, renamePath, rmdirPath, statFs, statPath, unlinkPath, usedInodes } from '../src/namei.js';
+import { accessPath, setAttrsPath, evictOrphans, inodeName, inodePath, mkdirPath, openInode, readdirTyped, regularFiles, releaseInode, renamePath, rmdirPath, statFs, statPath, unlinkPath, usedInodes } from '../src/namei.js';
 import { markImageState } from '../src/super.js';
 import { closeJournal } from '../src/transaction.js';
 import { OP_OTHER, SLOT_ROLE_POOL, type SharedDescriptor } from '../src/shm/layout.js';
 import { Volume } from '../src/volume.js';
 import { fileAllocate } from '../src/fallocate.js';
+import { setAttrs, type AttrChange } from '../src/attr.js';
 import type { AllocateArgs } from '../src/fs-args.js';
 
 export type PoolTask =
@@ -29,6 +30,8 @@ export type PoolTask =
   | { op: 'statPath'; path: string }
   | { op: 'access'; path: string; mode: number | undefined }
   | { op: 'statfs' }
+  | { op: 'setAttrs'; ino: number; change: AttrChange }
+  | { op: 'setAttrsPath'; path: string; where: string; change: AttrChange }
   | { op: 'mkdir'; path: string; recursive: boolean; mode: number }
   | { op: 'rmdir'; path: string }
   | { op: 'evictOrphans' }
@@ -63,29 +66,8 @@ export default function run(t: PoolTask): unknown {
     case 'release':
       releaseInode(v, t.ino);
       return null;
-    case 'list':
-      return regularFiles(v).map((ino) => ({ name: inodePath(v, ino), size: getSize(v, ino) }));
-    case 'unlink':
-      v.setOp(OP_OTHER);
-      unlinkPath(v, t.path);
-      return null;
-    case 'rename':
-      v.setOp(OP_OTHER);
-      renamePath(v, t.from, t.to);
-      return null;
-    case 'readdir':
-      return readdirTyped(v, t.path);
-    case 'statPath':
-      return statPath(v, t.path);
-    case 'access':
-      accessPath(v, t.path, t.mode);
-      return null;
-    case 'statfs':
-      return statFs(v);
-    case 'mkdir':
-      return mkdirPath(v, t.path, t.recursive, t.mode) ?? null;
-    case 'rmdir':
-      rmdirPath(v, t.path);
+    case 'setAttrs':
+      setAttrs(v, t.ino, t.change);
       return null;
     case 'evictOrphans':
       return evictOrphans(v);
@@ -98,6 +80,42 @@ export default function run(t: PoolTask): unknown {
       // Close's last step: commit everything, empty the log, mark the image clean (or not).
       closeJournal(v);
       markImageState(v, t.clean);
+      return null;
+    default:
+      return namespaceTask(t);
+  }
+}
+
+type NamespaceOp = 'list' | 'unlink' | 'rename' | 'readdir' | 'statPath' | 'access' | 'statfs' | 'setAttrsPath' | 'mkdir' | 'rmdir';
+
+/** The calls by path (namei.ts). */
+function namespaceTask(t: Extract<PoolTask, { op: NamespaceOp }>): unknown {
+  v.setOp(OP_OTHER);
+  switch (t.op) {
+    case 'list':
+      return regularFiles(v).map((ino) => ({ name: inodePath(v, ino), size: getSize(v, ino) }));
+    case 'unlink':
+      unlinkPath(v, t.path);
+      return null;
+    case 'rename':
+      renamePath(v, t.from, t.to);
+      return null;
+    case 'readdir':
+      return readdirTyped(v, t.path);
+    case 'statPath':
+      return statPath(v, t.path);
+    case 'access':
+      accessPath(v, t.path, t.mode);
+      return null;
+    case 'statfs':
+      return statFs(v);
+    case 'setAttrsPath':
+      setAttrsPath(v, t.path, t.where, t.change);
+      return null;
+    case 'mkdir':
+      return mkdirPath(v, t.path, t.recursive, t.mode) ?? null;
+    case 'rmdir':
+      rmdirPath(v, t.path);
       return null;
   }
 }

@@ -194,9 +194,12 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {
   BEGIN_OP(req);
-  napi_value argv[5] = {num(c, (double)ino), num(c, fi ? (double)fi->fh : -1), num(c, to_set),
-                        num(c, (double)attr->st_size), num(c, attr->st_mode)};
-  reply_attr_or_err(req, c, call_num(c, OP_SETATTR, 5, argv, NULL));
+  /* Times in ms since the epoch (the engine's unit); *_NOW bits tell JS to use its own clock. */
+  double atime_ms = (double)attr->st_atim.tv_sec * 1000.0 + (double)(attr->st_atim.tv_nsec / 1000000);
+  double mtime_ms = (double)attr->st_mtim.tv_sec * 1000.0 + (double)(attr->st_mtim.tv_nsec / 1000000);
+  napi_value argv[7] = {num(c, (double)ino), num(c, fi ? (double)fi->fh : -1), num(c, to_set),
+                        num(c, (double)attr->st_size), num(c, attr->st_mode), num(c, atime_ms), num(c, mtime_ms)};
+  reply_attr_or_err(req, c, call_num(c, OP_SETATTR, 7, argv, NULL));
   END_OP();
 }
 

@@ -89,6 +89,15 @@ export class NamespaceAdapter {
     this.v.rmdirSync(path);
   }
 
+  /** utimes by path: times in ms (the engine takes seconds, as node:fs does). */
+  utimes(path: string, atimeMs: number, mtimeMs: number): void {
+    this.v.utimesSync(path, atimeMs / 1000, mtimeMs / 1000);
+  }
+
+  chmod(path: string, perm: number): void {
+    this.v.chmodSync(path, perm & 0o7777);
+  }
+
   /**
    * fallocate(2): allocate (mode 0 or KEEP_SIZE), PUNCH_HOLE|KEEP_SIZE, ZERO_RANGE (|KEEP_SIZE) go
    * to the engine's allocateSync; COLLAPSE_RANGE, INSERT_RANGE and the rest are EOPNOTSUPP.

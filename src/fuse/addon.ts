@@ -24,7 +24,7 @@ export interface FuseAddon {
 export interface FuseHandlers {
   lookup(parent: number, name: string): number;
   getattr(ino: number, fh: number): number;
-  setattr(ino: number, fh: number, toSet: number, size: number, mode: number): number;
+  setattr(ino: number, fh: number, toSet: number, size: number, mode: number, atimeMs: number, mtimeMs: number): number;
   open(ino: number, flags: number): number;
   create(parent: number, name: string, mode: number, flags: number): number;
   read(fh: number, size: number, offset: number): number;

@@ -156,18 +156,29 @@ export class FuseOps implements FuseHandlers {
     });
   }
 
-  /** Size changes (truncate) only: the image keeps no owners, and no call sets times or modes yet. */
-  setattr(ino: number, fh: number, toSet: number, size: number, mode: number): number {
+  /**
+   * setattr: size (truncate), times (utimes, touch) and mode (chmod). The image keeps no owners:
+   * chown is EPERM. ftruncate and O_TRUNC come with "mtime = now"; the engine's truncate sets it.
+   */
+  setattr(ino: number, fh: number, toSet: number, size: number, mode: number, atimeMs: number, mtimeMs: number): number {
     return this.run('setattr', () => {
-      if (toSet & (SET_MODE | SET_UID | SET_GID)) throw new FuseErrno(E.EPERM, `setattr of inode ${ino}: chmod/chown are not supported (mode ${mode.toString(8)})`);
-      // ftruncate and O_TRUNC come with "mtime = now"; the engine's truncate sets it itself.
-      if (!(toSet & SET_SIZE) && toSet & (SET_ATIME | SET_MTIME | SET_ATIME_NOW | SET_MTIME_NOW)) {
-        throw new FuseErrno(E.EPERM, `setattr of inode ${ino}: setting times is not supported`);
-      }
+      if (toSet & (SET_UID | SET_GID)) throw new FuseErrno(E.EPERM, `setattr of inode ${ino}: chown is not supported (the image records no owners)`);
       if (toSet & SET_SIZE) this.truncate(ino, fh, size);
+      else this.setTimes(ino, toSet, atimeMs, mtimeMs);
+      if (toSet & SET_MODE) this.ns.chmod(this.pathOf(ino), mode);
       this.putAttrs(ino, fh);
       return 0;
     });
+  }
+
+  /** utimensat through FUSE: each of atime and mtime given, "now", or left as it is. */
+  private setTimes(ino: number, toSet: number, atimeMs: number, mtimeMs: number): void {
+    if (!(toSet & (SET_ATIME | SET_MTIME | SET_ATIME_NOW | SET_MTIME_NOW))) return;
+    const now = Date.now();
+    const path = this.pathOf(ino);
+    const st = this.ns.stat(path);
+    const pick = (set: number, setNow: number, given: number, kept: number) => (toSet & setNow ? now : toSet & set ? given : kept);
+    this.ns.utimes(path, pick(SET_ATIME, SET_ATIME_NOW, atimeMs, st.atimeMs), pick(SET_MTIME, SET_MTIME_NOW, mtimeMs, st.mtimeMs));
   }
 
   private truncate(ino: number, fh: number, size: number): void {
