@@ -7,13 +7,15 @@
 // They run one after another, in call order (a per-handle chain), as the kernel serializes them on
 // f_pos; positional calls do not wait for that chain and leave the position alone.
 
-import { DioreadError } from './errors.js';
+import { DioreadError, showValue } from './errors.js';
 import { DEFAULT_READ_BYTES, describeMode, parseAllocateArgs, parseLength, parseReadArgs, parseWriteArgs, toBytes, type OpenMode } from './fs-args.js';
+import { FileReadStream, FileWriteStream, readableWebStream, type ReadStreamOptions, type WriteStreamOptions } from './file-streams.js';
 import { getSize, readHits, type CacheState, type InodeAttrs } from './inode.js';
 import { Stats } from './stats.js';
 import { parseMode, parseTime } from './attr.js';
-import { checkEnd } from './validate.js';
+import { checkEnd, checkOptions } from './validate.js';
 import type { Volume } from './volume.js';
+import type { ReadableStream } from 'node:stream/web';
 import type { PoolTask } from '../workers/pool-worker.js';
 
 /** What a FileHandle needs of its engine (the Engine class implements it). */
@@ -33,6 +35,8 @@ export class FileHandle {
   private filePos = 0;
   /** Calls that use the file position run in order on this chain. */
   private posChain: Promise<unknown> = Promise.resolve();
+  /** A readableWebStream() is open on this handle (node allows one at a time). */
+  private webStreamOpen = false;
 
   constructor(
     private readonly host: HandleHost,
@@ -213,6 +217,35 @@ export class FileHandle {
   /** appendFile: as node's FileHandle.appendFile, an alias of writeFile (the open flags decide appending). */
   appendFile(data: Parameters<FileHandle['writeFile']>[0], options?: Parameters<FileHandle['writeFile']>[1]): Promise<void> {
     return this.writeFile(data, options);
+  }
+
+  /**
+   * createReadStream({ start, end, highWaterMark, encoding, autoClose, emitClose, signal }): a
+   * node Readable over this handle, as node:fs/promises' (file-streams.ts: end inclusive; no
+   * start: from the file position; autoClose closes this handle when the stream ends).
+   */
+  createReadStream(options?: ReadStreamOptions): FileReadStream {
+    this.canRead('createReadStream');
+    return new FileReadStream(this, options);
+  }
+
+  /** createWriteStream({ start, highWaterMark, encoding, autoClose, emitClose, flush, signal }): a node Writable over this handle. */
+  createWriteStream(options?: WriteStreamOptions): FileWriteStream {
+    this.canWrite('createWriteStream');
+    return new FileWriteStream(this, options);
+  }
+
+  /**
+   * readableWebStream(): a WHATWG ReadableStream of bytes from the file position (BYOB readers
+   * work); it does not close the handle. One at a time per handle, as in node (EBUSY otherwise).
+   */
+  readableWebStream(options?: { type?: 'bytes' }): ReadableStream<Uint8Array> {
+    this.canRead('readableWebStream');
+    const o = checkOptions('readableWebStream', options, ['type']);
+    if (o.type !== undefined && o.type !== 'bytes') throw new DioreadError('EINVAL', `readableWebStream: type must be 'bytes' or omitted, got ${showValue(o.type)}`);
+    if (this.webStreamOpen) throw new DioreadError('EBUSY', `readableWebStream: file ${JSON.stringify(this.name)} already has an open web stream`);
+    this.webStreamOpen = true;
+    return readableWebStream(this, () => (this.webStreamOpen = false));
   }
 
   /** fsync: returns when every earlier write of this file is on disk, converted and committed. */
