@@ -100,7 +100,8 @@ export class SyncFileHandle {
       const at = a.position ?? this.filePos;
       checkEnd('writeSync', at, a.length);
       const n = fileWrite(this.v, this.ino, a.buffer, a.offset, a.length, at, this.mode.direct, this.mode.append);
-      if (a.position === null || this.mode.append) this.filePos = this.v.writePos + n;
+      // pwrite (a position given) leaves the file position alone, in append mode too (Linux).
+      if (a.position === null) this.filePos = this.v.writePos + n;
       if (this.mode.sync && n > 0) fileSync(this.v, this.ino);
       return n;
     } finally {

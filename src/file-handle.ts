@@ -126,8 +126,10 @@ export class FileHandle {
     const a = parseWriteArgs('write', buffer, offsetOrOptions, length, position);
     // A private copy (transferred to the worker): the caller may reuse its buffer at once.
     const data = new Uint8Array(a.buffer.subarray(a.offset, a.offset + a.length));
-    if (a.position !== null && !this.mode.append) {
-      checkEnd('write', a.position, data.byteLength);
+    if (a.position !== null) {
+      // pwrite: the file position stays where it is. In append mode the data still goes to the end
+      // of the file (Linux's pwrite on an O_APPEND descriptor, which node:fs shows).
+      if (!this.mode.append) checkEnd('write', a.position, data.byteLength);
       return { bytesWritten: (await this.writeAt(data, a.position))[0], buffer };
     }
     return this.atFilePos(async () => {
