@@ -1,12 +1,18 @@
 // Test-only switches, kept off the public surface (package exports do not reach this file).
 // No ext4 counterpart: this is the deliberately broken mode of DESIGN.md's negative control.
+//
+// Each switch is a unique Symbol(), not a registered Symbol.for() name: only code that imports this
+// module holds the keys, so an installed package cannot be talked into a broken mode by spelling a
+// well-known string (the package's exports do not reach this file; only a deep import by file path,
+// which no embedder does by accident, could). The engine reads them on the main thread only
+// (src/engine-options.ts) and passes workers plain booleans, so one module instance is enough.
 
 /**
  * Engine.open({ ..., [UNSAFE_EARLY_WRITTEN]: true }): mark extents written at allocation while
  * readers still skip the inode mutex, the exact bug the seed exists to prevent. The stale-data test
  * runs with it to prove that its detector detects.
  */
-export const UNSAFE_EARLY_WRITTEN = Symbol.for('dioread.test.unsafeEarlyWritten');
+export const UNSAFE_EARLY_WRITTEN = Symbol('dioread.test.unsafeEarlyWritten');
 
 /**
  * Engine.open({ ..., [UNSAFE_UNPIN_AT_WRITEBACK]: true }): writeback of an UNINIT page leaves it
@@ -15,27 +21,27 @@ export const UNSAFE_EARLY_WRITTEN = Symbol.for('dioread.test.unsafeEarlyWritten'
  * the page could be evicted and re-read as zeros from the still-UNWRITTEN extent. The read-after-
  * write test runs with it to prove that its detector detects (invariants 3 and 9).
  */
-export const UNSAFE_UNPIN_AT_WRITEBACK = Symbol.for('dioread.test.unsafeUnpinAtWriteback');
+export const UNSAFE_UNPIN_AT_WRITEBACK = Symbol('dioread.test.unsafeUnpinAtWriteback');
 
 /**
  * Engine.open({ ..., [DEVICE_SEAM]: sab }): wrap every thread's device in src/device-seam.ts's
  * SeamDevice over `sab` (test/helpers/seam.ts makes one), which records writes and flushes and
  * injects faults. The crash-state and fault-injection tests use it.
  */
-export const DEVICE_SEAM = Symbol.for('dioread.test.deviceSeam');
+export const DEVICE_SEAM = Symbol('dioread.test.deviceSeam');
 
 /**
  * Engine.open({ ..., [UNSAFE_NO_JOURNAL]: true }): commits write their blocks in place without the
  * journal (the metadata writes of dabf4be): a crash between two of them leaves torn metadata (issue
  * 7 bug 2). The crash-state test runs it to prove that its checker catches that.
  */
-export const UNSAFE_NO_JOURNAL = Symbol.for('dioread.test.unsafeNoJournal');
+export const UNSAFE_NO_JOURNAL = Symbol('dioread.test.unsafeNoJournal');
 
 /**
  * Engine.open({ ..., [UNSAFE_EARLY_REUSE]: true }): freed blocks are allocatable at once, before
  * the commit that records the free (issue 7 bug 3). The crash tests run it to prove they catch it.
  */
-export const UNSAFE_EARLY_REUSE = Symbol.for('dioread.test.unsafeEarlyReuse');
+export const UNSAFE_EARLY_REUSE = Symbol('dioread.test.unsafeEarlyReuse');
 
 /**
  * Engine.open({ ..., [UNSAFE_RESET_SUPER_UNFLUSHED]: true }): a log reset writes the journal
@@ -44,7 +50,7 @@ export const UNSAFE_EARLY_REUSE = Symbol.for('dioread.test.unsafeEarlyReuse');
  * a stale prefix of the old log over newer checkpoints. The log-wrap test runs it to prove it
  * catches that.
  */
-export const UNSAFE_RESET_SUPER_UNFLUSHED = Symbol.for('dioread.test.unsafeResetSuperUnflushed');
+export const UNSAFE_RESET_SUPER_UNFLUSHED = Symbol('dioread.test.unsafeResetSuperUnflushed');
 
 /**
  * Engine.open({ ..., [UNSAFE_NO_RENAME_COUPLING]: true }): a rename over an existing file does not
@@ -52,4 +58,4 @@ export const UNSAFE_RESET_SUPER_UNFLUSHED = Symbol.for('dioread.test.unsafeReset
  * crash between the pieces leaves two files of one name, or none. The rename crash test runs it to
  * prove it catches that.
  */
-export const UNSAFE_NO_RENAME_COUPLING = Symbol.for('dioread.test.unsafeNoRenameCoupling');
+export const UNSAFE_NO_RENAME_COUPLING = Symbol('dioread.test.unsafeNoRenameCoupling');
