@@ -4,9 +4,22 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { Engine } from '../src/engine.js';
 import { fsckImage } from '../src/fsck.js';
-import { parseSize } from './args.js';
+import { DISK_MAGIC } from '../src/ondisk.js';
+import { CliError, EXIT_USAGE, intIn, progress, sizeIn } from './args.js';
+
+/** The image must exist before a command other than mkfs opens it (a one-line hint, not an engine message). */
+function checkImage(image: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(image);
+  } catch {
+    throw new CliError(`image ${image} does not exist (make one with: dioread mkfs ${image})`);
+  }
+  if (!st.isFile()) throw new CliError(`image ${image} is not a regular file`);
+}
 
 async function withEngine<T>(image: string, fn: (eng: Engine) => Promise<T>): Promise<T> {
+  checkImage(image);
   const eng = await Engine.open({ path: image, create: false });
   try {
     return await fn(eng);
@@ -15,12 +28,26 @@ async function withEngine<T>(image: string, fn: (eng: Engine) => Promise<T>): Pr
   }
 }
 
-async function readAllInput(source: string | undefined): Promise<Buffer> {
-  if (source && source !== '-') return fs.readFileSync(source);
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+/** True when `file` starts with a dioread superblock (the magic word at byte 0, little-endian). */
+function holdsImage(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const word = Buffer.alloc(4);
+    return fs.readSync(fd, word, 0, 4, 0) === 4 && word.readUInt32LE(0) === DISK_MAGIC;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
+
+/** Bytes per step of put and cat. */
+const CHUNK_BYTES = 1 << 20;
+/** put shows progress from this size on. */
+const PROGRESS_FROM_BYTES = 16 << 20;
 
 /** The file-level commands, in the order --help lists them. */
 export function register(program: Command): void {
@@ -38,12 +65,24 @@ function registerMkfs(program: Command): void {
     .command('mkfs')
     .description('format an image file (metadata only: data blocks keep what they held)')
     .argument('<image>', 'image file (created if missing)')
-    .option('--size <bytes>', 'device size, e.g. 256M or 1G', parseSize, 64 * 1024 * 1024)
-    .option('--max-files <n>', 'inode table size', (t) => Number(t), 64)
-    .option('--extents-per-file <n>', 'extent records per file', (t) => Number(t), 4096)
-    .option('--journal-blocks <n>', 'journal size in 4 KiB blocks (default: 1/32 of the device, 64..8192)', (t) => Number(t))
-    .action(async (image: string, o: { size: number; maxFiles: number; extentsPerFile: number; journalBlocks?: number }) => {
-      await Engine.mkfs(image, { sizeBytes: o.size, maxFiles: o.maxFiles, extentsPerFile: o.extentsPerFile, ...(o.journalBlocks === undefined ? {} : { journalBlocks: o.journalBlocks }) });
+    .option('--size <bytes>', 'device size, e.g. 256M or 1G', sizeIn(4096, 2 ** 50), 64 * 1024 * 1024)
+    .option('--max-files <n>', 'inode table size', intIn(1, 65536), 64)
+    .option('--extents-per-file <n>', 'extent records per file', intIn(16, 1 << 22), 4096)
+    .option('--journal-blocks <n>', 'journal size in 4 KiB blocks (default: 1/32 of the device, 64..8192)', intIn(1, 1 << 18))
+    .option('-f, --force', 'format even if the file already holds a dioread image (its files are lost)')
+    .action(async (image: string, o: { size: number; maxFiles: number; extentsPerFile: number; journalBlocks?: number; force?: boolean }) => {
+      const existed = fs.existsSync(image);
+      if (existed && !fs.statSync(image).isFile()) throw new CliError(`${image} is not a regular file`, EXIT_USAGE);
+      if (existed && !o.force && holdsImage(image)) {
+        throw new CliError(`${image} already holds a dioread image; formatting it loses its files (use --force to format it anyway)`);
+      }
+      try {
+        await Engine.mkfs(image, { sizeBytes: o.size, maxFiles: o.maxFiles, extentsPerFile: o.extentsPerFile, ...(o.journalBlocks === undefined ? {} : { journalBlocks: o.journalBlocks }) });
+      } catch (err) {
+        // No half-made image left behind: a file this command created goes when it fails.
+        if (!existed) fs.rmSync(image, { force: true });
+        throw err;
+      }
       const journal = o.journalBlocks === undefined ? '' : `, a journal of ${o.journalBlocks} blocks`;
       console.log(`formatted ${image}: ${o.size} bytes, ${o.maxFiles} files, ${o.extentsPerFile} extents per file${journal}`);
     });
@@ -58,18 +97,40 @@ function registerPut(program: Command): void {
     .argument('<name>', 'file name inside the image')
     .argument('[source]', 'host file to copy; - or omitted: stdin')
     .option('--direct', 'write through a direct handle (bypass the page cache)')
-    .option('--sync', 'fsync before closing', true)
-    .action(async (image: string, name: string, source: string | undefined, o: { direct?: boolean; sync: boolean }) => {
-      const data = await readAllInput(source);
+    .option('--no-sync', 'do not fsync before closing (the default is to fsync)')
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (image: string, name: string, source: string | undefined, o: { direct?: boolean; sync: boolean; quiet?: boolean }) => {
+      const fromStdin = source === undefined || source === '-';
+      let sizeBytes = 0;
+      if (!fromStdin) {
+        let st: fs.Stats;
+        try {
+          st = fs.statSync(source);
+        } catch {
+          throw new CliError(`source ${source} does not exist`);
+        }
+        if (st.isDirectory()) throw new CliError(`source ${source} is a directory`);
+        sizeBytes = st.size;
+      }
+      const input: AsyncIterable<Buffer> = fromStdin ? process.stdin : fs.createReadStream(source, { highWaterMark: CHUNK_BYTES });
+      let written = 0;
       await withEngine(image, async (eng) => {
         const f = await eng.open(name, { create: true, direct: !!o.direct });
-        await f.truncate(0);
-        const chunk = 1 << 20;
-        for (let at = 0; at < data.length; at += chunk) await f.write(data.subarray(at, at + chunk), { position: at });
-        if (o.sync) await f.sync();
-        await f.close();
+        try {
+          await f.truncate(0);
+          const bar = progress(`put ${name}`, sizeBytes >= PROGRESS_FROM_BYTES ? sizeBytes : 0, 'bytes', { quiet: o.quiet });
+          for await (const chunk of input) {
+            await f.write(chunk, 0, chunk.length, written);
+            written += chunk.length;
+            bar.update(written);
+          }
+          bar.stop();
+          if (o.sync) await f.sync();
+        } finally {
+          await f.close();
+        }
       });
-      console.error(`put ${data.length} bytes into ${name}`);
+      console.error(`put ${written} bytes into ${name}${o.sync ? '' : ' (not synced)'}`);
     });
 }
 
@@ -84,17 +145,31 @@ function registerCat(program: Command): void {
     .action(async (image: string, name: string, o: { direct?: boolean }) => {
       await withEngine(image, async (eng) => {
         const f = await eng.open(name, { direct: !!o.direct });
-        const { size } = await f.stat();
-        const buf = Buffer.alloc(1 << 20);
-        for (let at = 0; at < size; ) {
-          const { bytesRead } = await f.read(buf, { position: at });
-          if (bytesRead === 0) break;
-          await new Promise<void>((resolve, reject) => process.stdout.write(buf.subarray(0, bytesRead), (e) => (e ? reject(e) : resolve())));
-          at += bytesRead;
+        try {
+          const { size } = await f.stat();
+          const buf = Buffer.alloc(CHUNK_BYTES);
+          for (let at = 0; at < size; ) {
+            const { bytesRead } = await f.read(buf, 0, buf.length, at);
+            if (bytesRead === 0) break;
+            if (!(await writeStdout(buf.subarray(0, bytesRead)))) break; // the reader went away (EPIPE)
+            at += bytesRead;
+          }
+        } finally {
+          await f.close();
         }
-        await f.close();
       });
     });
+}
+
+/** Write to stdout; false once the reader has closed the pipe (`dioread cat ... | head`). */
+function writeStdout(bytes: Buffer): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) =>
+    process.stdout.write(bytes, (e) => {
+      if (!e) resolve(true);
+      else if ((e as NodeJS.ErrnoException).code === 'EPIPE') resolve(false);
+      else reject(e);
+    }),
+  );
 }
 
 /** dioread ls: list the files of an image (name and size). */
@@ -121,9 +196,11 @@ function registerStat(program: Command): void {
     .action(async (image: string, name: string) => {
       const st = await withEngine(image, async (eng) => {
         const f = await eng.open(name);
-        const s = await f.stat();
-        await f.close();
-        return s;
+        try {
+          return await f.stat();
+        } finally {
+          await f.close();
+        }
       });
       console.log(JSON.stringify(st, null, 2));
     });
