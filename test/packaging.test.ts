@@ -118,6 +118,21 @@ test('the tarball ships a LICENSE, the CommonJS entry and no tests, and every so
   }
 });
 
+test("every relative link in the shipped markdown (README, docs/) points at a shipped file", () => {
+  const files = packageFiles();
+  let links = 0;
+  for (const md of files.filter((f) => f.endsWith('.md'))) {
+    for (const m of fs.readFileSync(path.join(installed, md), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1]!;
+      if (/^[a-z]+:/i.test(target) || target.startsWith('#')) continue;
+      links++;
+      const file = path.normalize(path.join(path.dirname(md), target.split('#')[0]!));
+      assert.ok(files.includes(file), `${md} links ${target}, which the package does not ship`);
+    }
+  }
+  assert.ok(links >= 5, `links checked: ${links}`);
+});
+
 test('every shipped module imports only node builtins, its own files and declared dependencies', () => {
   const declared = new Set([...Object.keys(PKG.dependencies), ...Object.keys(PKG.optionalDependencies ?? {})]);
   const builtins = new Set(builtinModules);
