@@ -7,9 +7,11 @@
 // The operations: open with node's flag strings, read and write in every call shape (positions
 // null / undefined / -1 = the file position, numbers, bigints), append mode, readv/writev,
 // truncate, stat, sync/datasync, readFile/writeFile/appendFile on a handle, close (twice), calls
-// on a closed handle or one opened without the access they need. When the engine has the namespace
-// calls (unlink, rename, readdir, stat, mkdir, rmdir), they join the mix on their own: NAMESPACE
-// below is true as soon as Engine.prototype.unlink exists.
+// on a closed handle or one opened without the access they need; and the namespace calls (unlink,
+// also of an open file, which stays readable and writable; rename, replacing its target; readdir,
+// compared sorted; stat, access, exists of files, the root and paths under a missing directory or a
+// file). mkdir/rmdir and paths in directories join by themselves once the engine has mkdir
+// (DIRECTORIES in test/helpers/fs-diff.ts).
 //
 // Bounded: DIOREAD_DIFF_RUNS sequences (default 60) within DIOREAD_DIFF_DEADLINE_MS (default 60 s);
 // `npm run fuzz` runs many more. DIOREAD_DIFF_SEED replays one seed; DIOREAD_DIFF_TRACE=1 prints
@@ -21,7 +23,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { Engine } from '../src/index.js';
 import { tmpDir } from './helpers/image.js';
-import { DIRS, FILES, FLAGS, MAX_POS, NAMESPACE, PAGE, Run, SLOTS, dioreadSide, fileContents, nodeSide, showOp, type Op, type Outcome, type Pos } from './helpers/fs-diff.js';
+import { DIRECTORIES, DIRS, FILES, FLAGS, MAX_POS, NAMESPACE, PAGE, PATHS, Run, SLOTS, dioreadSide, fileContents, nodeSide, showOp, type Op, type Outcome, type Pos } from './helpers/fs-diff.js';
 
 const RUNS = Number(process.env.DIOREAD_DIFF_RUNS ?? 60);
 const DEADLINE_MS = Number(process.env.DIOREAD_DIFF_DEADLINE_MS ?? 60_000);
@@ -71,11 +73,19 @@ function opArb(): fc.Arbitrary<Op> {
     { weight: 2, arbitrary: fc.record({ k: fc.constantFrom('writeFile' as const, 'appendFile' as const), slot, seed: fc.integer({ min: 1, max: 1e6 }), len: fc.integer({ min: 1, max: 2 * PAGE }), asString: fc.boolean() }) },
   ];
   if (NAMESPACE) {
+    const anyPath = fc.constantFrom(...PATHS);
     ops.push(
-      { weight: 1, arbitrary: fc.record({ k: fc.constant('unlink' as const), name: fc.oneof(file, dir) }) },
-      { weight: 1, arbitrary: fc.oneof(fc.record({ k: fc.constant('rename' as const), from: file, to: file }), fc.record({ k: fc.constant('rename' as const), from: dir, to: dir })) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant('readdir' as const), dir: fc.constantFrom('', ...DIRS, 'f0') }) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant('pathStat' as const), name: fc.oneof(file, dir) }) },
+      // unlink of the root is EISDIR on both; of an open file, the handle keeps working.
+      { weight: 2, arbitrary: fc.record({ k: fc.constant('unlink' as const), name: fc.oneof(file, fc.constant('/')) }) },
+      { weight: 2, arbitrary: fc.record({ k: fc.constant('rename' as const), from: file, to: file }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant('readdir' as const), dir: fc.constantFrom('/', 'f0', 'd0') }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant('pathStat' as const), name: anyPath }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('access' as const, 'exists' as const), name: anyPath }) },
+    );
+  }
+  if (DIRECTORIES) {
+    ops.push(
+      { weight: 1, arbitrary: fc.record({ k: fc.constant('rename' as const), from: dir, to: dir }) },
       { weight: 1, arbitrary: fc.record({ k: fc.constant('mkdir' as const), dir }) },
       { weight: 1, arbitrary: fc.record({ k: fc.constant('rmdir' as const), dir }) },
     );
@@ -131,7 +141,7 @@ async function runSequence(ops: Op[]): Promise<void> {
   }
 }
 
-test(`random operations give node:fs/promises' results and error codes${NAMESPACE ? ' (with the namespace calls)' : ''}`, async (t) => {
+test(`random operations give node:fs/promises' results and error codes${NAMESPACE ? ' (with the namespace calls)' : ''}${DIRECTORIES ? ' (and directories)' : ''}`, async (t) => {
   const started = Date.now();
   let runs = 0;
   await fc.assert(
@@ -141,5 +151,5 @@ test(`random operations give node:fs/promises' results and error codes${NAMESPAC
     }),
     { numRuns: RUNS, includeErrorInReport: true, interruptAfterTimeLimit: DEADLINE_MS, markInterruptAsFailure: false, ...(SEED === undefined ? {} : { seed: SEED }) },
   );
-  t.diagnostic(`${runs} sequences in ${Date.now() - started} ms (namespace calls: ${NAMESPACE ? 'yes' : 'not in the engine yet'})`);
+  t.diagnostic(`${runs} sequences in ${Date.now() - started} ms (namespace calls: ${NAMESPACE ? 'yes' : 'not in the engine'}, directories: ${DIRECTORIES ? 'yes' : 'not in the engine yet'})`);
 });

@@ -11,19 +11,31 @@ export const PAGE = 4096;
 export const MAX_POS = 6 * PAGE; // files stay small: positions cluster on page edges and past the end
 export const SLOTS = 3;
 
-/** The namespace calls the engine gains in issue 12 (typed here so this file compiles before they land). */
+/** The namespace calls, on the Engine and (as *Sync calls) on attached views. */
 export interface NamespaceApi {
   unlink(p: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   readdir(p?: string): Promise<string[]>;
   stat(p: string): Promise<{ size: number; isFile(): boolean; isDirectory(): boolean }>;
+  access(p: string): Promise<void>;
+  exists(p: string): Promise<boolean>;
   mkdir(p: string, o?: { recursive?: boolean }): Promise<unknown>;
   rmdir(p: string): Promise<void>;
 }
-export const NAMESPACE = typeof (Engine.prototype as unknown as Partial<NamespaceApi>).unlink === 'function';
+const engineApi = Engine.prototype as unknown as Partial<NamespaceApi>;
+/** The engine has the namespace calls (they join the mix by themselves). */
+export const NAMESPACE = typeof engineApi.unlink === 'function';
+/** The engine has directories besides the root (mkdir/rmdir): paths in them join the mix too. */
+export const DIRECTORIES = typeof engineApi.mkdir === 'function';
 
-export const FILES = NAMESPACE ? ['f0', 'f1', 'd0/f0', 'd0/f1'] : ['f0', 'f1'];
+/**
+ * The file names a sequence uses. With the namespace: a path under a missing directory (ENOENT)
+ * and one under a file (ENOTDIR, or ENOENT while that file is missing), as open(2) answers them.
+ */
+export const FILES = !NAMESPACE ? ['f0', 'f1'] : DIRECTORIES ? ['f0', 'f1', 'f2', 'd0/f0', 'd0/f1', 'f0/x'] : ['f0', 'f1', 'f2', 'd0/f0', 'f0/x'];
 export const DIRS = ['d0', 'd1'];
+/** Paths stat, access and exists are asked about: the files, the root, and the directories. */
+export const PATHS = [...FILES, '/', ...(DIRECTORIES ? DIRS : [])];
 export const FLAGS = ['r', 'rs+', 'r+', 'w', 'wx', 'w+', 'wx+', 'a', 'ax', 'a+', 'ax+', 'as', 'as+'] as const;
 
 export type Pos = null | undefined | number | bigint;
@@ -43,6 +55,7 @@ export type Op =
   | { k: 'rename'; from: string; to: string }
   | { k: 'readdir'; dir: string }
   | { k: 'pathStat'; name: string }
+  | { k: 'access' | 'exists'; name: string }
   | { k: 'mkdir'; dir: string }
   | { k: 'rmdir'; dir: string };
 
@@ -69,8 +82,13 @@ export function nodeSide(dir: string): Side {
     ns: {
       unlink: (p) => fsp.unlink(at(p)),
       rename: (a, b) => fsp.rename(at(a), at(b)),
-      readdir: (p = '') => fsp.readdir(at(p)),
+      readdir: (p = '/') => fsp.readdir(at(p)),
       stat: (p) => fsp.stat(at(p)),
+      access: (p) => fsp.access(at(p)),
+      exists: (p) => fsp.access(at(p)).then(
+        () => true,
+        () => false,
+      ),
       mkdir: (p, o) => fsp.mkdir(at(p), o),
       rmdir: (p) => fsp.rmdir(at(p)),
     },
@@ -225,7 +243,12 @@ export async function nsOp(side: Side, op: Op): Promise<unknown> {
     case 'rename':
       return ns.rename(op.from, op.to);
     case 'readdir':
+      // node lists in the directory's own order, dioread by name: compared sorted.
       return (await ns.readdir(op.dir)).sort();
+    case 'access':
+      return ns.access(op.name);
+    case 'exists':
+      return ns.exists(op.name);
     case 'pathStat': {
       const st = await ns.stat(op.name);
       return { isFile: st.isFile(), isDirectory: st.isDirectory(), size: st.isFile() ? st.size : null };
@@ -279,6 +302,8 @@ export class Run {
       case 'rename':
       case 'readdir':
       case 'pathStat':
+      case 'access':
+      case 'exists':
       case 'mkdir':
       case 'rmdir':
         return outcome(side, () => nsOp(side, op));

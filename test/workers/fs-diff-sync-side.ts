@@ -93,8 +93,10 @@ function syncSide(v: AttachedEngine): Side {
   const ns = {
     unlink: (p: string) => call('unlink', p),
     rename: (a: string, b: string) => call('rename', a, b),
-    readdir: (p = '') => call('readdir', p),
+    readdir: (p = '/') => call('readdir', p),
     stat: (p: string) => call('stat', p),
+    access: (p: string) => call('access', p),
+    exists: (p: string) => call('exists', p),
     mkdir: (p: string, o?: unknown) => call('mkdir', p, o),
     rmdir: (p: string) => call('rmdir', p),
   } as unknown as NamespaceApi;
