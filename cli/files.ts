@@ -1,5 +1,6 @@
 // dioread mkfs, put, cat, ls, stat, fsck: the file-level commands. No single ext4 counterpart:
 // these are the user-space tools (mkfs, cp in and out, ls, stat, e2fsck) over an image.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { Engine } from '../src/engine.js';
@@ -88,7 +89,7 @@ function registerMkfs(program: Command): void {
     });
 }
 
-/** dioread put: copy a host file (or stdin) into a file of the image, 1 MiB at a time. */
+/** dioread put: copy a host file (or stdin) into a file of the image, 1 MiB at a time, replacing it atomically. */
 function registerPut(program: Command): void {
   program
     .command('put')
@@ -115,9 +116,18 @@ function registerPut(program: Command): void {
       const input: AsyncIterable<Buffer> = fromStdin ? process.stdin : fs.createReadStream(source, { highWaterMark: CHUNK_BYTES });
       let written = 0;
       await withEngine(image, async (eng) => {
-        const f = await eng.open(name, { create: true, direct: !!o.direct });
+        // Written under a temporary name, then renamed over `name` (atomic): a put that fails leaves
+        // the old file as it was and no partial one.
+        // A name that cannot be created fails here, before any input is read.
+        await eng.access(name).catch((err: { code?: string }) => {
+          if (err.code !== 'ENOENT') throw err; // a bad name (EINVAL, ENAMETOOLONG), a path under a file
+        });
+        const parent = name.includes('/') ? name.slice(0, name.lastIndexOf('/')) || '/' : '/';
+        if (!(await eng.stat(parent).catch(() => null))?.isDirectory()) throw new CliError(`cannot create ${name} in the image: no directory ${parent}`);
+        const temp = `.put-${crypto.randomBytes(6).toString('hex')}`;
+        const f = await eng.open(temp, { create: true, exclusive: true, direct: !!o.direct });
+        let done = false;
         try {
-          await f.truncate(0);
           const bar = progress(`put ${name}`, sizeBytes >= PROGRESS_FROM_BYTES ? sizeBytes : 0, 'bytes', { quiet: o.quiet });
           for await (const chunk of input) {
             await f.write(chunk, 0, chunk.length, written);
@@ -126,8 +136,12 @@ function registerPut(program: Command): void {
           }
           bar.stop();
           if (o.sync) await f.sync();
+          await f.close();
+          await eng.rename(temp, name);
+          done = true;
         } finally {
           await f.close();
+          if (!done) await eng.unlink(temp).catch(() => undefined);
         }
       });
       console.error(`put ${written} bytes into ${name}${o.sync ? '' : ' (not synced)'}`);

@@ -103,7 +103,8 @@ test('user errors are one line with exit 1: missing image, missing or directory 
   assertUserError(run(['put', 'a.img', 'f', cwd]), 1, 'is a directory', 'put directory source');
   assertUserError(run(['cat', 'a.img', 'missing']), 1, 'missing', 'cat missing file');
   assertUserError(run(['stat', 'a.img', 'missing']), 1, 'missing', 'stat missing file');
-  assertUserError(run(['put', 'a.img', 'a/b', '-'], 'x'), 2, '"a/b"', 'put bad name');
+  assertUserError(run(['put', 'a.img', '..', '-'], 'x'), 2, '".."', 'put bad name');
+  assertUserError(run(['put', 'a.img', 'nodir/f', '-'], 'x'), 1, 'no directory nodir', 'put under a missing directory');
   assertUserError(run(['mkfs', cwd]), 2, 'not a regular file', 'mkfs on a directory');
   // Nothing was written into the image by the failed commands.
   assert.equal(run(['ls', 'a.img']).stdout, '');
@@ -144,6 +145,13 @@ test('put and cat copy bytes exactly (a host file, stdin, --no-sync); put prints
   assert.match(noSync.stderr, /not synced/);
   assert.ok(runRaw(['cat', 'a.img', 'small']).stdout.equals(small), 'put --no-sync from stdin stored the bytes (close drains them)');
   assert.match(run(['ls', 'a.img']).stdout, /5000 {2}small/);
+
+  // A put that fails (the image fills up) leaves the old file as it was and no partial one.
+  const tooBig = path.join(cwd, 'too-big.bin');
+  fs.writeFileSync(tooBig, pattern(11, 0, 80 << 20));
+  assertUserError(run(['put', 'a.img', 'small', tooBig, '--quiet']), 1, 'ENOSPC', 'put into a full image');
+  assert.ok(runRaw(['cat', 'a.img', 'small']).stdout.equals(small), 'the old file is intact');
+  assert.deepEqual(run(['ls', 'a.img', '--json']).stdout.match(/"name": "[^"]+"/g)?.sort(), ['"name": "big"', '"name": "small"'], 'no partial file is left');
 });
 
 test('a reader that goes away (cat | head) ends the command quietly with exit 0', () => {

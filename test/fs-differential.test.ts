@@ -13,7 +13,7 @@
 // file). mkdir/rmdir and paths in directories join by themselves once the engine has mkdir
 // (DIRECTORIES in test/helpers/fs-diff.ts).
 //
-// Bounded: DIOREAD_DIFF_RUNS sequences (default 60) within DIOREAD_DIFF_DEADLINE_MS (default 60 s);
+// Bounded: DIOREAD_DIFF_RUNS sequences (default 40) within DIOREAD_DIFF_DEADLINE_MS (default 60 s);
 // `npm run fuzz` runs many more. DIOREAD_DIFF_SEED replays one seed; DIOREAD_DIFF_TRACE=1 prints
 // every step.
 import assert from 'node:assert/strict';
@@ -25,7 +25,7 @@ import { Engine } from '../src/index.js';
 import { tmpDir } from './helpers/image.js';
 import { DIRECTORIES, DIRS, FILES, FLAGS, MAX_POS, NAMESPACE, PAGE, PATHS, Run, SLOTS, dioreadSide, fileContents, nodeSide, showOp, type Op, type Outcome, type Pos } from './helpers/fs-diff.js';
 
-const RUNS = Number(process.env.DIOREAD_DIFF_RUNS ?? 60);
+const RUNS = Number(process.env.DIOREAD_DIFF_RUNS ?? 40);
 const DEADLINE_MS = Number(process.env.DIOREAD_DIFF_DEADLINE_MS ?? 60_000);
 const SEED = process.env.DIOREAD_DIFF_SEED === undefined ? undefined : Number(process.env.DIOREAD_DIFF_SEED);
 const TRACE = process.env.DIOREAD_DIFF_TRACE === '1';

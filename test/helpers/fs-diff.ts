@@ -243,7 +243,7 @@ export async function nsOp(side: Side, op: Op): Promise<unknown> {
     case 'rename':
       return ns.rename(op.from, op.to);
     case 'readdir':
-      // node lists in the directory's own order, dioread by name: compared sorted.
+      // Each lists in its directory's own order (node's is the host filesystem's): compared sorted.
       return (await ns.readdir(op.dir)).sort();
     case 'access':
       return ns.access(op.name);
