@@ -1,6 +1,6 @@
 // Embedding dioread: format an image, open it, write and read a file the node:fs/promises way,
 // stream it, share the engine with a worker thread (which reads synchronously, the node:fs *Sync
-// way), handle an error by its code, and close. Run it: `node dist/examples/embed.js` in the
+// way), rename and list, handle an error by its code, and close. Run it: `node dist/examples/embed.js` in the
 // repository, or compile it in an app that installed the package (docs/API.md).
 // The test suite type-checks this file with `tsc --strict --noEmit` and runs it (examples-run.test.ts,
 // packaging.test.ts), so it stays true to the API.
@@ -67,6 +67,12 @@ async function main(): Promise<void> {
       const fromWorker = await askWorker(eng, { desc: eng.share(), name: 'greeting.txt' });
       if (fromWorker !== text) throw new Error(`the worker read ${JSON.stringify(fromWorker)}, expected ${JSON.stringify(text)}`);
       console.log(`a worker thread read ${JSON.stringify(fromWorker)}`);
+
+      // The namespace, as node:fs/promises has it.
+      await eng.rename('greeting.txt', 'hello.txt'); // atomic, replaces the target
+      const names = await eng.readdir('/');
+      const { size } = await eng.stat('hello.txt');
+      console.log(`files ${JSON.stringify(names)}, hello.txt has ${size} bytes`);
 
       // Errors are DioreadErrors with errno-style codes.
       try {
