@@ -100,52 +100,71 @@ function registerPut(program: Command): void {
     .option('--direct', 'write through a direct handle (bypass the page cache)')
     .option('--no-sync', 'do not fsync before closing (the default is to fsync)')
     .option('-q, --quiet', 'no progress lines')
-    .action(async (image: string, name: string, source: string | undefined, o: { direct?: boolean; sync: boolean; quiet?: boolean }) => {
+    .action(async (image: string, name: string, source: string | undefined, o: PutOptions) => {
       const fromStdin = source === undefined || source === '-';
-      let sizeBytes = 0;
-      if (!fromStdin) {
-        let st: fs.Stats;
-        try {
-          st = fs.statSync(source);
-        } catch {
-          throw new CliError(`source ${source} does not exist`);
-        }
-        if (st.isDirectory()) throw new CliError(`source ${source} is a directory`);
-        sizeBytes = st.size;
-      }
+      const sizeBytes = fromStdin ? 0 : sourceSize(source);
       const input: AsyncIterable<Buffer> = fromStdin ? process.stdin : fs.createReadStream(source, { highWaterMark: CHUNK_BYTES });
-      let written = 0;
-      await withEngine(image, async (eng) => {
-        // Written under a temporary name, then renamed over `name` (atomic): a put that fails leaves
-        // the old file as it was and no partial one.
-        // A name that cannot be created fails here, before any input is read.
-        await eng.access(name).catch((err: { code?: string }) => {
-          if (err.code !== 'ENOENT') throw err; // a bad name (EINVAL, ENAMETOOLONG), a path under a file
-        });
-        const parent = name.includes('/') ? name.slice(0, name.lastIndexOf('/')) || '/' : '/';
-        if (!(await eng.stat(parent).catch(() => null))?.isDirectory()) throw new CliError(`cannot create ${name} in the image: no directory ${parent}`);
-        const temp = `.put-${crypto.randomBytes(6).toString('hex')}`;
-        const f = await eng.open(temp, { create: true, exclusive: true, direct: !!o.direct });
-        let done = false;
-        try {
-          const bar = progress(`put ${name}`, sizeBytes >= PROGRESS_FROM_BYTES ? sizeBytes : 0, 'bytes', { quiet: o.quiet });
-          for await (const chunk of input) {
-            await f.write(chunk, 0, chunk.length, written);
-            written += chunk.length;
-            bar.update(written);
-          }
-          bar.stop();
-          if (o.sync) await f.sync();
-          await f.close();
-          await eng.rename(temp, name);
-          done = true;
-        } finally {
-          await f.close();
-          if (!done) await eng.unlink(temp).catch(() => undefined);
-        }
+      const written = await withEngine(image, async (eng) => {
+        await checkTarget(eng, name);
+        return putAtomically(eng, name, input, sizeBytes, o);
       });
       console.error(`put ${written} bytes into ${name}${o.sync ? '' : ' (not synced)'}`);
     });
+}
+
+interface PutOptions {
+  direct?: boolean;
+  sync: boolean;
+  quiet?: boolean;
+}
+
+/** The size of a host file to copy; a missing source or a directory is a user error. */
+function sourceSize(source: string): number {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(source);
+  } catch {
+    throw new CliError(`source ${source} does not exist`);
+  }
+  if (st.isDirectory()) throw new CliError(`source ${source} is a directory`);
+  return st.size;
+}
+
+/** A name that cannot be created fails here, before any input is read. */
+async function checkTarget(eng: Engine, name: string): Promise<void> {
+  await eng.access(name).catch((err: { code?: string }) => {
+    if (err.code !== 'ENOENT') throw err; // a bad name (EINVAL, ENAMETOOLONG), a path under a file
+  });
+  const parent = name.includes('/') ? name.slice(0, name.lastIndexOf('/')) || '/' : '/';
+  if (!(await eng.stat(parent).catch(() => null))?.isDirectory()) throw new CliError(`cannot create ${name} in the image: no directory ${parent}`);
+}
+
+/**
+ * Write `input` under a temporary name, then rename it over `name` (atomic): a put that fails
+ * leaves the old file as it was and no partial one. Resolves to the bytes written.
+ */
+async function putAtomically(eng: Engine, name: string, input: AsyncIterable<Buffer>, sizeBytes: number, o: PutOptions): Promise<number> {
+  const temp = `.put-${crypto.randomBytes(6).toString('hex')}`;
+  const f = await eng.open(temp, { create: true, exclusive: true, direct: !!o.direct });
+  let written = 0;
+  let done = false;
+  try {
+    const bar = progress(`put ${name}`, sizeBytes >= PROGRESS_FROM_BYTES ? sizeBytes : 0, 'bytes', { quiet: o.quiet });
+    for await (const chunk of input) {
+      await f.write(chunk, 0, chunk.length, written);
+      written += chunk.length;
+      bar.update(written);
+    }
+    bar.stop();
+    if (o.sync) await f.sync();
+    await f.close();
+    await eng.rename(temp, name);
+    done = true;
+    return written;
+  } finally {
+    await f.close();
+    if (!done) await eng.unlink(temp).catch(() => undefined);
+  }
 }
 
 /** dioread cat: write a file of the image to stdout, 1 MiB at a time. */
