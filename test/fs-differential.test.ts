@@ -84,10 +84,13 @@ function opArb(): fc.Arbitrary<Op> {
     );
   }
   if (DIRECTORIES) {
+    const either = fc.oneof(file, dir);
     ops.push(
-      { weight: 1, arbitrary: fc.record({ k: fc.constant('rename' as const), from: dir, to: dir }) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant('mkdir' as const), dir }) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant('rmdir' as const), dir }) },
+      // Directories over directories (replacing an empty one; ENOTEMPTY), over files and back.
+      { weight: 2, arbitrary: fc.record({ k: fc.constant('rename' as const), from: fc.oneof(dir, either), to: fc.oneof(dir, either) }) },
+      { weight: 2, arbitrary: fc.record({ k: fc.constant('mkdir' as const), dir: fc.oneof(dir, file), recursive: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant('rmdir' as const), dir: fc.oneof(dir, file) }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant('readdir' as const), dir }) },
     );
   }
   return fc.oneof(...ops);
