@@ -190,7 +190,7 @@ test('import works (ESM), and an engine opens, writes, reads and closes', () => 
   assert.equal(ok(node(['esm.mjs']), 'ESM import').trim(), 'packaged function');
 });
 
-test('the engine also works in `node --input-type=module -e`', { todo: "the engine's worker threads inherit process.execArgv, and --input-type=module makes them fail at start: Engine.open rejects with node's ERR_INPUT_TYPE_NOT_ALLOWED (not even a DioreadError). src/engine.ts's Worker and Piscina need execArgv without --input-type" }, () => {
+test('the engine also works in `node --input-type=module -e` (its workers do not inherit --input-type)', () => {
   assert.equal(ok(node(['--input-type=module', '-e', ESM_SCRIPT]), 'ESM import from --eval').trim(), 'packaged function');
 });
 
