@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The dioread command line: mkfs, put, cat, ls, stat, fsck, bench, profile (and demo).
+// The dioread command line: mkfs, put, cat, ls, stat, fsck, bench, profile, mount, umount (and demo).
 // ext4 counterpart: the e2fsprogs tools and fio, for this engine. Commands live in cli/; the engine (src/) and the benchmark (bench/) never import them.
 // Exit codes: 0 ok, 1 the command failed, 2 a usage error (fsck keeps e2fsck's codes); a user
 // error prints one line, never a stack trace (cli/args.ts reportError).
