@@ -31,7 +31,7 @@ export function chartPoints(r: BenchReport): ChartPoint[] {
   return pts;
 }
 
-const SERIES_ORDER = ['dioread nolock', 'dioread lock', 'sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct', 'fio'];
+const SERIES_ORDER = ['dioread none', 'dioread shared', 'dioread exclusive', 'sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct', 'fio'];
 
 export function chartSpec(r: BenchReport): TopLevelSpec {
   const values = chartPoints(r);

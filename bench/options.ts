@@ -3,8 +3,15 @@
 
 export const WORKLOADS = ['cached', 'direct'] as const;
 export type Workload = (typeof WORKLOADS)[number];
-export const MODES = ['lock', 'nolock'] as const;
+/**
+ * The engine option readLocking, one engine per mode: 'exclusive' (readers take the inode mutex,
+ * ext4 before the seed), 'shared' (the inode's rwsem shared, ext4 since 5.5 and XFS), 'none' (the
+ * seed's dioread_nolock).
+ */
+export const MODES = ['exclusive', 'shared', 'none'] as const;
 export type Mode = (typeof MODES)[number];
+/** The older names the command line still takes: lock is exclusive, nolock is none. */
+export const MODE_ALIASES: Readonly<Record<string, Mode>> = { lock: 'exclusive', nolock: 'none' };
 export const BASELINES = ['sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct', 'fio'] as const;
 export type BaselineName = (typeof BASELINES)[number];
 export const LOCK_STATS_CHOICES = ['auto', 'counters', 'timing'] as const;

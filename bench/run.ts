@@ -172,7 +172,7 @@ async function engineCells(run: BenchRun): Promise<EngineResults> {
       create: mi === 0,
       sizeBytes: run.plan.sizeBytes,
       cachePages: run.plan.cachePages,
-      dioreadNolock: mode === 'nolock',
+      readLocking: mode,
       maxThreads: run.plan.maxThreads,
       lockStats: 'counters',
     });
@@ -300,8 +300,9 @@ const LEVELS = ['off', 'counters', 'timing'] as const;
 
 /**
  * What each lock-statistics level costs: the same cached cell (no writer) at 'off', 'counters' and
- * 'timing', one after the other on the same engine, reported against 'off'. In nolock mode a hit
- * takes no lock, so the levels should cost nothing there; lock mode pays on every read's i_mutex.
+ * 'timing', one after the other on the same engine, reported against 'off'. In mode none a hit
+ * takes no lock, so the levels should cost nothing there; mode exclusive pays on every read's
+ * i_mutex, mode shared on every read's i_rwsem.
  */
 async function lockStatsCostCells(eng: Engine, pool: Piscina, o: BenchOptions, readIos: number, mode: Mode, ui: BenchProgress): Promise<LockStatsCostRow[]> {
   const rows: LockStatsCostRow[] = [];

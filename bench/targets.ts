@@ -1,5 +1,6 @@
-// The ratios issue 3 sets as targets, computed from one run's report. They are benchmark targets,
-// printed with the table; no test asserts them. No fio counterpart.
+// The benchmark's targets: ratios of two cells' read IOPS (a mode against a peer, or against another
+// mode), computed from one run's report. Printed with the table; no test asserts them.
+// No fio counterpart.
 import type { BaselineName, Mode, Workload } from './options.js';
 import type { BenchReport } from './report.js';
 
@@ -36,17 +37,46 @@ export function isSkewed(x: { other_cpu_busy: number | null } | undefined): bool
 const job = (workload: Workload, mode: Mode, threads: number, writers: number): Ref => ({ job: { workload, mode, threads, writers } });
 const peer = (name: BaselineName, workload: Workload, threads: number): Ref => ({ baseline: { name, workload, threads } });
 
-const TARGETS: Array<{ what: string; num: Ref; den: Ref; min: number; aim?: number }> = [
-  { what: 'cached, 1 thread: nolock / sab-memcpy', num: job('cached', 'nolock', 1, 0), den: peer('sab-memcpy', 'cached', 1), min: 0.6, aim: 0.85 },
-  { what: 'cached, 1 thread: nolock / node-fs', num: job('cached', 'nolock', 1, 0), den: peer('node-fs', 'cached', 1), min: 0.9, aim: 1.2 },
-  { what: 'cached, 2 threads + 1 writer: nolock / lock', num: job('cached', 'nolock', 2, 1), den: job('cached', 'lock', 2, 1), min: 1.5 },
-  { what: 'cached nolock: 2 threads / 1 thread', num: job('cached', 'nolock', 2, 0), den: job('cached', 'nolock', 1, 0), min: 1.6 },
-  { what: 'direct, 8 threads: nolock / lock', num: job('direct', 'nolock', 8, 0), den: job('direct', 'lock', 8, 0), min: 2.5 },
-  { what: 'direct, 8 threads: nolock / fio 8 jobs', num: job('direct', 'nolock', 8, 0), den: peer('fio', 'direct', 8), min: 0.8 },
-];
+interface Target {
+  what: string;
+  num: Ref;
+  den: Ref;
+  min: number;
+  aim?: number;
+}
+
+/** The thread counts of the direct cells in the run (the default list when there were none). */
+function directThreads(r: BenchReport): number[] {
+  const ts = [...new Set(r.jobs.filter((j) => j.workload === 'direct').map((j) => j.threads))].sort((a, b) => a - b);
+  return ts.length > 0 ? ts : [1, 2, 4, 8, 16];
+}
+
+/**
+ * The targets: what mode none (dioread_nolock) must reach against the copy, the OS and raw I/O;
+ * what the locking modes show against it (shared readers share: about none's figure when no writer
+ * runs); each a ratio of two cells' read IOPS.
+ */
+function targets(r: BenchReport): Target[] {
+  const list: Target[] = [
+    { what: 'cached, 1 thread: none / sab-memcpy', num: job('cached', 'none', 1, 0), den: peer('sab-memcpy', 'cached', 1), min: 0.85 },
+    { what: 'cached, 1 thread: none / node-fs', num: job('cached', 'none', 1, 0), den: peer('node-fs', 'cached', 1), min: 0.9, aim: 1.2 },
+    { what: 'cached, 2 threads + 1 writer: none / exclusive', num: job('cached', 'none', 2, 1), den: job('cached', 'exclusive', 2, 1), min: 1.5 },
+    { what: 'cached none: 2 threads / 1 thread', num: job('cached', 'none', 2, 0), den: job('cached', 'none', 1, 0), min: 1.6 },
+    { what: 'direct, 8 threads: none / exclusive', num: job('direct', 'none', 8, 0), den: job('direct', 'exclusive', 8, 0), min: 2.5 },
+    { what: 'direct, 8 threads: shared / exclusive', num: job('direct', 'shared', 8, 0), den: job('direct', 'exclusive', 8, 0), min: 2.5 },
+    { what: 'direct, 8 threads: shared / none', num: job('direct', 'shared', 8, 0), den: job('direct', 'none', 8, 0), min: 0.9 },
+  ];
+  for (const t of directThreads(r)) {
+    list.push({ what: `direct, ${t} thread${t === 1 ? '' : 's'}: none / fio psync ${t} job${t === 1 ? '' : 's'}`, num: job('direct', 'none', t, 0), den: peer('fio', 'direct', t), min: 0.95 });
+  }
+  for (const t of directThreads(r)) {
+    list.push({ what: `direct, ${t} thread${t === 1 ? '' : 's'}: none / node-fs-direct`, num: job('direct', 'none', t, 0), den: peer('node-fs-direct', 'direct', t), min: 1.0 });
+  }
+  return list;
+}
 
 export function evaluateTargets(r: BenchReport): TargetResult[] {
-  return TARGETS.map((t) => {
+  return targets(r).map((t) => {
     const a = cellOf(r, t.num);
     const b = cellOf(r, t.den);
     const n = a ? a.read.iops : null;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseSize } from './args.js';
-import { BASELINES, DEFAULT_THREADS, LOCK_STATS_CHOICES, MODES, WORKLOADS, checkOptions, type BenchOptions } from '../bench/options.js';
+import { BASELINES, DEFAULT_THREADS, LOCK_STATS_CHOICES, MODES, MODE_ALIASES, WORKLOADS, checkOptions, type BenchOptions, type Mode } from '../bench/options.js';
 
 /** "a,b" → ['a', 'b'], every item one of `allowed` (duplicates dropped, order kept). */
 function choiceList<T extends string>(allowed: readonly T[], what: string): (text: string) => T[] {
@@ -15,6 +15,12 @@ function choiceList<T extends string>(allowed: readonly T[], what: string): (tex
     for (const t of items) if (!allowed.includes(t as T)) throw new InvalidArgumentError(`unknown ${what} ${JSON.stringify(t)} (choose from ${allowed.join(', ')})`);
     return [...new Set(items as T[])];
   };
+}
+
+/** "exclusive,shared,none" → modes; the old names lock and nolock are taken as exclusive and none. */
+export function modeList(text: string): Mode[] {
+  const items = text.split(',').map((t) => t.trim()).filter((t) => t.length > 0).map((t) => MODE_ALIASES[t] ?? t);
+  return choiceList(MODES, 'mode')(items.join(','));
 }
 
 function countList(min: number, max: number): (text: string) => number[] {
@@ -72,10 +78,10 @@ function listOption<T>(flags: string, description: string, parse: (text: string)
 export function register(program: Command): void {
   program
     .command('bench')
-    .description('read-scaling benchmark: random reads from N threads, lock vs nolock, against sab-memcpy, node-fs, lmdb and fio (docs/BENCHMARKS.md)')
+    .description('read-scaling benchmark: random reads from N threads with readers locking exclusive, shared or not at all, against sab-memcpy, node-fs, lmdb, node-fs-direct and fio (docs/BENCHMARKS.md)')
     .addOption(listOption('--workload <list>', 'cached (page-cache hits), direct (O_DIRECT reads), or both', choiceList(WORKLOADS, 'workload'), 'cached,direct'))
     .option('--threads <list>', `reader thread counts for every workload (default: ${DEFAULT_THREADS.cached.join(',')} for cached, ${DEFAULT_THREADS.direct.join(',')} for direct)`, countList(1, 256))
-    .addOption(listOption('--modes <list>', 'lock (readers take the inode mutex), nolock (dioread_nolock)', choiceList(MODES, 'mode'), 'lock,nolock'))
+    .addOption(listOption('--modes <list>', 'readLocking of the engine: exclusive (readers take the inode mutex), shared (the inode rwsem shared), none (dioread_nolock); lock and nolock are aliases of exclusive and none', modeList, MODES.join(',')))
     .addOption(listOption('--writers <list>', 'writer threads doing buffered writes to other blocks of the file', countList(0, 16), '0,1'))
     .option('--seconds <n>', 'measured seconds per cell', seconds(0.001), 1)
     .option('--ramp-seconds <n>', 'unmeasured warm-up per cell (fio ramp_time)', seconds(0), 0.2)

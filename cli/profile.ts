@@ -1,16 +1,24 @@
 // dioread profile: run a workload and print lock_stat for it, sorted by contentions, with a plain
 // reading; optional JSON and Chrome trace. kernel counterpart: /proc/lock_stat, `perf lock contention`.
 import fs from 'node:fs';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { MODES, MODE_ALIASES, type Mode } from '../bench/options.js';
 import { formatLockStatTable, readLockStats, sortRows } from '../src/profile/lockstat-table.js';
 import { runProfile } from '../src/profile/run-profile.js';
 import { parsePositiveInt } from './args.js';
+
+/** One of the three modes, or an older alias (lock: exclusive, nolock: none). */
+function profileMode(text: string): Mode {
+  const m = MODE_ALIASES[text.trim()] ?? text.trim();
+  if (!(MODES as readonly string[]).includes(m)) throw new InvalidArgumentError(`unknown mode ${JSON.stringify(text)} (choose from ${MODES.join(', ')}; lock and nolock are aliases of exclusive and none)`);
+  return m as Mode;
+}
 
 export function register(program: Command): void {
   program
     .command('profile')
     .description('run readers and writers on one file and print the lock contention profile (lock_stat)')
-    .addOption(new Option('--mode <mode>', 'lock: readers take the inode mutex; nolock: dioread_nolock').choices(['lock', 'nolock']).default('nolock'))
+    .addOption(new Option('--mode <mode>', 'readLocking: exclusive (readers take the inode mutex), shared (the inode rwsem shared), none (dioread_nolock); lock and nolock are aliases of exclusive and none').argParser(profileMode).default('none'))
     .addOption(new Option('--workload <kind>', 'cached: page-cache hits; direct: O_DIRECT reads from the device').choices(['cached', 'direct']).default('cached'))
     .option('--threads <n>', 'reader threads', parsePositiveInt, 2)
     .option('--writers <n>', 'writer threads (buffered 4 KiB writes to other blocks of the file)', (t) => Number(t), 1)

@@ -38,24 +38,24 @@ test('dioread bench: a tiny run writes fio-shaped JSON and an SVG chart', () => 
     const args = [cli, 'bench', '--seconds', '0.1', '--ramp-seconds', '0.02', '--threads', '1,2', '--writers', '0,1', '--file-mib', '1', '--dir', dir, '--json', json, '--svg', svg, '--quiet'];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, `bench exited with ${r.status}: ${r.stderr}`);
-    assert.match(r.stdout, /targets \(issue 3/);
+    assert.match(r.stdout, /targets \(ratios of read IOPS/);
     assert.ok(r.stdout.includes(json) && r.stdout.includes(svg), 'the output names where it wrote');
 
     const report = JSON.parse(fs.readFileSync(json, 'utf8')) as BenchReport;
     assert.deepEqual(Object.keys(report), ['version', 'config', 'jobs', 'baselines']);
     assert.match(report.version, /^dioread-\d+\.\d+\.\d+/);
-    // 2 workloads x 2 modes x 2 writer counts x 2 thread counts
-    assert.equal(report.jobs.length, 16);
+    // 2 workloads x 3 modes x 2 writer counts x 2 thread counts
+    assert.equal(report.jobs.length, 24);
     // Per cell, no count is asserted: in a 0.1 s cell a lock-mode writer can legitimately be kept
     // off the inode mutex the whole time. Over the run, every kind of thread did some I/O.
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     for (const w of ['cached', 'direct']) {
-      for (const m of ['lock', 'nolock']) {
+      for (const m of ['exclusive', 'shared', 'none']) {
         assert.ok(sum(report.jobs.filter((j) => j.workload === w && j.mode === m).map((j) => j.read.total_ios)) > 0, `${w}/${m}: reads were done`);
       }
     }
     assert.ok(sum(report.jobs.map((j) => j.write.total_ios)) > 0, 'the writers wrote');
-    const lockReads = report.jobs.filter((j) => j.mode === 'lock').map((j) => j.locks.i_mutex.points.read?.acquisitions ?? 0);
+    const lockReads = report.jobs.filter((j) => j.mode === 'exclusive').map((j) => j.locks.i_mutex.points.read?.acquisitions ?? 0);
     assert.ok(sum(lockReads) > 0, 'lock-mode reads take the inode mutex');
     for (const j of report.jobs) {
       assert.deepEqual(Object.keys(j).slice(0, 8), ['jobname', 'workload', 'mode', 'threads', 'writers', 'read', 'write', 'locks']);
@@ -66,7 +66,7 @@ test('dioread bench: a tiny run writes fio-shaped JSON and an SVG chart', () => 
       assert.ok('waittime-total' in j.locks.i_mutex, `${j.jobname}: i_mutex wait total present`);
       if (j.locks.stats_level === 'timing') assert.equal(typeof j.locks.i_mutex['waittime-total'], 'number');
       // DESIGN.md invariant 4, visible in the output: nolock readers never take the inode mutex.
-      if (j.mode === 'nolock') assert.equal(j.locks.i_mutex.points.read?.acquisitions ?? 0, 0, `${j.jobname}: reads took i_mutex`);
+      if (j.mode === 'none') assert.equal(j.locks.i_mutex.points.read?.acquisitions ?? 0, 0, `${j.jobname}: reads took i_mutex`);
       for (const k of ['usr_cpu', 'sys_cpu', 'cpu_user_ns', 'cpu_system_ns'] as const) assert.equal(typeof j[k], 'number');
       assert.ok(j.other_cpu_busy === null || (j.other_cpu_busy >= 0 && j.other_cpu_busy <= 1), `${j.jobname}.other_cpu_busy`);
     }

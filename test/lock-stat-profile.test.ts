@@ -80,10 +80,11 @@ test('two threads on one lock: every round is a contention, charged to the waite
   }
 });
 
-test('profile: nolock readers take no i_mutex, lock-mode readers do; a writer takes i_completed_io_lock', async (t) => {
+test('profile: readers in mode none take no i_mutex, exclusive-mode readers do, shared-mode readers take i_rwsem shared; a writer takes i_completed_io_lock', async (t) => {
   const common = { workload: 'cached' as const, threads: 2, writers: 1, seconds: 1, fileMib: 4, trace: false, traceEventsPerThread: 0, lockStats: 'counters' as const };
-  const nolock = await runProfile({ ...common, mode: 'nolock' });
-  const locked = await runProfile({ ...common, mode: 'lock' });
+  const nolock = await runProfile({ ...common, mode: 'none' });
+  const locked = await runProfile({ ...common, mode: 'exclusive' });
+  const shared = await runProfile({ ...common, mode: 'shared' });
   const a = row(nolock.classes, 'i_mutex');
   const b = row(locked.classes, 'i_mutex');
   t.diagnostic(`nolock: ${nolock.readIops} read IOPS, i_mutex by reads ${a.points.read.acquisitions}; lock: ${locked.readIops} read IOPS, i_mutex by reads ${b.points.read.acquisitions}`);
@@ -91,13 +92,16 @@ test('profile: nolock readers take no i_mutex, lock-mode readers do; a writer ta
   assert.equal(a.points.read.acquisitions, 0, 'dioread_nolock reads skip the inode mutex');
   assert.ok(a.points.write.acquisitions > 0, 'the writer did take it');
   assert.ok(b.points.read.acquisitions > 0, 'lock-mode reads take the inode mutex');
+  assert.equal(row(shared.classes, 'i_mutex').points.read.acquisitions, 0, 'shared-mode reads skip the inode mutex');
+  assert.ok(row(shared.classes, 'i_rwsem-R').points.read.acquisitions > 0, 'shared-mode reads take i_rwsem shared');
+  assert.ok(row(shared.classes, 'i_rwsem-W').points.write.acquisitions > 0, 'and the writer takes it exclusive');
   assert.ok(row(nolock.classes, 'i_completed_io_lock').acquisitions > 0, 'writeback linked io_ends on the completed list');
   assert.ok(nolock.counters.conversions > 0, 'and they were converted');
   assert.match(formatLockStatTable(nolock.classes), /class name +contentions +waittime-min/);
 });
 
 test('profile --trace: a Chrome trace with events from every workload thread and the completed-list counter', async () => {
-  const r = await runProfile({ mode: 'nolock', workload: 'cached', threads: 2, writers: 1, seconds: 1, fileMib: 4, trace: true, traceEventsPerThread: 50_000, lockStats: 'timing' });
+  const r = await runProfile({ mode: 'none', workload: 'cached', threads: 2, writers: 1, seconds: 1, fileMib: 4, trace: true, traceEventsPerThread: 50_000, lockStats: 'timing' });
   const trace = JSON.parse(JSON.stringify(r.trace)) as { traceEvents: Array<{ ph: string; tid: number; ts: number; name: string; cat?: string }> };
   assert.ok(trace.traceEvents.length > 0);
   for (const e of trace.traceEvents) {

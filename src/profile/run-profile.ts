@@ -13,7 +13,8 @@ import type { ChromeTrace } from './chrome-trace.js';
 import type { LoadJob, LoadResult } from '../../workers/load-worker.js';
 
 export interface ProfileOptions {
-  mode: 'lock' | 'nolock';
+  /** readLocking of the engine. */
+  mode: 'exclusive' | 'shared' | 'none';
   workload: 'cached' | 'direct';
   threads: number;
   writers: number;
@@ -77,7 +78,7 @@ function openProfileEngine(o: ProfileOptions, image: string, readerBlocks: numbe
     // Room for the readers' blocks and half of the writers' region: writers then also hit the
     // dirty threshold, so writeback and the conversion worker run besides sync.
     cachePages: o.workload === 'cached' ? readerBlocks + readerBlocks / 2 + 256 : 4096,
-    dioreadNolock: o.mode === 'nolock',
+    readLocking: o.mode,
     lockStats: o.lockStats,
     traceEvents: o.trace ? o.traceEventsPerThread : 0,
     maxThreads: Math.max(64, o.threads + o.writers + 8),
