@@ -27,3 +27,12 @@ export function alignColumns(rows: string[][]): string[] {
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c].length)));
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
 }
+
+/** Bytes with binary units (KiB, MiB, GiB). */
+export function fmtBytes(x: number | null | undefined): string {
+  if (x === null || x === undefined) return '-';
+  if (x >= 1 << 30) return `${(x / 2 ** 30).toFixed(2)} GiB`;
+  if (x >= 1 << 20) return `${(x / 2 ** 20).toFixed(1)} MiB`;
+  if (x >= 1 << 10) return `${(x / 2 ** 10).toFixed(1)} KiB`;
+  return `${Math.round(x)} B`;
+}

@@ -36,6 +36,11 @@ export interface BenchOptions {
   writers: number[];
   /** Measured time per cell, and the unmeasured ramp before it. */
   seconds: number;
+  /**
+   * Every cell runs this many times, in rounds: each round runs every cell once, so a cell's
+   * repeats are spread over the run. The report's figures are the median repeat's.
+   */
+  repeat: number;
   rampSeconds: number;
   /** Size of the region the readers read (the writers write past it). */
   fileMib: number;
@@ -64,6 +69,9 @@ export const WRITER_SAMPLE_EVERY = 16;
 
 export const MAX_THREADS_PER_CELL = 256;
 export const MAX_WRITERS = 16;
+export const MAX_REPEAT = 100;
+/** A cell whose repeats' read IOPS spread more than this, (max - min) / median, is marked. */
+export const SPREAD_MARK = 0.1;
 
 /** Throws an Error naming the bad value; returns the options unchanged when they hold. */
 export function checkOptions(o: BenchOptions): BenchOptions {
@@ -78,6 +86,7 @@ export function checkOptions(o: BenchOptions): BenchOptions {
     if (!Number.isSafeInteger(n) || n < 0 || n > MAX_WRITERS) throw new Error(`bench: writer count ${n} is outside 0..${MAX_WRITERS}`);
   }
   if (!(o.seconds > 0 && o.seconds <= 3600)) throw new Error(`bench: --seconds ${o.seconds} is outside (0, 3600]`);
+  if (!Number.isSafeInteger(o.repeat) || o.repeat < 1 || o.repeat > MAX_REPEAT) throw new Error(`bench: --repeat ${o.repeat} is outside 1..${MAX_REPEAT}`);
   if (!(o.rampSeconds >= 0 && o.rampSeconds <= 600)) throw new Error(`bench: --ramp-seconds ${o.rampSeconds} is outside [0, 600]`);
   if (!Number.isSafeInteger(o.fileMib) || o.fileMib < 1 || o.fileMib > 4096) throw new Error(`bench: --file-mib ${o.fileMib} is outside 1..4096`);
   const bs = o.blockSize;

@@ -11,6 +11,8 @@ import type { ThreadResult } from './tasks.js';
 export interface Reader {
   read(position: number): number;
   close(): void | Promise<void>;
+  /** The engine thread slot of a dioread reader or writer (absent for a peer). */
+  readonly slot?: number;
 }
 
 export interface LoopShape {
@@ -68,7 +70,7 @@ export function runLoop(io: Reader, s: LoopShape, ctl: Int32Array, role: 'read' 
   const seconds = (performance.now() - t0) / 1000;
   const latencyHistogram = encodeHistogram(hist);
   hist.destroy();
-  return { role, ios, bytes: ios * bs, seconds, latencyHistogram };
+  return { role, ios, bytes: ios * bs, seconds, latencyHistogram, heapBytes: process.memoryUsage().heapTotal, slot: io.slot ?? -1 };
 }
 
 function short(role: string, pos: number, bs: number): never {

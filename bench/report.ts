@@ -35,12 +35,26 @@ export interface JobLocks {
   other: Record<string, LockDelta>;
 }
 
-export interface Job {
-  jobname: string;
-  workload: Workload;
-  mode: Mode;
-  threads: number;
-  writers: number;
+/**
+ * Memory beside speed, for one repeat of a cell. RSS is the whole process's (every thread, and the
+ * pages of shared memory it touched); the per-reader figures are what one more reader thread costs.
+ */
+export interface MemoryStats {
+  /** Resident set of the process at the end of the window (bytes). */
+  rss_bytes: number;
+  /**
+   * SharedArrayBuffer bytes of the configuration: the engine's (metadata words, page-cache frames
+   * with every slot's bounce buffer, lock statistics, trace) or a peer's shared copy of the data.
+   */
+  shared_bytes: number;
+  /** Per reader thread: its isolate's V8 heap (heapTotal at the end of its loop, mean over the readers). */
+  reader_heap_bytes: number;
+  /** Per reader thread: shared bytes that are its own (a dioread view's bounce buffer, lock-stat and trace rows, thread slot). */
+  reader_shared_bytes: number;
+}
+
+/** One repeat of an engine cell: the figures of one measured window. */
+export interface CellStats {
   read: IoStats;
   write: IoStats;
   locks: JobLocks;
@@ -51,27 +65,56 @@ export interface Job {
   cpu_system_ns: number;
   /** Share (0..1) of all CPUs other processes used during the window; null where unknown. */
   other_cpu_busy: number | null;
+  memory: MemoryStats;
 }
 
-export interface Baseline {
-  name: BaselineName;
+/**
+ * An engine cell: its figures are those of its median repeat (by read IOPS; with an even number of
+ * repeats the lower of the two middle ones), and `repeats` keeps every repeat in the order they ran.
+ */
+export interface Job extends CellStats {
+  jobname: string;
   workload: Workload;
+  mode: Mode;
   threads: number;
+  writers: number;
+  /** Reads in flight from the one reader (workload async only). */
+  iodepth?: number;
+  /** (max - min) / median of the repeats' read IOPS (0 with one repeat). */
+  read_iops_spread: number;
+  repeats: CellStats[];
+}
+
+/** One repeat of a peer at a thread count (or iodepth). */
+export interface PeerStats {
   read: IoStats;
   usr_cpu: number;
   sys_cpu: number;
   other_cpu_busy: number | null;
+  /** null for fio (its own processes). */
+  memory: MemoryStats | null;
 }
 
-/** One cell of the lock-statistics cost run: the same cached cell at one level. */
+export interface Baseline extends PeerStats {
+  name: BaselineName;
+  workload: Workload;
+  threads: number;
+  iodepth?: number;
+  read_iops_spread: number;
+  repeats: PeerStats[];
+}
+
+/** One cell of the lock-statistics cost run: the same cached cell at one level (medians over the repeats). */
 export interface LockStatsCostRow {
   mode: string;
   threads: number;
   level: 'off' | 'counters' | 'timing';
   read_iops: number;
-  /** 1 - iops / iops at 'off' (0.05 = the level costs 5% of read throughput). */
+  /** 1 - iops / iops at 'off' (0.05 = the level costs 5% of read throughput), from the medians. */
   cost_vs_off: number;
+  /** The largest share of the CPUs other processes used during one of its repeats. */
   other_cpu_busy: number | null;
+  read_iops_repeats: number[];
 }
 
 export interface BenchReport {
@@ -81,6 +124,22 @@ export interface BenchReport {
   baselines: Baseline[];
   /** Present with --lock-stats-cost. */
   lock_stats_cost?: LockStatsCostRow[];
+}
+
+/** The median repeat by read IOPS (the lower middle one for an even count) and the spread (max - min) / median. */
+export function medianRepeat<T extends { read: { iops: number } }>(repeats: readonly T[]): { median: T; spread: number } {
+  if (repeats.length === 0) throw new Error('bench: a cell with no repeat');
+  const sorted = [...repeats].sort((a, b) => a.read.iops - b.read.iops);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  const lo = sorted[0].read.iops;
+  const hi = sorted[sorted.length - 1].read.iops;
+  return { median, spread: median.read.iops > 0 ? round3((hi - lo) / median.read.iops) : 0 };
+}
+
+/** The median of plain numbers (the lower middle one for an even count). */
+export function medianOf(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.floor((s.length - 1) / 2)];
 }
 
 /** fio's read (or write) block from the threads' results over a window of `seconds`. */

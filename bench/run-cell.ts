@@ -30,6 +30,8 @@ export interface CellOutcome {
   cpuSystemNs: number;
   /** Share of all CPUs other processes used in the window (bench/host.ts), null if unknown. */
   otherCpuBusy: number | null;
+  /** Resident set of the process at the end of the window (every thread still running). */
+  rssBytes: number;
 }
 
 export async function runCell(pool: Piscina, plan: CellPlan): Promise<CellOutcome> {
@@ -61,6 +63,7 @@ export async function runCell(pool: Piscina, plan: CellPlan): Promise<CellOutcom
     const t0 = performance.now();
     setPhase(ctl, PHASE_MEASURE);
     await delay(plan.seconds);
+    const rssBytes = process.memoryUsage.rss(); // before STOP: every thread of the cell is alive
     setPhase(ctl, PHASE_STOP);
     const t1 = performance.now();
     const cpu = process.cpuUsage(cpu0);
@@ -75,6 +78,7 @@ export async function runCell(pool: Piscina, plan: CellPlan): Promise<CellOutcom
       cpuUserNs: cpu.user * 1000,
       cpuSystemNs: cpu.system * 1000,
       otherCpuBusy: otherBusy(host0, host1),
+      rssBytes,
     };
   } finally {
     if (Atomics.load(ctl, CTL_PHASE) !== PHASE_STOP) setPhase(ctl, PHASE_STOP);

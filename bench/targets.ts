@@ -1,7 +1,7 @@
 // The benchmark's targets: ratios of two cells' read IOPS (a mode against a peer, or against another
 // mode), computed from one run's report. Printed with the table; no test asserts them.
 // No fio counterpart.
-import type { BaselineName, Mode, Workload } from './options.js';
+import { SPREAD_MARK, type BaselineName, type Mode, type Workload } from './options.js';
 import type { BenchReport } from './report.js';
 
 export interface TargetResult {
@@ -14,8 +14,10 @@ export interface TargetResult {
   /** the two figures divided */
   numerator: number | null;
   denominator: number | null;
-  /** other processes used more than SKEW_BUSY of the CPUs during one of the two cells */
+  /** other processes used more than SKEW_BUSY of the CPUs during a repeat of one of the two cells */
   skewed: boolean;
+  /** the repeats of one of the two cells spread more than SPREAD_MARK */
+  spread: boolean;
 }
 
 /** Share of the CPUs other processes may use during a cell before its figure counts as skewed. */
@@ -23,15 +25,24 @@ export const SKEW_BUSY = 0.1;
 
 type Ref = { job: { workload: Workload; mode: Mode; threads: number; writers: number } } | { baseline: { name: BaselineName; workload: Workload; threads: number } };
 
-function cellOf(r: BenchReport, ref: Ref): { read: { iops: number }; other_cpu_busy: number | null } | undefined {
+type Cell = { read: { iops: number }; other_cpu_busy: number | null; read_iops_spread?: number; repeats?: Array<{ other_cpu_busy: number | null }> };
+
+function cellOf(r: BenchReport, ref: Ref): Cell | undefined {
   if ('job' in ref) {
     return r.jobs.find((x) => x.workload === ref.job.workload && x.mode === ref.job.mode && x.threads === ref.job.threads && x.writers === ref.job.writers);
   }
   return r.baselines.find((x) => x.name === ref.baseline.name && x.workload === ref.baseline.workload && x.threads === ref.baseline.threads);
 }
 
-export function isSkewed(x: { other_cpu_busy: number | null } | undefined): boolean {
-  return !!x && x.other_cpu_busy !== null && x.other_cpu_busy > SKEW_BUSY;
+/** Other processes used more than SKEW_BUSY of the CPUs during the cell (during any of its repeats). */
+export function isSkewed(x: { other_cpu_busy: number | null; repeats?: Array<{ other_cpu_busy: number | null }> } | undefined): boolean {
+  if (!x) return false;
+  const busy = (b: number | null) => b !== null && b > SKEW_BUSY;
+  return x.repeats && x.repeats.length > 0 ? x.repeats.some((rep) => busy(rep.other_cpu_busy)) : busy(x.other_cpu_busy);
+}
+
+function isSpread(x: Cell | undefined): boolean {
+  return !!x && (x.read_iops_spread ?? 0) > SPREAD_MARK;
 }
 
 const job = (workload: Workload, mode: Mode, threads: number, writers: number): Ref => ({ job: { workload, mode, threads, writers } });
@@ -82,6 +93,6 @@ export function evaluateTargets(r: BenchReport): TargetResult[] {
     const n = a ? a.read.iops : null;
     const d = b ? b.read.iops : null;
     const ratio = n !== null && d !== null && d > 0 ? n / d : null;
-    return { what: t.what, ratio, min: t.min, aim: t.aim, met: ratio === null ? null : ratio >= t.min, numerator: n, denominator: d, skewed: isSkewed(a) || isSkewed(b) };
+    return { what: t.what, ratio, min: t.min, aim: t.aim, met: ratio === null ? null : ratio >= t.min, numerator: n, denominator: d, skewed: isSkewed(a) || isSkewed(b), spread: isSpread(a) || isSpread(b) };
   });
 }

@@ -64,4 +64,8 @@ export interface ThreadResult {
   seconds: number;
   /** hdr-histogram of the sampled completion latencies (ns), compressed base64. */
   latencyHistogram: string;
+  /** This thread's V8 heap (heapTotal of its isolate) at the end of its loop, bytes. */
+  heapBytes: number;
+  /** The engine thread slot of a dioread reader or writer (-1 for a peer): trace events carry it. */
+  slot: number;
 }

@@ -12,7 +12,7 @@ export function runWriter(t: WriteTask, ctl: Int32Array): ThreadResult {
     try {
       const buf = Buffer.alloc(t.blockSize, 0x40 + (t.threadIndex & 0x3f));
       // Reader-shaped, so that the writer runs the very same loop (phases, offsets, sampling).
-      const writer: Reader = { read: (position) => fh.writeSync(buf, { position: position }), close: () => undefined };
+      const writer: Reader = { read: (position) => fh.writeSync(buf, { position: position }), close: () => undefined, slot: view.slot };
       return runLoop(writer, { threadIndex: t.threadIndex, blockSize: t.blockSize, firstIo: t.firstIo + t.threadIndex * t.regionIos, regionIos: t.regionIos, sampleEvery: t.sampleEvery }, ctl, 'write');
     } finally {
       fh.closeSync();

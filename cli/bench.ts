@@ -56,6 +56,7 @@ interface BenchCliOptions {
   writers: number[];
   seconds: number;
   rampSeconds: number;
+  repeat: number;
   fileMib: number;
   blockSize: number;
   baselines: BenchOptions['baselines'];
@@ -68,6 +69,14 @@ interface BenchCliOptions {
   quiet?: boolean;
   via: 'engine' | 'mount';
 }
+
+/**
+ * The defaults keep `npm start` (every cell of both workloads in three modes, every peer) under
+ * about two minutes on 2 cores: 3 repeats of 0.4 s windows after a 0.1 s ramp.
+ */
+const DEFAULT_SECONDS = 0.4;
+const DEFAULT_RAMP_SECONDS = 0.1;
+const DEFAULT_REPEAT = 3;
 
 /** An option whose default shows in --help as it is typed ("lock,nolock"), not as JSON. */
 function listOption<T>(flags: string, description: string, parse: (text: string) => T, text: string): Option {
@@ -83,8 +92,9 @@ export function register(program: Command): void {
     .option('--threads <list>', `reader thread counts for every workload (default: ${DEFAULT_THREADS.cached.join(',')} for cached, ${DEFAULT_THREADS.direct.join(',')} for direct)`, countList(1, 256))
     .addOption(listOption('--modes <list>', 'readLocking of the engine: exclusive (readers take the inode mutex), shared (the inode rwsem shared), none (dioread_nolock); lock and nolock are aliases of exclusive and none', modeList, MODES.join(',')))
     .addOption(listOption('--writers <list>', 'writer threads doing buffered writes to other blocks of the file', countList(0, 16), '0,1'))
-    .option('--seconds <n>', 'measured seconds per cell', seconds(0.001), 1)
-    .option('--ramp-seconds <n>', 'unmeasured warm-up per cell (fio ramp_time)', seconds(0), 0.2)
+    .option('--seconds <n>', 'measured seconds per cell (per repeat)', seconds(0.001), DEFAULT_SECONDS)
+    .option('--ramp-seconds <n>', 'unmeasured warm-up per cell (fio ramp_time)', seconds(0), DEFAULT_RAMP_SECONDS)
+    .option('--repeat <n>', 'run every cell this many times, the repeats interleaved across the cells; the tables show the median and the spread', positiveInt, DEFAULT_REPEAT)
     .option('--file-mib <n>', 'size of the region the readers read, MiB', positiveInt, 16)
     .option('--block-size <bytes>', 'bytes per read (a power of two, 512 to 1M)', parseSize, 4096)
     .addOption(listOption('--baselines <list>', "peers to run, or 'none'", (t: string) => (t.trim() === 'none' ? [] : choiceList(BASELINES, 'baseline')(t)), BASELINES.join(',')))
@@ -112,6 +122,7 @@ function benchOptions(o: BenchCliOptions): BenchOptions {
     writers: o.writers,
     seconds: o.seconds,
     rampSeconds: o.rampSeconds,
+    repeat: o.repeat,
     fileMib: o.fileMib,
     blockSize: o.blockSize,
     baselines: o.baselines,

@@ -1,6 +1,7 @@
-// Guards issue 3's output format: a tiny `dioread bench` run (every workload, mode, writer count
-// and peer that is installed) writes fio-shaped JSON and an SVG. It checks shapes and
-// self-consistency only — never how fast anything is (speed targets are not tests).
+// Guards the benchmark's output format (issue 3, and issue 9's repeats and memory): a tiny
+// `dioread bench --repeat 2` run (every workload, mode, writer count and peer that is installed)
+// writes fio-shaped JSON keeping every repeat, and an SVG. It checks shapes and self-consistency
+// only — never how fast anything is (speed targets are not tests).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { BenchReport, IoStats } from '../bench/report.js';
+import type { Baseline, BenchReport, IoStats, Job } from '../bench/report.js';
 
 const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const PERCENTILE_KEYS = ['50.000000', '90.000000', '99.000000', '99.900000'];
@@ -30,15 +31,27 @@ function checkIo(io: IoStats, where: string): void {
   }
 }
 
-test('dioread bench: a tiny run writes fio-shaped JSON and an SVG chart', () => {
+/** A cell keeps both repeats; its figures are one of them (the median, by read IOPS), its spread theirs. */
+function checkRepeats(cell: Job | Baseline, where: string): void {
+  assert.equal(cell.repeats.length, 2, `${where}: both repeats kept`);
+  cell.repeats.forEach((rep, i) => checkIo(rep.read, `${where}.repeats[${i}].read`));
+  const iops = cell.repeats.map((rep) => rep.read.iops).sort((a, b) => a - b);
+  assert.equal(cell.read.iops, iops[0], `${where}: the median of two is the lower repeat`);
+  const spread = iops[0] > 0 ? (iops[1] - iops[0]) / iops[0] : 0;
+  assert.ok(Math.abs(cell.read_iops_spread - spread) < 0.001, `${where}: read_iops_spread ${cell.read_iops_spread} is (max - min) / median ${spread}`);
+  if (cell.memory) assert.ok(cell.memory.rss_bytes > 0, `${where}: RSS measured`);
+}
+
+test('dioread bench: a tiny repeated run writes fio-shaped JSON with every repeat, and an SVG chart', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dioread-bench-test-'));
   try {
     const json = path.join(dir, 'out.json');
     const svg = path.join(dir, 'out.svg');
-    const args = [cli, 'bench', '--seconds', '0.1', '--ramp-seconds', '0.02', '--threads', '1,2', '--writers', '0,1', '--file-mib', '1', '--dir', dir, '--json', json, '--svg', svg, '--quiet'];
+    const args = [cli, 'bench', '--seconds', '0.1', '--ramp-seconds', '0.02', '--threads', '1,2', '--writers', '0,1', '--file-mib', '1', '--repeat', '2', '--dir', dir, '--json', json, '--svg', svg, '--quiet'];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, `bench exited with ${r.status}: ${r.stderr}`);
-    assert.match(r.stdout, /targets \(ratios of read IOPS/);
+    assert.match(r.stdout, /targets \(ratios of median read IOPS/);
+    assert.match(r.stdout, /memory/);
     assert.ok(r.stdout.includes(json) && r.stdout.includes(svg), 'the output names where it wrote');
 
     const report = JSON.parse(fs.readFileSync(json, 'utf8')) as BenchReport;
@@ -69,6 +82,8 @@ test('dioread bench: a tiny run writes fio-shaped JSON and an SVG chart', () => 
       if (j.mode === 'none') assert.equal(j.locks.i_mutex.points.read?.acquisitions ?? 0, 0, `${j.jobname}: reads took i_mutex`);
       for (const k of ['usr_cpu', 'sys_cpu', 'cpu_user_ns', 'cpu_system_ns'] as const) assert.equal(typeof j[k], 'number');
       assert.ok(j.other_cpu_busy === null || (j.other_cpu_busy >= 0 && j.other_cpu_busy <= 1), `${j.jobname}.other_cpu_busy`);
+      checkRepeats(j, j.jobname);
+      assert.ok(j.memory.shared_bytes > 0 && j.memory.reader_shared_bytes > 0, `${j.jobname}: the engine's shared memory is counted`);
     }
     const skipped = (report.config.baselines_skipped as Array<{ name: string }>).map((s) => s.name);
     const expected = ['sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct', 'fio'].filter((n) => !skipped.includes(n));
@@ -77,6 +92,7 @@ test('dioread bench: a tiny run writes fio-shaped JSON and an SVG chart', () => 
       assert.deepEqual(Object.keys(b).slice(0, 4), ['name', 'workload', 'threads', 'read']);
       checkIo(b.read, `${b.name}/${b.threads}`);
       assert.ok(b.read.total_ios > 0, `${b.name}/${b.threads}: a peer with nobody to wait for did some reads`);
+      checkRepeats(b, `${b.name}/${b.threads}`);
     }
 
     const text = fs.readFileSync(svg, 'utf8');

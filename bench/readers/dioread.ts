@@ -21,6 +21,10 @@ export class DioreadReader implements Reader {
     this.buf = Buffer.alloc(t.blockSize);
   }
 
+  get slot(): number {
+    return this.view.slot;
+  }
+
   read(position: number): number {
     return this.fh.readSync(this.buf, { position: position });
   }

@@ -1,0 +1,116 @@
+// The peers' cells of one round: each peer at each thread count, as threads on the pool over its
+// own copy of the data (or the image's blocks of the bench file), and fio as its own processes.
+// fio counterpart: the same job with other ioengines (and fio itself).
+import { cpuSnapshot, otherBusy } from './host.js';
+import { meanHeapBytes } from './memory.js';
+import { BASELINE_WORKLOAD, SAMPLE_EVERY, type BaselineName, type BenchOptions, type Workload } from './options.js';
+import { fioArgs, runFio, type FioJob } from './fio.js';
+import type { PhysicalRun } from './image.js';
+import { makeCachedHostFile, makeLmdbEnv, makeSab } from './peers.js';
+import { cpuPercent, ioStats, type PeerStats } from './report.js';
+import type { Repeats } from './repeats.js';
+import { runCell } from './run-cell.js';
+import type { ReaderKind } from './tasks.js';
+import type { BenchRun } from './engine-cells.js';
+
+/** The peers that run as threads on the pool (fio runs as its own processes). */
+type PoolPeer = Exclude<BaselineName, 'fio'>;
+type PeerSource = { sab: SharedArrayBuffer } | { path: string; offsetBytes?: number };
+
+/** Each peer's data, made once before the first round; the span of the bench file on the image for the direct peers. */
+export interface PeerSources {
+  peers: BaselineName[];
+  sources: Map<PoolPeer, PeerSource>;
+  span: PhysicalRun | null;
+}
+
+export async function setUpPeers(run: BenchRun, peers: BaselineName[], runs: PhysicalRun[]): Promise<PeerSources> {
+  const span = runs.length ? fioSpan(runs) : null;
+  if (runs.length > 1 && peers.some((b) => BASELINE_WORKLOAD[b] === 'direct')) {
+    run.ui.note(`note: the bench file lies in ${runs.length} runs on the image; the direct peers read their whole span (${span!.sizeBytes} bytes)`);
+  }
+  const sources = new Map<PoolPeer, PeerSource>();
+  for (const name of peers.filter((b): b is PoolPeer => b !== 'fio')) {
+    run.ui.cell(`${name}: setting up`);
+    sources.set(name, await peerSource(name, run.tmp, run.plan.readBytes, run.o.blockSize, run.image, span));
+  }
+  return { peers, sources, span };
+}
+
+/** One round of the peers: every pool peer at every thread count of its workload, then fio. */
+export async function peerRound(run: BenchRun, rec: Repeats, s: PeerSources): Promise<void> {
+  const { o, ui } = run;
+  for (const [name, source] of s.sources) {
+    const w = BASELINE_WORKLOAD[name];
+    for (const threads of o.threads[w]) {
+      ui.cell(`${name} ${threads}t`);
+      rec.addPeer({ name, workload: w, threads }, await peerCell(run, name, w, source, threads));
+      ui.done();
+    }
+  }
+  if (s.peers.includes('fio') && s.span) await fioCells(run, rec, s.span);
+}
+
+/** fio over the image's span of the bench file, at each direct thread count (fio's jobs). */
+async function fioCells(run: BenchRun, rec: Repeats, span: PhysicalRun): Promise<void> {
+  for (const jobsN of run.o.threads.direct) {
+    run.ui.cell(`fio ${jobsN} jobs`);
+    const host0 = cpuSnapshot(); // fio's processes count as this process's children once reaped
+    const r = await runFio(fioJob(run.o, run.image, span, jobsN));
+    const other = otherBusy(host0, cpuSnapshot());
+    rec.addPeer({ name: 'fio', workload: 'direct', threads: jobsN }, { read: r.read, usr_cpu: r.usr_cpu, sys_cpu: r.sys_cpu, other_cpu_busy: other, memory: null });
+    run.ui.done();
+  }
+}
+
+async function peerSource(name: PoolPeer, dir: string, bytes: number, blockSize: number, image: string, span: PhysicalRun | null): Promise<PeerSource> {
+  switch (name) {
+    case 'sab-memcpy':
+      return { sab: makeSab(bytes, blockSize) };
+    case 'node-fs':
+      return { path: makeCachedHostFile(dir, bytes, blockSize) };
+    case 'lmdb':
+      return { path: await makeLmdbEnv(dir, bytes, blockSize) };
+    case 'node-fs-direct':
+      if (!span) throw new Error('bench: node-fs-direct needs the bench file on the image');
+      return { path: image, offsetBytes: span.offsetBytes };
+  }
+}
+
+/** Shared bytes a peer's configuration holds (sab-memcpy's copy; the others read files) and each of its readers holds. */
+function peerSharedBytes(source: PeerSource, blockSize: number, name: PoolPeer): { config: number; reader: number } {
+  if ('sab' in source) return { config: source.sab.byteLength, reader: 0 };
+  // node-fs-direct reads into a SharedArrayBuffer of its own (aligned memory, bench/readers/node-fs-direct.ts).
+  return { config: 0, reader: name === 'node-fs-direct' ? blockSize + 4096 : 0 };
+}
+
+async function peerCell(run: BenchRun, name: PoolPeer, w: Workload, source: PeerSource, threads: number): Promise<PeerStats> {
+  const { o } = run;
+  const out = await runCell(run.pool, {
+    readers: threads,
+    read: { role: 'read', kind: name satisfies ReaderKind, ...source, regionIos: run.readIos, blockSize: o.blockSize, sampleEvery: SAMPLE_EVERY[w] },
+    writers: 0,
+    seconds: o.seconds,
+    rampSeconds: o.rampSeconds,
+  });
+  const shared = peerSharedBytes(source, o.blockSize, name);
+  return {
+    read: ioStats(out.reads, out.seconds, SAMPLE_EVERY[w]),
+    usr_cpu: cpuPercent(out.cpuUserNs, out.seconds),
+    sys_cpu: cpuPercent(out.cpuSystemNs, out.seconds),
+    other_cpu_busy: out.otherCpuBusy,
+    memory: { rss_bytes: out.rssBytes, shared_bytes: shared.config, reader_heap_bytes: meanHeapBytes(out.reads), reader_shared_bytes: shared.reader },
+  };
+}
+
+export function fioSpan(runs: PhysicalRun[]): PhysicalRun {
+  const start = Math.min(...runs.map((r) => r.offsetBytes));
+  const end = Math.max(...runs.map((r) => r.offsetBytes + r.sizeBytes));
+  return { offsetBytes: start, sizeBytes: end - start };
+}
+
+export function fioJob(o: BenchOptions, image: string, span: PhysicalRun, jobs: number): FioJob {
+  return { image, offsetBytes: span.offsetBytes, sizeBytes: span.sizeBytes, blockSize: o.blockSize, jobs, seconds: o.seconds, rampSeconds: o.rampSeconds };
+}
+
+export { fioArgs };
