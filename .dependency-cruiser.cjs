@@ -18,7 +18,7 @@ module.exports = {
       name: 'thread-side-not-to-main-thread',
       severity: 'error',
       comment: 'code that runs on every thread never imports the main-thread Engine',
-      from: { path: '^dist/src/', pathNot: '^dist/src/(engine|file-handle|mount|index|profile/run-profile)\\.js$' },
+      from: { path: '^dist/src/', pathNot: '^dist/src/(engine|file-handle|mount|index)\\.js$' },
       to: { path: '^dist/src/(engine|file-handle|mount|index)\\.js$' },
     },
     { name: 'no-test-from-product', severity: 'error', comment: 'nothing shipped imports tests', from: { path: '^dist/(src|workers|bench|cli)/' }, to: { path: '^dist/test/' } },

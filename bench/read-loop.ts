@@ -5,6 +5,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { CTL_PHASE, PHASE_MEASURE, PHASE_RAMP, signalReady } from './control.js';
 import { encodeHistogram, newLatencyHistogram } from './latency.js';
 import { threadSeed, xorshift32 } from '../src/prng.js';
+import { nowNs } from '../src/sync/trace.js';
 import type { ThreadResult } from './tasks.js';
 
 /** One way to read `blockSize` bytes at a byte position; returns bytes read. */
@@ -13,7 +14,15 @@ export interface Reader {
   close(): void | Promise<void>;
   /** The engine thread slot of a dioread reader or writer (absent for a peer). */
   readonly slot?: number;
+  /**
+   * Asked once as measuring starts: a recorder of batch spans when the engine traces (dioread
+   * profile --trace), else null. Absent for a peer.
+   */
+  batchTracer?(): BatchTracer | null;
 }
+
+/** Records one batch of `ios` I/Os that started at `startNs` (src/sync/trace.ts nowNs) and ends now. */
+export type BatchTracer = (startNs: number, ios: number) => void;
 
 export interface LoopShape {
   threadIndex: number;
@@ -52,7 +61,9 @@ export function runLoop(io: Reader, s: LoopShape, ctl: Int32Array, role: 'read' 
   x = seed;
   let ios = 0;
   const t0 = performance.now();
+  const trace = io.batchTracer?.() ?? null;
   while (Atomics.load(ctl, CTL_PHASE) === PHASE_MEASURE) {
+    const b0 = trace ? nowNs() : 0;
     for (let i = 1; i < k; i++) {
       x = xorshift32(x);
       const pos = (base + (x % region)) * bs;
@@ -66,6 +77,7 @@ export function runLoop(io: Reader, s: LoopShape, ctl: Int32Array, role: 'read' 
     if (n !== bs) short(role, pos, bs);
     hist.recordValue(Math.round((b - a) * 1e6));
     ios += k;
+    if (trace) trace(b0, k);
   }
   const seconds = (performance.now() - t0) / 1000;
   const latencyHistogram = encodeHistogram(hist);

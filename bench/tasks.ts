@@ -42,6 +42,10 @@ export interface WriteTask extends ThreadTaskBase {
    */
   firstIo: number;
   regionIos: number;
+  /** fsync every this many writes (0 or absent: never), as `dioread profile` does. */
+  syncEvery?: number;
+  /** Truncate the file to firstIo * blockSize (the readers' region stays) every this many writes (0 or absent: never). */
+  truncateEvery?: number;
 }
 
 /** One warm-up pass over a dioread file through a buffered handle (fills the page cache). */

@@ -1,10 +1,12 @@
-// dioread profile: run a workload and print lock_stat for it, sorted by contentions, with a plain
+// dioread profile: run a workload on the benchmark's threads and print lock_stat for it, sorted by contentions, with a plain
 // reading; optional JSON and Chrome trace. kernel counterpart: /proc/lock_stat, `perf lock contention`.
 import fs from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { MODES, MODE_ALIASES, type Mode } from '../bench/options.js';
 import { formatLockStatTable, readLockStats, sortRows } from '../src/profile/lockstat-table.js';
-import { runProfile } from '../src/profile/run-profile.js';
+import { fmtNs } from '../bench/format.js';
+import { percentileKey } from '../bench/latency.js';
+import { runProfile } from '../bench/profile.js';
 import { parsePositiveInt } from './args.js';
 
 /** One of the three modes, or an older alias (lock: exclusive, nolock: none). */
@@ -46,12 +48,12 @@ export function register(program: Command): void {
       const toStdout = o.json === '-';
       const log = toStdout ? console.error : console.log;
       log(`dioread profile: mode ${o.mode}, workload ${o.workload}, ${o.threads} reader(s), ${o.writers} writer(s), ${o.seconds} s, O_DIRECT ${r.config.deviceDirect}`);
-      log(`read ${r.readIops.toLocaleString('en-US')} IOPS, write ${r.writeIops.toLocaleString('en-US')} IOPS, conversions ${r.counters.conversions}`);
+      log(`read ${r.readIops.toLocaleString('en-US')} IOPS (p50 ${fmtNs(r.read.clat_ns.percentile[percentileKey(50)])}, p99 ${fmtNs(r.read.clat_ns.percentile[percentileKey(99)])}), write ${r.writeIops.toLocaleString('en-US')} IOPS, conversions ${r.counters.conversions}`);
       log('');
       log(formatLockStatTable(r.classes, { all: o.all }));
       for (const line of readLockStats(r.classes)) log(line);
       if (o.json) {
-        const text = JSON.stringify({ config: r.config, readIops: r.readIops, writeIops: r.writeIops, classes: sortRows(r.classes) }, null, 2);
+        const text = JSON.stringify({ config: r.config, readIops: r.readIops, writeIops: r.writeIops, read: r.read, write: r.write, classes: sortRows(r.classes) }, null, 2);
         if (toStdout) console.log(text);
         else {
           fs.writeFileSync(o.json, text + '\n');

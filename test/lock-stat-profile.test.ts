@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Engine } from '../src/index.js';
 import type { LockStatRow } from '../src/lockstat.js';
-import { runProfile } from '../src/profile/run-profile.js';
+import { runProfile } from '../bench/profile.js';
 import { formatLockStatTable, readLockStats } from '../src/profile/lockstat-table.js';
 import { I_MUTEX, inodeWord } from '../src/shm/layout.js';
 import { runWorker } from './helpers/image.js';

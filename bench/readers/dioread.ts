@@ -1,7 +1,9 @@
 // Reader: dioread itself, on a thread attached to the shared engine (attach + openSync + readSync).
 // fio counterpart: ioengine=psync on the file, direct=0 (cached) or direct=1 (direct).
 import { attach, type AttachedEngine, type SyncFileHandle } from '../../src/index.js';
-import type { Reader } from '../read-loop.js';
+import { OP_READ, TK_BATCH } from '../../src/shm/layout.js';
+import { nowNs, traceEvent, tracing } from '../../src/sync/trace.js';
+import type { BatchTracer, Reader } from '../read-loop.js';
 import type { ReadTask } from '../tasks.js';
 
 export class DioreadReader implements Reader {
@@ -25,6 +27,10 @@ export class DioreadReader implements Reader {
     return this.view.slot;
   }
 
+  batchTracer(): BatchTracer | null {
+    return dioreadBatchTracer(this.view, OP_READ);
+  }
+
   read(position: number): number {
     return this.fh.readSync(this.buf, { position: position });
   }
@@ -33,4 +39,11 @@ export class DioreadReader implements Reader {
     this.fh.closeSync();
     this.view.detach();
   }
+}
+
+/** When the engine traces, a recorder of a workload thread's batches (TK_BATCH events of op `op`, on the thread's slot). */
+export function dioreadBatchTracer(view: AttachedEngine, op: number): BatchTracer | null {
+  const vol = view.volume;
+  if (!tracing(vol)) return null;
+  return (startNs, ios) => traceEvent(vol, TK_BATCH, startNs, nowNs() - startNs, op, ios, 0);
 }
