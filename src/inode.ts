@@ -366,7 +366,7 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
 }
 
 /** A direct read retries this often when the extents move under it, then goes through the cache. */
-const DIRECT_READ_RETRIES = 16;
+export const DIRECT_READ_RETRIES = 16;
 
 /**
  * How many of the `blocks` pages from `index` on are not cached (at least 1: the caller already
@@ -374,7 +374,7 @@ const DIRECT_READ_RETRIES = 16;
  * meanwhile (H_HASH_SEQ), else it keeps just the first block.
  * Model: model/dioread.pml dreader (DRUN run test); model/pagehash.pml probe2 (docs/MODEL.md).
  */
-function uncachedRun(v: Volume, ino: number, index: number, blocks: number): number {
+export function uncachedRun(v: Volume, ino: number, index: number, blocks: number): number {
   if (blocks <= 1) return blocks;
   const s = hashWalkBegin(v);
   for (let i = 1; i < blocks; i++) if (findPage(v, ino, index + i) >= 0) return i;
