@@ -14,6 +14,7 @@ import { Piscina } from 'piscina';
 import { parseOpenArgs, type OpenMode, checkMkdirOptions } from './fs-args.js';
 import { parseMode, parseTime } from './attr.js';
 import { FileHandle, type HandleHost } from './file-handle.js';
+import { closeAio } from './aio.js';
 import { DioreadError, publicError, reviveError, showValue } from './errors.js';
 import { collectLockStats, type LockStatRow } from './lockstat.js';
 import { buildChromeTrace, type ChromeTrace } from './profile/chrome-trace.js';
@@ -562,6 +563,7 @@ export class Engine implements HandleHost {
         await exited;
       }
       await this.pool.destroy();
+      await closeAio(this.main); // the main thread's async direct reads (src/aio.ts): their ring or descriptor
       this.main.detach();
       this.imageLock?.release();
     }

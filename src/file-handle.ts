@@ -7,6 +7,7 @@
 // They run one after another, in call order (a per-handle chain), as the kernel serializes them on
 // f_pos; positional calls do not wait for that chain and leave the position alone.
 
+import { aioReadDirect } from './aio.js';
 import { DioreadError, showValue } from './errors.js';
 import { DEFAULT_READ_BYTES, describeMode, parseAllocateArgs, parseLength, parseReadArgs, parseWriteArgs, toBytes, type OpenMode } from './fs-args.js';
 import { FileReadStream, FileWriteStream, readableWebStream, type ReadStreamOptions, type WriteStreamOptions } from './file-streams.js';
@@ -90,8 +91,19 @@ export class FileHandle {
   }
 
   private async readAt(buf: Uint8Array, off: number, len: number, position: number): Promise<number> {
-    const hit = this.mode.direct ? -1 : this.readCachedHere(buf, off, len, position);
+    if (this.mode.direct) {
+      // Many direct reads in flight from this thread (src/aio.ts); what it leaves goes to the pool.
+      const r = await aioReadDirect(this.main, this.ino, buf, off, len, position).catch((err: unknown) => {
+        throw this.main.callerError('read', err);
+      });
+      return r.complete ? r.bytes : r.bytes + (await this.readOnPool(buf, off + r.bytes, len - r.bytes, position + r.bytes));
+    }
+    const hit = this.readCachedHere(buf, off, len, position);
     if (hit >= 0) return hit;
+    return this.readOnPool(buf, off, len, position);
+  }
+
+  private async readOnPool(buf: Uint8Array, off: number, len: number, position: number): Promise<number> {
     const data = await this.host.run<Uint8Array>({ op: 'read', ino: this.ino, position, length: len, direct: this.mode.direct });
     buf.set(data, off);
     return data.byteLength;
