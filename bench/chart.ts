@@ -13,6 +13,7 @@ export interface ChartPoint {
 }
 
 function panelName(workload: string, writers: number): string {
+  if (workload === 'async') return 'async reads · x = iodepth (one event loop)';
   return `${workload} reads · ${writers} writer${writers === 1 ? '' : 's'}`;
 }
 
@@ -20,18 +21,19 @@ function panelName(workload: string, writers: number): string {
 export function chartPoints(r: BenchReport): ChartPoint[] {
   const pts: ChartPoint[] = [];
   const panels = new Map<string, { workload: string; writers: number }>();
+  // Async cells run on one thread: their x is the iodepth.
   for (const j of r.jobs) {
     const panel = panelName(j.workload, j.writers);
     panels.set(panel, { workload: j.workload, writers: j.writers });
-    pts.push({ panel, series: `dioread ${j.mode}`, threads: j.threads, iops: j.read.iops });
+    pts.push({ panel, series: `dioread ${j.mode}`, threads: j.iodepth ?? j.threads, iops: j.read.iops });
   }
   for (const [panel, p] of panels) {
-    for (const b of r.baselines) if (b.workload === p.workload) pts.push({ panel, series: b.name, threads: b.threads, iops: b.read.iops });
+    for (const b of r.baselines) if (b.workload === p.workload) pts.push({ panel, series: b.name, threads: b.iodepth ?? b.threads, iops: b.read.iops });
   }
   return pts;
 }
 
-const SERIES_ORDER = ['dioread none', 'dioread shared', 'dioread exclusive', 'sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct', 'fio'];
+const SERIES_ORDER = ['dioread none', 'dioread shared', 'dioread exclusive', 'sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct', 'fio', 'node-fs-promises', 'fio-uring'];
 
 export function chartSpec(r: BenchReport): TopLevelSpec {
   const values = chartPoints(r);
@@ -55,7 +57,7 @@ export function chartSpec(r: BenchReport): TopLevelSpec {
         {
           mark: { type: 'line', point: true, strokeWidth: 2 },
           encoding: {
-            x: { field: 'threads', type: 'quantitative', title: 'reader threads (fio: numjobs)', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(values.map((v) => v.threads))].sort((a, b) => a - b), format: 'd' } },
+            x: { field: 'threads', type: 'quantitative', title: 'reader threads (fio: numjobs; async: iodepth)', scale: { type: 'log', base: 2 }, axis: { values: [...new Set(values.map((v) => v.threads))].sort((a, b) => a - b), format: 'd' } },
             y: { field: 'iops', type: 'quantitative', title: 'read IOPS', axis: { format: '~s' } },
             color: { field: 'series', type: 'nominal', title: 'reader', scale: { domain: series } },
             // Solid lines for dioread, dashed for the peers; same field and domain: one legend.

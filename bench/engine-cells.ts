@@ -6,7 +6,7 @@ import type { Piscina } from 'piscina';
 import { Engine } from '../src/index.js';
 import { BENCH_FILE, physicalRuns, writeBenchFile, type ImagePlan, type PhysicalRun } from './image.js';
 import { engineSharedBytes, meanHeapBytes, slotSharedBytes } from './memory.js';
-import { SAMPLE_EVERY, WRITER_SAMPLE_EVERY, type BenchOptions, type Mode, type Workload } from './options.js';
+import { SAMPLE_EVERY, WRITER_SAMPLE_EVERY, threadWorkloads, type BenchOptions, type Mode, type ThreadWorkload, type Workload } from './options.js';
 import type { BenchProgress } from './progress.js';
 import { cpuPercent, ioStats, lockDelta, type CellStats } from './report.js';
 import type { Repeats } from './repeats.js';
@@ -47,8 +47,8 @@ export function jobName(w: Workload, mode: Mode, threads: number, writers: numbe
   return `${w}-${mode}-${threads}t-${writers}w`;
 }
 
-/** One round of engine cells: every mode's engine, every workload, writer count and thread count once. */
-export async function engineRound(run: BenchRun, rec: Repeats, setup: EngineSetup, round: number): Promise<void> {
+/** One round of engine cells: every mode's engine, every thread workload, writer count and thread count once; then `more` on the same engine (the async cells). */
+export async function engineRound(run: BenchRun, rec: Repeats, setup: EngineSetup, round: number, more?: (eng: Engine, mode: Mode) => Promise<void>): Promise<void> {
   for (const [mi, mode] of run.o.modes.entries()) {
     const first = round === 0 && mi === 0;
     const eng = await Engine.open({
@@ -62,7 +62,8 @@ export async function engineRound(run: BenchRun, rec: Repeats, setup: EngineSetu
     });
     try {
       if (first) await setUpBenchFile(run, eng, setup);
-      for (const w of run.o.workloads) await workloadCells(run, eng, mode, w, rec, setup);
+      for (const w of threadWorkloads(run.o)) await workloadCells(run, eng, mode, w, rec, setup);
+      await more?.(eng, mode);
     } finally {
       await eng.close();
     }
@@ -83,7 +84,7 @@ async function setUpBenchFile(run: BenchRun, eng: Engine, setup: EngineSetup): P
 }
 
 /** The cells of one workload on one mode's engine: every (writers, threads), then the lock-statistics cost cells. */
-async function workloadCells(run: BenchRun, eng: Engine, mode: Mode, w: Workload, rec: Repeats, setup: EngineSetup): Promise<void> {
+async function workloadCells(run: BenchRun, eng: Engine, mode: Mode, w: ThreadWorkload, rec: Repeats, setup: EngineSetup): Promise<void> {
   const { o, ui, pool } = run;
   await prepareWorkload(eng, pool, run.plan, w, ui);
   eng.setLockStatsLevel(lockLevel(o, w));
@@ -98,8 +99,8 @@ async function workloadCells(run: BenchRun, eng: Engine, mode: Mode, w: Workload
   if (o.lockStatsCost && w === 'cached') await lockStatsCostCells(run, eng, mode, rec);
 }
 
-/** Cached cells need every page of the file in dioread's cache; direct cells need none of the read region. */
-async function prepareWorkload(eng: Engine, pool: Piscina, plan: ImagePlan, w: Workload, ui: BenchProgress): Promise<void> {
+/** Cached cells need every page of the file in dioread's cache; direct (and async) cells need none of the read region. */
+export async function prepareWorkload(eng: Engine, pool: Piscina, plan: ImagePlan, w: Workload, ui: BenchProgress): Promise<void> {
   const f = await eng.open(BENCH_FILE);
   try {
     if (w === 'cached') {

@@ -1,4 +1,5 @@
-// The "raw IO" yardstick: fio itself (psync, direct=1, randread, numjobs=N) on the dioread image,
+// The "raw IO" yardstick: fio itself (psync, direct=1, randread, numjobs=N; or io_uring at an
+// iodepth, one job, for the async workload) on the dioread image,
 // over the physical blocks of the very file the engine's direct readers read.
 // fio counterpart: this is fio; the job is the one docs/BENCHMARKS.md shows how to run by hand.
 import type { IoStats } from './report.js';
@@ -37,14 +38,18 @@ export interface FioJob {
   jobs: number;
   seconds: number;
   rampSeconds: number;
+  /** psync (default: one read at a time per job) or io_uring with `iodepth` reads in flight. */
+  ioengine?: 'psync' | 'io_uring';
+  iodepth?: number;
 }
 
 /** The fio command line for a job (also printed in docs and in the JSON config). */
 export function fioArgs(j: FioJob): string[] {
   return [
-    '--name=dioread-direct',
+    j.ioengine === 'io_uring' ? '--name=dioread-async' : '--name=dioread-direct',
     `--filename=${j.image}`,
-    '--ioengine=psync',
+    `--ioengine=${j.ioengine ?? 'psync'}`,
+    ...(j.ioengine === 'io_uring' ? [`--iodepth=${j.iodepth ?? 1}`] : []),
     '--direct=1',
     '--rw=randread',
     `--bs=${j.blockSize}`,

@@ -5,7 +5,7 @@ import { Engine, type FileHandle } from '../src/index.js';
 import { BLOCK_SIZE } from '../src/shm/layout.js';
 import { mapBlocks } from '../src/extents.js';
 import { attachUnchecked } from '../src/attach.js';
-import type { BenchOptions } from './options.js';
+import { threadWorkloads, type BenchOptions } from './options.js';
 import { fillBlock } from './peers.js';
 
 export const BENCH_FILE = 'bench';
@@ -36,7 +36,7 @@ export function planImage(o: BenchOptions): ImagePlan {
   const fileBytes = readBytes + maxWriters * writerIos * o.blockSize;
   const filePages = Math.ceil(fileBytes / BLOCK_SIZE);
   const sizeBytes = roundUp(Math.max(64 << 20, 2 * fileBytes + (16 << 20)), BLOCK_SIZE);
-  const maxReaders = Math.max(...o.workloads.map((w) => Math.max(...o.threads[w])));
+  const maxReaders = Math.max(1, ...threadWorkloads(o).map((w) => Math.max(...o.threads[w])));
   return {
     readBytes,
     writerIos,

@@ -3,7 +3,7 @@
 // fio counterpart: the same job with other ioengines (and fio itself).
 import { cpuSnapshot, otherBusy } from './host.js';
 import { meanHeapBytes } from './memory.js';
-import { BASELINE_WORKLOAD, SAMPLE_EVERY, type BaselineName, type BenchOptions, type Workload } from './options.js';
+import { BASELINE_WORKLOAD, SAMPLE_EVERY, type BaselineName, type BenchOptions, type ThreadWorkload } from './options.js';
 import { fioArgs, runFio, type FioJob } from './fio.js';
 import type { PhysicalRun } from './image.js';
 import { makeCachedHostFile, makeLmdbEnv, makeSab } from './peers.js';
@@ -14,7 +14,7 @@ import type { ReaderKind } from './tasks.js';
 import type { BenchRun } from './engine-cells.js';
 
 /** The peers that run as threads on the pool (fio runs as its own processes). */
-type PoolPeer = Exclude<BaselineName, 'fio'>;
+type PoolPeer = Exclude<BaselineName, 'fio' | 'fio-uring' | 'node-fs-promises'>;
 type PeerSource = { sab: SharedArrayBuffer } | { path: string; offsetBytes?: number };
 
 /** Each peer's data, made once before the first round; the span of the bench file on the image for the direct peers. */
@@ -30,7 +30,7 @@ export async function setUpPeers(run: BenchRun, peers: BaselineName[], runs: Phy
     run.ui.note(`note: the bench file lies in ${runs.length} runs on the image; the direct peers read their whole span (${span!.sizeBytes} bytes)`);
   }
   const sources = new Map<PoolPeer, PeerSource>();
-  for (const name of peers.filter((b): b is PoolPeer => b !== 'fio')) {
+  for (const name of peers.filter((b): b is PoolPeer => b !== 'fio' && BASELINE_WORKLOAD[b] !== 'async')) {
     run.ui.cell(`${name}: setting up`);
     sources.set(name, await peerSource(name, run.tmp, run.plan.readBytes, run.o.blockSize, run.image, span));
   }
@@ -41,7 +41,7 @@ export async function setUpPeers(run: BenchRun, peers: BaselineName[], runs: Phy
 export async function peerRound(run: BenchRun, rec: Repeats, s: PeerSources): Promise<void> {
   const { o, ui } = run;
   for (const [name, source] of s.sources) {
-    const w = BASELINE_WORKLOAD[name];
+    const w = BASELINE_WORKLOAD[name] as ThreadWorkload;
     for (const threads of o.threads[w]) {
       ui.cell(`${name} ${threads}t`);
       rec.addPeer({ name, workload: w, threads }, await peerCell(run, name, w, source, threads));
@@ -84,7 +84,7 @@ function peerSharedBytes(source: PeerSource, blockSize: number, name: PoolPeer):
   return { config: 0, reader: name === 'node-fs-direct' ? blockSize + 4096 : 0 };
 }
 
-async function peerCell(run: BenchRun, name: PoolPeer, w: Workload, source: PeerSource, threads: number): Promise<PeerStats> {
+async function peerCell(run: BenchRun, name: PoolPeer, w: ThreadWorkload, source: PeerSource, threads: number): Promise<PeerStats> {
   const { o } = run;
   const out = await runCell(run.pool, {
     readers: threads,

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { clockOverheadNs } from './latency.js';
-import { SAMPLE_EVERY, SPREAD_MARK, WRITER_SAMPLE_EVERY, type BaselineName } from './options.js';
+import { SAMPLE_EVERY, SPREAD_MARK, WRITER_SAMPLE_EVERY, threadWorkloads, type BaselineName } from './options.js';
 import { fioArgs, fioJob, fioSpan } from './peer-cells.js';
 import { lockLevel, type BenchRun, type EngineSetup } from './engine-cells.js';
 
@@ -31,7 +31,8 @@ export function reportConfig(run: BenchRun, peerPlan: PeerPlan, setup: EngineSet
   return {
     started_at: startedAt,
     workloads: o.workloads,
-    threads: Object.fromEntries(o.workloads.map((w) => [w, o.threads[w]])),
+    threads: Object.fromEntries(threadWorkloads(o).map((w) => [w, o.threads[w]])),
+    ...(o.workloads.includes('async') ? { iodepths: o.iodepths } : {}),
     modes: o.modes,
     writers: o.writers,
     seconds: o.seconds,

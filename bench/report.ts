@@ -66,6 +66,8 @@ export interface CellStats {
   /** Share (0..1) of all CPUs other processes used during the window; null where unknown. */
   other_cpu_busy: number | null;
   memory: MemoryStats;
+  /** Workload async: the route the engine's direct reads took (src/aio.ts: uring, libuv or pool). */
+  aio_route?: string;
 }
 
 /**

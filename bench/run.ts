@@ -8,7 +8,7 @@ import { Piscina } from 'piscina';
 import { planImage, type ImagePlan } from './image.js';
 import { otherCpuBusy } from './host.js';
 import { directIoWorks } from './odirect.js';
-import { BASELINE_WORKLOAD, checkOptions, type BaselineName, type BenchOptions } from './options.js';
+import { BASELINE_WORKLOAD, checkOptions, threadWorkloads, type BaselineName, type BenchOptions, type Mode } from './options.js';
 import { FIO_INSTALL_HINT, fioVersion } from './fio.js';
 import { lmdbMissing } from './peers.js';
 import type { BenchProgress } from './progress.js';
@@ -16,6 +16,8 @@ import type { BenchReport } from './report.js';
 import { Repeats } from './repeats.js';
 import { COST_LEVELS, engineRound, type BenchRun, type EngineSetup } from './engine-cells.js';
 import { peerRound, setUpPeers, type PeerSources } from './peer-cells.js';
+import { asyncEngineCells, asyncPeerRound } from './async-cells.js';
+import type { Engine } from '../src/index.js';
 import { packageVersion, reportConfig, type PeerPlan, type Skipped } from './report-config.js';
 
 export { packageVersion, type Skipped };
@@ -41,10 +43,12 @@ export async function runBench(o: BenchOptions, ui: BenchProgress): Promise<Benc
   const startedAt = new Date().toISOString();
   try {
     let sources: PeerSources | null = null;
+    const asyncCells = o.workloads.includes('async') ? (eng: Engine, mode: Mode) => asyncEngineCells(run, eng, mode, rec, setup) : undefined;
     for (let round = 0; round < o.repeat; round++) {
-      await engineRound(run, rec, setup, round);
+      await engineRound(run, rec, setup, round, asyncCells);
       sources ??= await setUpPeers(run, peerPlan.peers, setup.runs);
       await peerRound(run, rec, sources);
+      if (sources.span && o.workloads.includes('async')) await asyncPeerRound(run, rec, peerPlan.peers, sources.span);
     }
   } finally {
     await run.pool.destroy();
@@ -68,8 +72,9 @@ export async function runBench(o: BenchOptions, ui: BenchProgress): Promise<Benc
 async function planPeers(o: BenchOptions, ui: BenchProgress): Promise<PeerPlan> {
   const skipped: Skipped[] = [];
   const wanted = o.baselines.filter((b) => o.workloads.includes(BASELINE_WORKLOAD[b]));
-  const fioVer = wanted.includes('fio') ? fioVersion() : null;
-  if (wanted.includes('fio') && fioVer === null) skipped.push({ name: 'fio', reason: FIO_INSTALL_HINT });
+  const fios = wanted.filter((b) => b === 'fio' || b === 'fio-uring');
+  const fioVer = fios.length > 0 ? fioVersion() : null;
+  if (fioVer === null) for (const name of fios) skipped.push({ name, reason: FIO_INSTALL_HINT });
   if (wanted.includes('lmdb')) {
     const why = await lmdbMissing();
     if (why) skipped.push({ name: 'lmdb', reason: why });
@@ -77,7 +82,7 @@ async function planPeers(o: BenchOptions, ui: BenchProgress): Promise<PeerPlan> 
   fs.mkdirSync(o.dir, { recursive: true });
   const imageDir = o.image ? path.dirname(path.resolve(o.image)) : o.dir;
   if (!directIoWorks(imageDir)) {
-    for (const name of wanted.filter((b) => BASELINE_WORKLOAD[b] === 'direct' && !skipped.some((s) => s.name === b))) {
+    for (const name of wanted.filter((b) => BASELINE_WORKLOAD[b] !== 'cached' && !skipped.some((s) => s.name === b))) {
       skipped.push({ name, reason: `the filesystem of ${imageDir} does not take O_DIRECT (use --dir on a disk filesystem)` });
     }
   }
@@ -97,14 +102,18 @@ async function noteBusyHost(ui: BenchProgress): Promise<number | null> {
 /** How many cells one round runs (the progress bar counts them): the engine's (and the lock-statistics cost cells), then the peers'. */
 function countCells(o: BenchOptions, peers: BaselineName[]): number {
   const costCells = o.lockStatsCost && o.workloads.includes('cached') ? o.threads.cached.length * o.modes.length * COST_LEVELS.length : 0;
-  const engineCells = o.workloads.reduce((s, w) => s + o.threads[w].length, 0) * o.modes.length * o.writers.length + costCells;
-  const peerCells = peers.reduce((s, b) => s + o.threads[BASELINE_WORKLOAD[b]].length, 0);
-  return engineCells + peerCells;
+  const engineCells = threadWorkloads(o).reduce((s, w) => s + o.threads[w].length, 0) * o.modes.length * o.writers.length + costCells;
+  const asyncCells = o.workloads.includes('async') ? o.iodepths.length * o.modes.length : 0;
+  const peerCells = peers.reduce((s, b) => {
+    const w = BASELINE_WORKLOAD[b];
+    return s + (w === 'async' ? o.iodepths.length : o.threads[w].length);
+  }, 0);
+  return engineCells + asyncCells + peerCells;
 }
 
 /** The thread pool every cell runs on: as many threads as the largest cell's readers and writers, kept alive. */
 function makePool(o: BenchOptions, plan: ImagePlan): Piscina {
-  const maxReaders = Math.max(...o.workloads.map((w) => Math.max(...o.threads[w])));
+  const maxReaders = Math.max(1, ...threadWorkloads(o).map((w) => Math.max(...o.threads[w])));
   const poolThreads = maxReaders + plan.maxWriters;
   return new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,

@@ -40,6 +40,10 @@ export function formatReport(r: BenchReport, targets: TargetResult[]): string {
   const each = repeat > 1 ? `, each cell ${repeat} times (median and spread of the repeats, (max - min) / median)` : '';
   lines.push(`dioread bench (${r.version}): ${cfg.block_size}-byte random reads over ${cfg.file_mib} MiB, ${cfg.seconds} s per cell${each}`);
   for (const w of cfg.workloads) {
+    if (w === 'async') {
+      lines.push(...asyncLines(r, cfg, marks));
+      continue;
+    }
     for (const writers of cfg.writers) lines.push(...panelLines(r, cfg, w, writers, marks));
     lines.push(...memoryLines(r, cfg, w));
   }
@@ -126,6 +130,37 @@ function latencyLines(cfg: TableConfig, p: Panel): string[] {
     rows.push(row);
   }
   return ['', ...alignColumns(rows)];
+}
+
+/**
+ * The async workload: read IOPS per mode and per peer at each iodepth (one event loop), mode none
+ * against each peer, p99 per mode, the route mode none's reads took, and the process's RSS.
+ */
+function asyncLines(r: BenchReport, cfg: TableConfig, marks: Marks): string[] {
+  const jobs = r.jobs.filter((j) => j.workload === 'async');
+  if (jobs.length === 0) return [];
+  const peers = [...new Set(r.baselines.filter((b) => b.workload === 'async').map((b) => b.name))];
+  const depths = [...new Set(jobs.map((j) => j.iodepth ?? 1))].sort((a, b) => a - b);
+  const by = (m: Mode, d: number) => jobs.find((j) => j.mode === m && j.iodepth === d);
+  const peer = (name: string, d: number) => r.baselines.find((b) => b.name === name && b.workload === 'async' && b.iodepth === d);
+  const p99 = percentileKey(99);
+  const lines = ['', 'async · reads in flight from one event loop — read IOPS (O_DIRECT; FileHandle.read on a direct handle)'];
+  const rows: string[][] = [['iodepth', ...cfg.modes, ...peers, ...peers.map((p) => `none/${p}`)]];
+  for (const d of depths) {
+    const none = by('none', d);
+    const ratios = peers.map((p) => {
+      const b = peer(p, d);
+      return fmtRatio(none && b && b.read.iops > 0 ? none.read.iops / b.read.iops : null);
+    });
+    rows.push([String(d), ...cfg.modes.map((m) => iopsCell(by(m, d), marks)), ...peers.map((p) => iopsCell(peer(p, d), marks)), ...ratios]);
+  }
+  lines.push(...alignColumns(rows).map((l) => `  ${l}`));
+  const lat: string[][] = [['iodepth', ...cfg.modes.map((m) => `p99 ${m}`), ...cfg.modes.map((m) => `route ${m}`), 'RSS none']];
+  for (const d of depths) {
+    lat.push([String(d), ...cfg.modes.map((m) => fmtNs(by(m, d)?.read.clat_ns.percentile[p99])), ...cfg.modes.map((m) => by(m, d)?.aio_route ?? '-'), fmtBytes(by('none', d)?.memory.rss_bytes)]);
+  }
+  lines.push('', ...alignColumns(lat).map((l) => `  ${l}`));
+  return lines;
 }
 
 /** A lock's total wait in a cell (ns, summed over threads), "not timed" under counters, "-" when the cell did not run. */

@@ -23,15 +23,15 @@ export interface TargetResult {
 /** Share of the CPUs other processes may use during a cell before its figure counts as skewed. */
 export const SKEW_BUSY = 0.1;
 
-type Ref = { job: { workload: Workload; mode: Mode; threads: number; writers: number } } | { baseline: { name: BaselineName; workload: Workload; threads: number } };
+type Ref = { job: { workload: Workload; mode: Mode; threads: number; writers: number; iodepth?: number } } | { baseline: { name: BaselineName; workload: Workload; threads: number; iodepth?: number } };
 
 type Cell = { read: { iops: number }; other_cpu_busy: number | null; read_iops_spread?: number; repeats?: Array<{ other_cpu_busy: number | null }> };
 
 function cellOf(r: BenchReport, ref: Ref): Cell | undefined {
   if ('job' in ref) {
-    return r.jobs.find((x) => x.workload === ref.job.workload && x.mode === ref.job.mode && x.threads === ref.job.threads && x.writers === ref.job.writers);
+    return r.jobs.find((x) => x.workload === ref.job.workload && x.mode === ref.job.mode && x.threads === ref.job.threads && x.writers === ref.job.writers && x.iodepth === ref.job.iodepth);
   }
-  return r.baselines.find((x) => x.name === ref.baseline.name && x.workload === ref.baseline.workload && x.threads === ref.baseline.threads);
+  return r.baselines.find((x) => x.name === ref.baseline.name && x.workload === ref.baseline.workload && x.threads === ref.baseline.threads && x.iodepth === ref.baseline.iodepth);
 }
 
 /** Other processes used more than SKEW_BUSY of the CPUs during the cell (during any of its repeats). */
@@ -83,7 +83,21 @@ function targets(r: BenchReport): Target[] {
   for (const t of directThreads(r)) {
     list.push({ what: `direct, ${t} thread${t === 1 ? '' : 's'}: none / node-fs-direct`, num: job('direct', 'none', t, 0), den: peer('node-fs-direct', 'direct', t), min: 1.0 });
   }
-  return list;
+  // One event loop, many reads in flight: near the device's own limit, well past plain Node.
+  const d = deepest(r);
+  list.push({ what: `async, iodepth ${d}: none / fio io_uring iodepth ${d}`, num: asyncJob('none', d), den: asyncPeer('fio-uring', d), min: 0.9 });
+  list.push({ what: `async, iodepth ${d}: none / node:fs/promises (Node's defaults)`, num: asyncJob('none', d), den: asyncPeer('node-fs-promises', d), min: 1.3 });
+  const ran = (r.config as { workloads?: Workload[] }).workloads;
+  return ran ? list.filter((t) => ran.includes(('job' in t.num ? t.num.job : t.num.baseline).workload)) : list;
+}
+
+const asyncJob = (mode: Mode, iodepth: number): Ref => ({ job: { workload: 'async', mode, threads: 1, writers: 0, iodepth } });
+const asyncPeer = (name: BaselineName, iodepth: number): Ref => ({ baseline: { name, workload: 'async', threads: 1, iodepth } });
+
+/** The iodepth the async targets are judged at: 64 when it ran, else the deepest that ran. */
+function deepest(r: BenchReport): number {
+  const ds = r.jobs.filter((j) => j.workload === 'async' && j.iodepth !== undefined).map((j) => j.iodepth!);
+  return ds.includes(64) || ds.length === 0 ? 64 : Math.max(...ds);
 }
 
 export function evaluateTargets(r: BenchReport): TargetResult[] {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseSize } from './args.js';
-import { BASELINES, DEFAULT_THREADS, LOCK_STATS_CHOICES, MODES, MODE_ALIASES, WORKLOADS, checkOptions, type BenchOptions, type Mode } from '../bench/options.js';
+import { BASELINES, DEFAULT_IODEPTHS, DEFAULT_THREADS, LOCK_STATS_CHOICES, MODES, MODE_ALIASES, WORKLOADS, checkOptions, type BenchOptions, type Mode } from '../bench/options.js';
 
 /** "a,b" → ['a', 'b'], every item one of `allowed` (duplicates dropped, order kept). */
 function choiceList<T extends string>(allowed: readonly T[], what: string): (text: string) => T[] {
@@ -52,6 +52,7 @@ function positiveInt(text: string): number {
 interface BenchCliOptions {
   workload: BenchOptions['workloads'];
   threads?: number[];
+  iodepth: number[];
   modes: BenchOptions['modes'];
   writers: number[];
   seconds: number;
@@ -87,9 +88,10 @@ function listOption<T>(flags: string, description: string, parse: (text: string)
 export function register(program: Command): void {
   program
     .command('bench')
-    .description('read-scaling benchmark: random reads from N threads with readers locking exclusive, shared or not at all, against sab-memcpy, node-fs, lmdb, node-fs-direct and fio (docs/BENCHMARKS.md)')
-    .addOption(listOption('--workload <list>', 'cached (page-cache hits), direct (O_DIRECT reads), or both', choiceList(WORKLOADS, 'workload'), 'cached,direct'))
+    .description('read-scaling benchmark: random reads from N threads (or N in flight from one event loop) with readers locking exclusive, shared or not at all, against sab-memcpy, node-fs, lmdb, node-fs-direct, node:fs/promises and fio (docs/BENCHMARKS.md)')
+    .addOption(listOption('--workload <list>', 'cached (page-cache hits), direct (O_DIRECT reads from reader threads), async (O_DIRECT reads, --iodepth of them in flight from one event loop); npm start runs cached,direct', choiceList(WORKLOADS, 'workload'), 'cached,direct'))
     .option('--threads <list>', `reader thread counts for every workload (default: ${DEFAULT_THREADS.cached.join(',')} for cached, ${DEFAULT_THREADS.direct.join(',')} for direct)`, countList(1, 256))
+    .addOption(listOption('--iodepth <list>', 'workload async: reads in flight from the main thread, one cell per depth (peers fio io_uring and node:fs/promises at the same depth)', countList(1, 1024), DEFAULT_IODEPTHS.join(',')))
     .addOption(listOption('--modes <list>', 'readLocking of the engine: exclusive (readers take the inode mutex), shared (the inode rwsem shared), none (dioread_nolock); lock and nolock are aliases of exclusive and none', modeList, MODES.join(',')))
     .addOption(listOption('--writers <list>', 'writer threads doing buffered writes to other blocks of the file', countList(0, 16), '0,1'))
     .option('--seconds <n>', 'measured seconds per cell (per repeat)', seconds(0.001), DEFAULT_SECONDS)
@@ -118,6 +120,7 @@ function benchOptions(o: BenchCliOptions): BenchOptions {
   return {
     workloads: o.workload,
     threads: { cached: o.threads ?? DEFAULT_THREADS.cached, direct: o.threads ?? DEFAULT_THREADS.direct },
+    iodepths: o.iodepth,
     modes: o.modes,
     writers: o.writers,
     seconds: o.seconds,

@@ -103,3 +103,29 @@ test('dioread bench: a tiny repeated run writes fio-shaped JSON with every repea
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('dioread bench --workload async: one cell per mode and iodepth, with the route the reads took, and the peers at the same depth', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dioread-bench-test-'));
+  try {
+    const json = path.join(dir, 'out.json');
+    const args = [cli, 'bench', '--workload', 'async', '--iodepth', '1,4', '--seconds', '0.1', '--ramp-seconds', '0.02', '--file-mib', '1', '--repeat', '1', '--dir', dir, '--json', json, '--svg', path.join(dir, 'out.svg'), '--quiet'];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `bench exited with ${r.status}: ${r.stderr}`);
+    assert.match(r.stdout, /async · reads in flight from one event loop/);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as BenchReport;
+    assert.deepEqual(report.jobs.map((j) => `${j.mode}/${j.iodepth}`), ['exclusive/1', 'exclusive/4', 'shared/1', 'shared/4', 'none/1', 'none/4']);
+    for (const j of report.jobs) {
+      checkIo(j.read, j.jobname);
+      assert.ok(j.read.total_ios > 0, `${j.jobname}: reads were done`);
+      // The locking modes cannot wait for their lock on the main thread: their reads go to the pool.
+      if (j.mode !== 'none') assert.equal(j.aio_route, 'pool', `${j.jobname}: route`);
+      else assert.ok(['uring', 'libuv'].includes(j.aio_route ?? ''), `${j.jobname}: route ${j.aio_route}`);
+    }
+    const skipped = (report.config.baselines_skipped as Array<{ name: string }>).map((s) => s.name);
+    const peers = ['node-fs-promises', 'fio-uring'].filter((n) => !skipped.includes(n));
+    assert.deepEqual([...new Set(report.baselines.map((b) => b.name))].sort(), peers.sort());
+    for (const b of report.baselines) assert.ok([1, 4].includes(b.iodepth ?? 0) && b.read.total_ios > 0, `${b.name} at iodepth ${b.iodepth}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
