@@ -72,7 +72,17 @@ export function chartSpec(r: BenchReport): TopLevelSpec {
   };
 }
 
-/** Render the chart to an SVG string (vega and vega-lite are loaded only here: they are big). */
+/** Why no chart can be drawn here (vega or vega-lite not installed), or null when it can. */
+export async function chartMissing(): Promise<string | null> {
+  try {
+    await Promise.all([import('vega'), import('vega-lite')]);
+    return null;
+  } catch (err) {
+    return `vega and vega-lite (dev dependencies of dioread, 11 MB: npm install vega vega-lite, or npm ci in dioread's repository) do not load here: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
+
+/** Render the chart to an SVG string (vega and vega-lite are loaded only here: they are big, and dev dependencies). */
 export async function renderSvg(r: BenchReport): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vl.compile(chartSpec(r)).spec;

@@ -5,5 +5,5 @@ export { runBench } from './run.js';
 export { makeProgress } from './progress.js';
 export { formatReport } from './table.js';
 export { evaluateTargets } from './targets.js';
-export { renderSvg } from './chart.js';
+export { chartMissing, renderSvg } from './chart.js';
 export { BASELINES, DEFAULT_THREADS, LOCK_STATS_CHOICES, MODES, WORKLOADS, checkOptions, type BenchOptions } from './options.js';

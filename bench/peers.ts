@@ -46,7 +46,7 @@ export async function lmdbMissing(): Promise<string | null> {
     await import('lmdb');
     return null;
   } catch (err) {
-    return `lmdb (an optional dependency) is not installed or does not load here: ${(err as Error).message.split('\n')[0]}`;
+    return `lmdb (a dev dependency of dioread: npm install lmdb, or npm ci in dioread's repository) is not installed or does not load here: ${(err as Error).message.split('\n')[0]}`;
   }
 }
 

@@ -1,9 +1,8 @@
 // The read loop every reader thread runs, whatever it reads with: ramp, then measure until told to
 // stop. It counts every read and times one in `sampleEvery` (see "Latency sampling" in
 // docs/BENCHMARKS.md). fio counterpart: a psync job's thread loop (td_io_queue + io_u completion).
-import type { Histogram } from 'hdr-histogram-js';
 import { CTL_PHASE, PHASE_MEASURE, PHASE_RAMP, signalReady } from './control.js';
-import { encodeHistogram, newLatencyHistogram } from './latency.js';
+import { encodeHistogram, newLatencyHistogram, type LatencyHistogram } from './latency.js';
 import { threadSeed, xorshift32 } from '../src/prng.js';
 import { nowNs } from '../src/sync/trace.js';
 import type { ThreadResult } from './tasks.js';
@@ -49,7 +48,7 @@ export function runLoop(io: Reader, s: LoopShape, ctl: Int32Array, role: 'read' 
   const base = s.firstIo;
   const k = Math.max(1, s.sampleEvery);
   const seed = threadSeed(s.threadIndex + (role === 'write' ? 1000 : 0));
-  const hist: Histogram = newLatencyHistogram();
+  const hist: LatencyHistogram = newLatencyHistogram();
   let x = seed ^ 0x5bd1e995 || 1; // ramp: another sequence, so the measured one starts cold too
   signalReady(ctl);
   while (Atomics.load(ctl, CTL_PHASE) === PHASE_RAMP) {

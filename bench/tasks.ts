@@ -66,7 +66,7 @@ export interface ThreadResult {
   bytes: number;
   /** Length of this thread's measured window. */
   seconds: number;
-  /** hdr-histogram of the sampled completion latencies (ns), compressed base64. */
+  /** Histogram of the sampled completion latencies (ns), bench/latency.ts encodeHistogram. */
   latencyHistogram: string;
   /** This thread's V8 heap (heapTotal of its isolate) at the end of its loop, bytes. */
   heapBytes: number;

@@ -143,7 +143,7 @@ function benchOptions(o: BenchCliOptions): BenchOptions {
 async function runBenchCommand(o: BenchCliOptions, cmd: Command): Promise<void> {
   if (o.via === 'mount') return runViaMount(o, cmd);
   // Loaded only when a benchmark runs (its chart library is heavy): the benchmark's own entry.
-  const { runBench, makeProgress, formatReport, evaluateTargets, renderSvg } = await import('../bench/index.js');
+  const { runBench, makeProgress, formatReport, evaluateTargets, renderSvg, chartMissing } = await import('../bench/index.js');
   const options = benchOptions(o);
   try {
     checkOptions(options);
@@ -163,6 +163,11 @@ async function runBenchCommand(o: BenchCliOptions, cmd: Command): Promise<void> 
   const svgPath = path.resolve(o.svg);
   fs.mkdirSync(path.dirname(jsonPath), { recursive: true });
   fs.writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  const noChart = await chartMissing();
+  if (noChart) {
+    console.log(`\nJSON: ${jsonPath}\nSVG:  not drawn: ${noChart}`);
+    return;
+  }
   fs.mkdirSync(path.dirname(svgPath), { recursive: true });
   fs.writeFileSync(svgPath, await renderSvg(report));
   console.log(`\nJSON: ${jsonPath}\nSVG:  ${svgPath}`);
