@@ -106,7 +106,15 @@ class UringBackend implements AioBackend {
     this.u.submit(this.ring);
   }
 
+  /** n completions wait in `comp`; a negative n is the event loop's poll error: every read in flight fails with it. */
   private completed(n: number): void {
+    if (n < 0) {
+      this.waiting.forEach((w, slot) => {
+        this.waiting[slot] = null;
+        w?.(n);
+      });
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const slot = this.comp[2 * i];
       const w = this.waiting[slot];

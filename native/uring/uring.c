@@ -88,7 +88,7 @@ static void onReadable(uv_poll_t *h, int status, int events) {
   napi_value cb, recv, arg, result;
   napi_get_reference_value(env, r->cb, &cb);
   napi_get_global(env, &recv); /* napi_make_callback wants an object for `this` */
-  napi_create_int32(env, status < 0 ? status : (int32_t)n, &arg);
+  napi_create_int32(env, n > 0 ? (int32_t)n : status, &arg); /* a poll error only when nothing completed */
   napi_make_callback(env, r->actx, recv, cb, 1, &arg, &result);
   napi_close_handle_scope(env, scope);
 }
