@@ -78,7 +78,7 @@ export async function chartMissing(): Promise<string | null> {
     await Promise.all([import('vega'), import('vega-lite')]);
     return null;
   } catch (err) {
-    return `vega and vega-lite (dev dependencies of dioread, 11 MB: npm install vega vega-lite, or npm ci in dioread's repository) do not load here: ${(err as Error).message.split('\n')[0]}`;
+    return `vega and vega-lite (dev dependencies of dioread, about 19 MB: npm install vega vega-lite, or npm ci in dioread's repository) do not load here: ${(err as Error).message.split('\n')[0]}`;
   }
 }
 
