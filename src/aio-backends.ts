@@ -6,6 +6,7 @@
 // "posixaio" (a thread pool) engines.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { findDirectAlignedOffset } from './direct-align.js';
 import { BLOCK_SIZE } from './shm/layout.js';
 
@@ -43,14 +44,20 @@ const SUBMIT_BATCH = 1;
 let addon: UringAddon | null | undefined;
 let addonError = '';
 
+/** Where native/uring/build.mjs leaves the addon (built at install time, not shipped in the package). */
+export const URING_ADDON_PATH = fileURLToPath(new URL('../../native/uring/build/Release/dioread_uring.node', import.meta.url));
+
 /** The io_uring addon, or null (not built: no liburing-dev or no compiler at install time). */
 export function uringAddon(): UringAddon | null {
   if (addon === undefined) {
-    try {
-      addon = createRequire(import.meta.url)('../../native/uring/build/Release/dioread_uring.node') as UringAddon;
-    } catch (err) {
-      addon = null;
-      addonError = (err as Error).message.split('\n')[0];
+    addon = null;
+    if (!fs.existsSync(URING_ADDON_PATH)) addonError = `${URING_ADDON_PATH} is not built (apt-get install -y liburing-dev && npm run build:uring)`;
+    else {
+      try {
+        addon = createRequire(import.meta.url)(URING_ADDON_PATH) as UringAddon;
+      } catch (err) {
+        addonError = (err as Error).message.split('\n')[0];
+      }
     }
   }
   return addon;
