@@ -8,9 +8,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Engine } from '../src/index.js';
-import { cleanup, freshImage, fsck, waitFor } from './helpers/files.js';
-import { CLI, forceUnmount, fuseSkipReason, isMounted, sh } from './helpers/mount.js';
+import { fsck, waitFor } from './helpers/files.js';
+import { CLI, fuseSkipReason, isMounted, readThroughApi, scratchMount, sh } from './helpers/mount.js';
 
 const skip = fuseSkipReason();
 const MiB = 1 << 20;
@@ -27,27 +26,8 @@ function randomFile(file: string, sizeBytes: number, seed: string): Buffer {
   return out;
 }
 
-async function readAll(image: string, name: string): Promise<Buffer> {
-  const eng = await Engine.open({ path: image, readOnly: true });
-  try {
-    const f = await eng.open(name, 'r');
-    const data = (await f.readFile()) as Buffer;
-    await f.close();
-    return data;
-  } finally {
-    await eng.close();
-  }
-}
-
 test('kill -9 of the mount process mid-write: the image checks clean, synced data intact, no foreign bytes', { skip: skip ?? false }, async (t) => {
-  const image = await freshImage(128 * MiB, { maxFiles: 8, extentsPerFile: 2048 });
-  const work = path.dirname(image);
-  const mnt = path.join(work, 'mnt');
-  fs.mkdirSync(mnt);
-  t.after(() => {
-    forceUnmount(mnt);
-    cleanup(image);
-  });
+  const { image, work, mnt } = await scratchMount(t, 128 * MiB, { maxFiles: 8, extentsPerFile: 2048 });
   const synced = randomFile(path.join(work, 'synced'), 16 * MiB, 'synced');
   const later = randomFile(path.join(work, 'later'), 48 * MiB, 'later');
 
@@ -80,8 +60,8 @@ test('kill -9 of the mount process mid-write: the image checks clean, synced dat
 
   const r = fsck(image);
   assert.equal(r.errors.length, 0, `fsck after kill -9: ${r.summary}`);
-  assert.ok((await readAll(image, 'synced')).equals(synced), 'the file synced through the mount holds its bytes');
-  const got = await readAll(image, 'later');
+  assert.ok((await readThroughApi(image, 'synced')).equals(synced), 'the file synced through the mount holds its bytes');
+  const got = await readThroughApi(image, 'later');
   assert.ok(got.length >= acknowledged && got.length <= later.length, `later is ${got.length} bytes: at least the ${acknowledged} acknowledged, at most what was written`);
   let zeroBlocks = 0;
   for (let at = 0; at < got.length; at += BLOCK) {

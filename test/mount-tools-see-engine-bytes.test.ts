@@ -8,9 +8,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Engine } from '../src/index.js';
-import { cleanup, freshImage, fsck } from './helpers/files.js';
-import { dioread, forceUnmount, fuseSkipReason, isMounted, sh, sha256sum } from './helpers/mount.js';
+import { fsck } from './helpers/files.js';
+import { dioread, fuseSkipReason, isMounted, readThroughApi, scratchMount, sh, sha256sum } from './helpers/mount.js';
 
 const skip = fuseSkipReason();
 const MiB = 1 << 20;
@@ -30,29 +29,8 @@ function hostFile(file: string, sizeBytes: number, seed: string): void {
   fs.closeSync(fd);
 }
 
-async function readThroughApi(image: string, name: string): Promise<Buffer> {
-  const eng = await Engine.open({ path: image, readOnly: true });
-  try {
-    const f = await eng.open(name, 'r');
-    const st = await f.stat();
-    const buf = Buffer.alloc(st.size);
-    for (let at = 0; at < st.size; ) at += (await f.read(buf, at, Math.min(MiB, st.size - at), at)).bytesRead;
-    await f.close();
-    return buf;
-  } finally {
-    await eng.close();
-  }
-}
-
 test('cp, sha256sum, ls -l, dd oflag=direct, mkdir -p, mv, rm, rmdir, df, fallocate and fio verify on a mounted image; umount leaves it clean and readable through the API', { skip: skip ?? false }, async (t) => {
-  const image = await freshImage(256 * MiB, { maxFiles: 16, extentsPerFile: 4096 });
-  const work = path.dirname(image);
-  const mnt = path.join(work, 'mnt');
-  fs.mkdirSync(mnt);
-  t.after(() => {
-    forceUnmount(mnt);
-    cleanup(image);
-  });
+  const { image, work, mnt } = await scratchMount(t, 256 * MiB, { maxFiles: 16, extentsPerFile: 4096 });
   const big = path.join(work, 'big');
   hostFile(big, 64 * MiB, 'big');
   const m = dioread(['mount', image, mnt, '--threads', '4']);

@@ -1,7 +1,10 @@
 // Test helpers for `dioread mount`: whether FUSE can run here, the CLI and the tools around a mount.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { loadFuseAddon } from '../../src/fuse/addon.js';
+import { Engine } from '../../src/index.js';
+import { cleanup, freshImage } from './files.js';
 
 export const CLI = new URL('../../cli/main.js', import.meta.url).pathname;
 
@@ -39,4 +42,33 @@ export function sha256sum(file: string): string {
   const r = sh('sha256sum', [file]);
   if (r.code !== 0) throw new Error(`sha256sum ${file}: ${r.out}`);
   return r.stdout.split(' ')[0];
+}
+
+/** A whole file read back through the engine's API, on a read-only engine (after an unmount). */
+export async function readThroughApi(image: string, name: string): Promise<Buffer> {
+  const eng = await Engine.open({ path: image, readOnly: true });
+  try {
+    const f = await eng.open(name, 'r');
+    const data = (await f.readFile()) as Buffer;
+    await f.close();
+    return data;
+  } finally {
+    await eng.close();
+  }
+}
+
+/**
+ * A fresh image of `sizeBytes` and an empty mount point beside it, both removed after the test
+ * (unmounted first if the test left it mounted).
+ */
+export async function scratchMount(t: { after(fn: () => void): void }, sizeBytes: number, fmt: { maxFiles: number; extentsPerFile: number }): Promise<{ image: string; work: string; mnt: string }> {
+  const image = await freshImage(sizeBytes, fmt);
+  const work = path.dirname(image);
+  const mnt = path.join(work, 'mnt');
+  fs.mkdirSync(mnt);
+  t.after(() => {
+    forceUnmount(mnt);
+    cleanup(image);
+  });
+  return { image, work, mnt };
 }
