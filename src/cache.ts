@@ -282,7 +282,8 @@ export function findPageSure(v: Volume, ino: number, index: number): number {
 }
 
 /**
- * find_get_page: the page caching (ino, index) with a reference, or -1.
+ * find_get_page: the page caching (ino, index) with a reference, or -1; mapping_lock is released
+ * even if the walk throws.
  * Model: model/dioread.pml dreader D_probe (docs/MODEL.md).
  */
 export function findGetPage(v: Volume, ino: number, index: number): number {
@@ -311,7 +312,7 @@ export interface Grabbed {
 export function grabPage(v: Volume, ino: number, index: number, heldIno: number, out: Grabbed): void {
   for (let tries = 0; ; tries++) {
     if (tries > GRAB_RETRIES) throw new InvariantError(`grabPage: the page of inode ${ino} index ${index} changed identity under its lock ${GRAB_RETRIES} times in a row`);
-    let p = lookupGet(v, ino, index);
+    let p = findGetPage(v, ino, index);
     if (p < 0) {
       const fresh = allocFrame(v, heldIno); // locked, refcount 1, unhashed
       p = insertOrGet(v, fresh, ino, index);
@@ -337,17 +338,6 @@ export function grabPage(v: Volume, ino: number, index: number, heldIno: number,
 /** A page can be truncated or reclaimed between its lookup and its lock; this many tries is a bug. */
 const GRAB_RETRIES = 100_000;
 
-/** The page caching (ino, index) with a reference, or -1; mapping_lock released even if the walk throws. */
-function lookupGet(v: Volume, ino: number, index: number): number {
-  const tok = spinLock(v, H_HASH_LOCK, LC_MAPPING);
-  try {
-    const p = lookupLocked(v, ino, index);
-    if (p >= 0) getPage(v, p);
-    return p;
-  } finally {
-    unlock(v, H_HASH_LOCK, LC_MAPPING, tok);
-  }
-}
 
 /**
  * Hash the fresh frame as (ino, index) and return it, or, if someone inserted that page while we

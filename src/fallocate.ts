@@ -16,12 +16,11 @@ import { freeBlocks, pendingFree } from './alloc.js';
 import { DioreadError } from './errors.js';
 import { MAP_MAPPED, mapBlocks, markUnwrittenExtents, removeExtentRange } from './extents.js';
 import type { AllocateArgs } from './fs-args.js';
-import { inodePages, pageIndex } from './cache.js';
 import {
   NO_BLOCKS,
   allocateExtent,
   assertWritable,
-  dropPage,
+  dropPagesRange,
   getSize,
   invalidateRange,
   lockInodeWrite,
@@ -107,7 +106,7 @@ function punchHole(v: Volume, ino: number, offset: number, length: number): void
       const released = removeExtentRange(v, ino, fa, fb - fa, (pblk, count) => runs.push([pblk, count]));
       v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
     });
-    dropAgain(v, ino, fa, fb);
+    dropPagesRange(v, ino, fa, fb);
     if (runs.length > 0) inHandle(v, ino, () => runs.forEach(([pblk, count]) => freeBlocks(v, pblk, count)));
   }
   zeroEdges(v, ino, offset, end, fa, fb);
@@ -128,7 +127,7 @@ function zeroRange(v: Volume, ino: number, offset: number, length: number, keepS
   invalidateRange(v, ino, first, last);
   if (fa < fb) changeMap(v, ino, () => markUnwrittenExtents(v, ino, fa, fb - fa));
   allocateHoles(v, ino, first, last, offset, length);
-  if (fa < fb) dropAgain(v, ino, fa, fb);
+  if (fa < fb) dropPagesRange(v, ino, fa, fb);
   zeroEdges(v, ino, offset, end, fa, fb);
   extendOrTouch(v, ino, end, keepSize);
 }
@@ -145,17 +144,6 @@ function changeMap(v: Volume, ino: number, change: () => void): void {
       seqWriteEnd(v.i32, seq);
     }
   });
-}
-
-/**
- * A lockless reader that mapped the range before the change may have cached a page of it since
- * invalidateRange dropped them (holding the old bytes): drop such pages again (truncate's step 6).
- */
-function dropAgain(v: Volume, ino: number, from: number, to: number): void {
-  for (const p of inodePages(v, ino, from)) {
-    const index = pageIndex(v, p);
-    if (index < to) dropPage(v, ino, p, index);
-  }
 }
 
 /** ext4_zero_partial_blocks: the bytes of [offset, end) outside the whole blocks [fa, fb). */

@@ -696,6 +696,18 @@ export function invalidateRange(v: Volume, ino: number, from: number, to: number
 }
 
 /**
+ * Drop the cached pages of [from, to) again (truncate's step 6, fallocate's punch and zero range):
+ * a lockless reader that mapped the range before its change may have cached a page of the old
+ * bytes meanwhile. Caller holds i_mutex.
+ */
+export function dropPagesRange(v: Volume, ino: number, from: number, to: number): void {
+  for (const p of inodePages(v, ino, from)) {
+    const index = pageIndex(v, p);
+    if (index < to) dropPage(v, ino, p, index);
+  }
+}
+
+/**
  * Remove one page from the cache if it still caches (ino, index). Caller holds i_mutex.
  * Model: model/dioread.pml inline drop_page (docs/MODEL.md).
  */
@@ -752,7 +764,7 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
     if (newSize % BLOCK_SIZE !== 0) zeroBlockBytes(v, ino, keep - 1, newSize % BLOCK_SIZE, BLOCK_SIZE);
     // 6. A reader that sampled the old size may have cached a page past the new end meanwhile
     //    (it held no inode lock): drop such pages again (they hold zeros of the hole, or older).
-    for (const p of inodePages(v, ino, keep)) dropPage(v, ino, p, pageIndex(v, p));
+    dropPagesRange(v, ino, keep, 0x7fffffff);
     // 7. Only now free the blocks (pending until this change commits: transaction.ts): no writeback
     //    of a dropped page can be in flight to them any more, so nothing of this file's can land in
     //    a block handed to another file. A commit between steps 1 and 7 sees them used by nobody (a

@@ -16,23 +16,18 @@ import type { Engine, FileHandle } from '../src/index.js';
 import { UNSAFE_EARLY_WRITTEN } from '../src/testing-symbols.js';
 import { PAGE, cleanup, firstDiff, freshImage, fsck, openImage, pattern, readWhole } from './helpers/files.js';
 import { tmpDir } from './helpers/image.js';
+import { ALLOCATE_MODES, ALLOCATE_OPTS, type AllocateMode } from './helpers/crash-model.js';
 
 const MAX_END = 32 * PAGE;
-type Mode = 'alloc' | 'keep' | 'punch' | 'zero' | 'zeroKeep';
+type Mode = AllocateMode;
 type Op =
   | { k: 'write'; pos: number; len: number; seed: number }
   | { k: 'allocate'; mode: Mode; pos: number; len: number }
   | { k: 'truncate'; len: number }
   | { k: 'reopen' };
 
-const FLAGS: Record<Mode, string[]> = { alloc: [], keep: ['-n'], punch: ['-p'], zero: ['-z'], zeroKeep: ['-z', '-n'] };
-const OPTS: Record<Mode, { keepSize?: boolean; punchHole?: boolean; zeroRange?: boolean }> = {
-  alloc: {},
-  keep: { keepSize: true },
-  punch: { punchHole: true },
-  zero: { zeroRange: true },
-  zeroKeep: { zeroRange: true, keepSize: true },
-};
+/** util-linux fallocate's flags for each mode (the engine's options: crash-model.ts ALLOCATE_OPTS). */
+const FLAGS: Record<Mode, string[]> = { prealloc: [], keep: ['-n'], punch: ['-p'], zero: ['-z'], zeroKeep: ['-z', '-n'] };
 
 /** util-linux fallocate on the host file: the kernel's answer. Null when it cannot (then we skip). */
 function hostFallocate(file: string, mode: Mode, pos: number, len: number): string | null {
@@ -64,7 +59,7 @@ const position = fc.oneof(
 const length = fc.oneof(fc.integer({ min: 1, max: 6 * PAGE }), fc.integer({ min: 1, max: 6 }).map((p) => p * PAGE), fc.integer({ min: 1, max: 10 }));
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ k: fc.constant('write' as const), pos: position, len: length, seed: fc.integer({ min: 1, max: 1e6 }) }) },
-  { weight: 6, arbitrary: fc.record({ k: fc.constant('allocate' as const), mode: fc.constantFrom<Mode>('alloc', 'keep', 'punch', 'zero', 'zeroKeep'), pos: position, len: length }) },
+  { weight: 6, arbitrary: fc.record({ k: fc.constant('allocate' as const), mode: fc.constantFrom<Mode>(...ALLOCATE_MODES), pos: position, len: length }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('truncate' as const), len: position }) },
   { weight: 1, arbitrary: fc.constant({ k: 'reopen' as const }) },
 );
@@ -95,7 +90,7 @@ class BlockModel {
         return;
       }
       this.add(Math.floor(op.pos / PAGE), Math.ceil(end / PAGE));
-      if (op.mode === 'alloc' || op.mode === 'zero') this.size = Math.max(this.size, end);
+      if (op.mode === 'prealloc' || op.mode === 'zero') this.size = Math.max(this.size, end);
     }
   }
 }
@@ -118,7 +113,7 @@ async function runOps(ops: Op[], controls: Record<symbol, boolean> = {}): Promis
       } else if (op.k === 'allocate') {
         const err = hostFallocate(hostFile, op.mode, op.pos, op.len);
         assert.equal(err, null, `${where}: host fallocate failed`);
-        await f.allocate(op.pos, op.len, OPTS[op.mode]);
+        await f.allocate(op.pos, op.len, ALLOCATE_OPTS[op.mode]);
       } else if (op.k === 'truncate') {
         fs.ftruncateSync(fd, op.len);
         await f.truncate(op.len);
@@ -163,7 +158,7 @@ test('allocate in every mode matches the kernel\'s fallocate on a host file, byt
 
 test('preallocated blocks read as zeros over a sentinel-filled device; UNSAFE_EARLY_WRITTEN is caught showing old bytes', { skip: skip ?? false }, async () => {
   const ops: Op[] = [
-    { k: 'allocate', mode: 'alloc', pos: 0, len: 8 * PAGE },
+    { k: 'allocate', mode: 'prealloc', pos: 0, len: 8 * PAGE },
     { k: 'write', pos: 3 * PAGE + 10, len: 100, seed: 9 },
     { k: 'reopen' },
   ];

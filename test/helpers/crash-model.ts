@@ -93,8 +93,8 @@ export type WorkOp =
 
 /** fallocate's modes as the workload uses them. */
 export type AllocateMode = 'prealloc' | 'keep' | 'punch' | 'zero' | 'zeroKeep';
-const ALLOCATE_MODES: AllocateMode[] = ['prealloc', 'keep', 'punch', 'zero', 'zeroKeep'];
-const ALLOCATE_OPTS: Record<AllocateMode, { keepSize?: boolean; punchHole?: boolean; zeroRange?: boolean }> = {
+export const ALLOCATE_MODES: AllocateMode[] = ['prealloc', 'keep', 'punch', 'zero', 'zeroKeep'];
+export const ALLOCATE_OPTS: Record<AllocateMode, { keepSize?: boolean; punchHole?: boolean; zeroRange?: boolean }> = {
   prealloc: {},
   keep: { keepSize: true },
   punch: { punchHole: true },
