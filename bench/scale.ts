@@ -146,12 +146,9 @@ async function checkAndReopen(image: string, out: Record<string, unknown>, opts:
 async function fragmented(a: Args): Promise<Record<string, unknown>> {
   const image = path.join(a.dir, `dioread-scale-${process.pid}.img`);
   const blocks = Math.floor((a.fileGib * 1024 * MIB) / BLOCK);
-  // Today's format fixes each file's extent table at mkfs: room for one extent per block of the
-  // fragmented file (the most a random write order can need before merging), for 4 files.
-  const extentsPerFile = Math.min(blocks, 1 << 22);
-  const out: Record<string, unknown> = { fileBytes: blocks * BLOCK, extentsPerFile, maxFiles: 4 };
+  const out: Record<string, unknown> = { fileBytes: blocks * BLOCK, maxFiles: 4 };
   await onSparseImage(image, a.imageGib * 1024 * MIB, out, async () => {
-    const [, mkfsMs] = await timed(() => Engine.mkfs(image, { sizeBytes: a.imageGib * 1024 * MIB, maxFiles: 4, extentsPerFile }));
+    const [, mkfsMs] = await timed(() => Engine.mkfs(image, { sizeBytes: a.imageGib * 1024 * MIB, maxFiles: 4 }));
     out.mkfsMs = mkfsMs;
     let [eng, openMs] = await timed(() => Engine.open({ path: image, cachePages: 4096 }));
     out.openEmptyMs = openMs;
@@ -179,8 +176,8 @@ async function smallFiles(a: Args): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = { files: a.smallFiles };
   const sizeBytes = Math.max(256 * MIB, Math.ceil((a.smallFiles * 2 * BLOCK) / MIB) * MIB);
   await onSparseImage(image, sizeBytes, out, async () => {
-    // Every file needs an inode and its own extent region, fixed at mkfs: the smallest table (16).
-    const [, mkfsMs] = await timed(() => Engine.mkfs(image, { sizeBytes, maxFiles: a.smallFiles, extentsPerFile: 16 }));
+    // Every file needs an inode (its extents fit the root in the inode: no tree node).
+    const [, mkfsMs] = await timed(() => Engine.mkfs(image, { sizeBytes, maxFiles: a.smallFiles }));
     out.mkfsMs = mkfsMs;
     let [eng, openMs] = await timed(() => Engine.open({ path: image }));
     out.openEmptyMs = openMs;

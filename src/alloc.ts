@@ -11,7 +11,7 @@
 // commit that records its freeing is durable (transaction.ts releaseFrees): see issue 7's bug 3.
 
 import { InvariantError } from './errors.js';
-import { H_ALLOC_GOAL, H_ALLOC_LOCK, H_FREE_BLOCKS, H_PENDING_FREE, LC_ALLOC, bitmapBit, bitmapBlockOf, bitmapDirtyWord, bitmapWord, pendingWord, type Layout } from './shm/layout.js';
+import { H_ALLOC_GOAL, H_ALLOC_LOCK, H_FREE_BLOCKS, H_HELD_BLOCKS, H_META_GOAL, H_PENDING_FREE, LC_ALLOC, bitmapBit, bitmapBlockOf, bitmapDirtyWord, bitmapWord, heldWord, pendingWord, type Layout } from './shm/layout.js';
 import { spinLock, unlock } from './sync/lock.js';
 import type { Volume } from './volume.js';
 
@@ -30,13 +30,18 @@ export interface Allocation {
  * else at the first free run after the last allocation. Returns count 0 when nothing is free.
  * Model: model/journal.pml writerB W_alloc (model/dioread.pml: pused in writer W_map) (docs/MODEL.md).
  */
-export function allocBlocks(v: Volume, goal: number, count: number, firstDataBlock: number): Allocation {
+export function allocBlocks(v: Volume, goal: number, count: number, firstDataBlock: number, metadata = false): Allocation {
   const i32 = v.i32;
   const l = v.layout;
   const total = l.blockCount;
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
   try {
-    if (i32[H_FREE_BLOCKS] === 0) return { pblk: -1, count: 0 };
+    // Data leaves metaReserve blocks free for extent-tree nodes: a conversion whose split needs a
+    // node must not fail for want of one (ext4's reserved clusters, s_resv_clusters).
+    const room = metadata ? i32[H_FREE_BLOCKS] : i32[H_FREE_BLOCKS] - metaReserve(l.blockCount, firstDataBlock);
+    if (room <= 0) return { pblk: -1, count: 0 };
+    if (count > room) count = room;
+    if (metadata) return allocDown(v, count, firstDataBlock);
     let start = -1;
     if (goal >= firstDataBlock && goal < total && !testBit(i32, l, goal)) start = goal;
     if (start < 0) {
@@ -59,6 +64,39 @@ export function allocBlocks(v: Volume, goal: number, count: number, firstDataBlo
   } finally {
     unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
   }
+}
+
+/** A metadata allocation (under alloc_lock): `count` blocks from the top of the device down. */
+function allocDown(v: Volume, count: number, firstDataBlock: number): Allocation {
+  const i32 = v.i32;
+  const l = v.layout;
+  let from = i32[H_META_GOAL];
+  if (from <= firstDataBlock || from >= l.blockCount) from = l.blockCount - 1;
+  let b = findFreeDown(i32, l, from, firstDataBlock);
+  if (b < 0) b = findFreeDown(i32, l, l.blockCount - 1, from);
+  if (b < 0) throw new InvariantError(`block bitmap: H_FREE_BLOCKS is ${i32[H_FREE_BLOCKS]} but no clear bit exists`);
+  let n = 0;
+  while (n < count && b - n >= firstDataBlock && !testBit(i32, l, b - n)) {
+    i32[bitmapWord(l, b - n)] |= bitmapBit(b - n);
+    n++;
+  }
+  markBitmapDirty(v, b - n + 1, n);
+  i32[H_FREE_BLOCKS] -= n;
+  i32[H_META_GOAL] = b - n;
+  return { pblk: b - n + 1, count: n };
+}
+
+/** The highest clear bit in [to, from], or -1. */
+function findFreeDown(i32: Int32Array, l: Layout, from: number, to: number): number {
+  for (let b = from; b >= to; b--) {
+    const w = i32[bitmapWord(l, b)];
+    if (w === -1 && (b & 31) === 31) {
+      b -= 31;
+      continue;
+    }
+    if ((w & bitmapBit(b)) === 0) return b;
+  }
+  return -1;
 }
 
 function findFree(i32: Int32Array, l: Layout, from: number, to: number): number {
@@ -103,6 +141,30 @@ export function freeBlocks(v: Volume, pblk: number, count: number): void {
     }
     markBitmapDirty(v, pblk, count);
     i32[H_PENDING_FREE] += count;
+  } finally {
+    unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
+  }
+}
+
+/** Free blocks data allocations leave for extent-tree nodes: 1/64 of the data area, 16 to 4096. */
+export function metaReserve(blockCount: number, firstDataBlock: number): number {
+  return Math.max(16, Math.min(4096, Math.floor((blockCount - firstDataBlock) / 64)));
+}
+
+/**
+ * Free an extent-tree node's block: pending like any freed block, and held (still set in memory,
+ * though the commit writes it free) until the journal's next reset. A block the log holds an image
+ * of must not hold anything else while that log can be replayed: a replay would write the old node
+ * over it (jbd2 writes revoke records for this; dioread waits for the log to restart instead).
+ * transaction.ts releases held blocks after a reset (releaseHeld). Caller is in a handle.
+ */
+export function freeNodeBlock(v: Volume, pblk: number): void {
+  freeBlocks(v, pblk, 1);
+  if (v.unsafeEarlyReuse) return;
+  const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
+  try {
+    v.i32[heldWord(v.layout, pblk)] |= bitmapBit(pblk);
+    v.i32[H_HELD_BLOCKS]++;
   } finally {
     unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
   }

@@ -2,9 +2,9 @@
 // ext4 counterpart: parse_options() in fs/ext4/super.c (mount options) and mke2fs's arguments.
 
 import { DioreadError, showValue } from './errors.js';
-import { DEFAULT_EXTENTS_PER_FILE, DEFAULT_MAX_FILES } from './ondisk.js';
+import { DEFAULT_MAX_FILES } from './ondisk.js';
 import { BLOCK_SIZE, STATS_COUNTERS, STATS_OFF, STATS_TIMING } from './shm/layout.js';
-import { DEVICE_SEAM, UNSAFE_EARLY_REUSE, UNSAFE_EARLY_WRITTEN, UNSAFE_NO_JOURNAL, UNSAFE_NO_RENAME_COUPLING, UNSAFE_RESET_SUPER_UNFLUSHED, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
+import { DEVICE_SEAM, FAULT_NO_TREE_NODES, SPLIT_COMMITS, UNSAFE_EARLY_REUSE, UNSAFE_EARLY_WRITTEN, UNSAFE_NO_JOURNAL, UNSAFE_NO_RENAME_COUPLING, UNSAFE_RESET_SUPER_UNFLUSHED, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
 import { checkBool, checkChoice, checkInt, checkOptions } from './validate.js';
 import type { ReadLocking } from './volume.js';
 
@@ -34,8 +34,6 @@ export interface EngineOptions {
   deviceDirect?: 'auto' | boolean;
   /** Inode table size when formatting. Default 64. */
   maxFiles?: number;
-  /** Extent records per file when formatting. Default 4096. */
-  extentsPerFile?: number;
   /**
    * Journal size in 4 KiB blocks when formatting (mke2fs -J size=). Default: 1/32 of the device
    * within 64..8192 blocks. At least two of the largest transactions the geometry allows.
@@ -63,7 +61,6 @@ const ENGINE_OPTIONS = [
   'readLocking',
   'deviceDirect',
   'maxFiles',
-  'extentsPerFile',
   'journalBlocks',
   'ioEnds',
   'maxThreads',
@@ -85,7 +82,6 @@ export interface EngineConfig {
   readLocking: ReadLocking;
   deviceDirect: 'auto' | boolean;
   maxFiles: number;
-  extentsPerFile: number;
   /** null: mkfs's default for the geometry. */
   journalBlocks: number | null;
   ioEnds: number;
@@ -100,6 +96,8 @@ export interface EngineConfig {
   unsafeEarlyReuse: boolean;
   unsafeResetSuperUnflushed: boolean;
   unsafeNoRenameCoupling: boolean;
+  faultNoTreeNodes: boolean;
+  splitCommits: boolean;
   /** Test-only device seam (device-seam.ts), or null. */
   seam: SharedArrayBuffer | null;
 }
@@ -132,7 +130,6 @@ function parseReadLocking(where: string, readLocking: unknown, dioreadNolock: un
 export interface MkfsConfig {
   sizeBytes: number;
   maxFiles: number;
-  extentsPerFile: number;
   /** null: mkfs's default for the geometry (mkfs checks a given size against the geometry). */
   journalBlocks: number | null;
 }
@@ -145,11 +142,10 @@ function checkJournalBlocks(where: string, value: unknown): number | null {
 }
 
 export function parseMkfsOptions(where: string, opts: unknown): MkfsConfig {
-  const o = checkOptions(where, opts, ['sizeBytes', 'maxFiles', 'extentsPerFile', 'journalBlocks']);
+  const o = checkOptions(where, opts, ['sizeBytes', 'maxFiles', 'journalBlocks']);
   return {
     sizeBytes: checkSizeBytes(where, o.sizeBytes, DEFAULT_SIZE_BYTES),
     maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES),
-    extentsPerFile: checkInt(where, 'extentsPerFile', o.extentsPerFile, 16, 1 << 22, DEFAULT_EXTENTS_PER_FILE),
     journalBlocks: checkJournalBlocks(where, o.journalBlocks),
   };
 }
@@ -170,7 +166,6 @@ export function parseEngineOptions(where: string, opts: unknown): EngineConfig {
     readLocking: parseReadLocking(where, o.readLocking, o.dioreadNolock),
     deviceDirect,
     maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES),
-    extentsPerFile: checkInt(where, 'extentsPerFile', o.extentsPerFile, 16, 1 << 22, DEFAULT_EXTENTS_PER_FILE),
     journalBlocks: checkJournalBlocks(where, o.journalBlocks),
     ioEnds: checkInt(where, 'ioEnds', o.ioEnds, 1, 1 << 16, 64),
     maxThreads: checkInt(where, 'maxThreads', o.maxThreads, 4, 1024, 64),
@@ -183,6 +178,8 @@ export function parseEngineOptions(where: string, opts: unknown): EngineConfig {
     unsafeEarlyReuse: symbols[UNSAFE_EARLY_REUSE] === true,
     unsafeResetSuperUnflushed: symbols[UNSAFE_RESET_SUPER_UNFLUSHED] === true,
     unsafeNoRenameCoupling: symbols[UNSAFE_NO_RENAME_COUPLING] === true,
+    faultNoTreeNodes: symbols[FAULT_NO_TREE_NODES] === true,
+    splitCommits: symbols[SPLIT_COMMITS] === true,
     seam: symbols[DEVICE_SEAM] instanceof SharedArrayBuffer ? (symbols[DEVICE_SEAM] as SharedArrayBuffer) : null,
   };
 }

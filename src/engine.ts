@@ -7,6 +7,8 @@
 // shared buffers. The conversion worker (dio_unwritten_wq) is a dedicated worker_thread driven
 // through comlink for its control calls.
 
+import { metaReserve } from './alloc.js';
+import { nodePoolUse } from './extent-nodes.js';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from './comlink-node.js';
@@ -31,6 +33,7 @@ import {
   H_J_LOGGED,
   H_J_RESETS,
   H_PENDING_FREE,
+  H_HELD_BLOCKS,
   H_IOEND_FREE_COUNT,
   H_READ_ONLY,
   RO_ERRORS,
@@ -70,8 +73,15 @@ export interface EngineCounters {
   evictions: number;
   dirtyPages: number;
   freeBlocks: number;
+  /** Of freeBlocks, those file data may not take: kept for extent-tree nodes (alloc.ts metaReserve). */
+  reservedBlocks: number;
   /** Blocks freed by changes not yet committed: allocatable once the next commit is durable. */
   pendingFreeBlocks: number;
+  /** Freed extent-tree node blocks held until the journal's next reset (then free). */
+  heldBlocks: number;
+  /** Extent-tree nodes in shared memory, and the bytes of the node pool. */
+  treeNodes: number;
+  treeNodeBytes: number;
   /** Journal: transactions committed, metadata blocks logged, log resets. */
   commits: number;
   journalBlocksLogged: number;
@@ -126,7 +136,7 @@ export class Engine implements HandleHost {
    * Format an image file: metadata only; data blocks keep whatever they held, as mkfs does.
    * An image an engine has open (in any process) is refused with EBUSY.
    */
-  static async mkfs(path: string, opts: { sizeBytes?: number; maxFiles?: number; extentsPerFile?: number; journalBlocks?: number } = {}): Promise<void> {
+  static async mkfs(path: string, opts: { sizeBytes?: number; maxFiles?: number; journalBlocks?: number } = {}): Promise<void> {
     checkPath('Engine.mkfs', path);
     mkfsImage('Engine.mkfs', path, parseMkfsOptions('Engine.mkfs', opts));
   }
@@ -423,7 +433,11 @@ export class Engine implements HandleHost {
       evictions: Atomics.load(i32, H_EVICTIONS),
       dirtyPages: Atomics.load(i32, H_DIRTY_PAGES),
       freeBlocks: Atomics.load(i32, H_FREE_BLOCKS),
+      reservedBlocks: metaReserve(this.main.layout.blockCount, this.main.firstDataBlock),
       pendingFreeBlocks: Atomics.load(i32, H_PENDING_FREE),
+      heldBlocks: Atomics.load(i32, H_HELD_BLOCKS),
+      treeNodes: nodePoolUse(this.main).inUse,
+      treeNodeBytes: nodePoolUse(this.main).bytes,
       commits: Atomics.load(i32, H_J_COMMITS),
       journalBlocksLogged: Atomics.load(i32, H_J_LOGGED),
       journalResets: Atomics.load(i32, H_J_RESETS),

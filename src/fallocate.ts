@@ -31,7 +31,7 @@ import {
 } from './inode.js';
 import { BLOCK_SIZE, EXT_MAX_LEN, I_BLOCKS, I_SEQ, OP_TRUNCATE, inodeWord } from './shm/layout.js';
 import { seqWriteBegin, seqWriteEnd } from './sync/lock.js';
-import { commitNow, inHandle, markInodeDirty } from './transaction.js';
+import { commitNow, inHandle, markInodeDirty, reserveTreeCredits } from './transaction.js';
 import type { Volume } from './volume.js';
 
 /** ext4_fallocate: dispatch on the mode. */
@@ -68,17 +68,16 @@ function allocateHoles(v: Volume, ino: number, first: number, last: number, offs
       lblk += Math.min(v.mapLen, last - lblk);
       continue;
     }
-    const hole = v.mapLen;
-    const want = Math.min(hole, last - lblk, EXT_MAX_LEN);
-    const got = inHandle(v, ino, () => allocateExtent(v, ino, lblk, want, hole, unwritten));
+    const want = Math.min(v.mapLen, last - lblk, EXT_MAX_LEN);
+    reserveTreeCredits(v, ino);
+    const got = inHandle(v, ino, () => allocateExtent(v, ino, lblk, want, unwritten));
     if (got.count > 0) continue; // the new extent may start before lblk: map again from lblk
     if (got.pblk === NO_BLOCKS && !retried && pendingFree(v) > 0) {
       retried = true;
       commitNow(v);
       continue;
     }
-    const why = got.pblk === NO_BLOCKS ? 'no free blocks left on the device' : 'the extent table of this file is full';
-    throw new DioreadError('ENOSPC', `allocate of ${length} bytes at offset ${offset}: ${why} (blocks ${first}..${lblk - 1} allocated, ${last - lblk} not)`);
+    throw new DioreadError('ENOSPC', `allocate of ${length} bytes at offset ${offset}: no free blocks left on the device (blocks ${first}..${lblk - 1} allocated, ${last - lblk} not)`);
   }
 }
 
@@ -125,7 +124,14 @@ function zeroRange(v: Volume, ino: number, offset: number, length: number, keepS
   const fa = Math.ceil(offset / BLOCK_SIZE);
   const fb = Math.floor(end / BLOCK_SIZE);
   invalidateRange(v, ino, first, last);
-  if (fa < fb) changeMap(v, ino, () => markUnwrittenExtents(v, ino, fa, fb - fa));
+  for (let at = fa; at < fb; ) {
+    let next = fa;
+    changeMap(v, ino, () => {
+      next = markUnwrittenExtents(v, ino, at, fb - at);
+    });
+    if (next < 0) throw new DioreadError('ENOSPC', `zero range of ${length} bytes at offset ${offset}: no free block for the extent-tree node a split at block ${at} needs`);
+    at = next;
+  }
   allocateHoles(v, ino, first, last, offset, length);
   if (fa < fb) dropPagesRange(v, ino, fa, fb);
   zeroEdges(v, ino, offset, end, fa, fb);
@@ -134,6 +140,7 @@ function zeroRange(v: Volume, ino: number, offset: number, length: number, keepS
 
 /** A change of the extent map in a handle, inside the inode's seqlock write section. */
 function changeMap(v: Volume, ino: number, change: () => void): void {
+  reserveTreeCredits(v, ino);
   inHandle(v, ino, () => {
     const seq = inodeWord(v.layout, ino, I_SEQ);
     seqWriteBegin(v.i32, seq);

@@ -173,9 +173,9 @@ function freeOrphans(dev: FileDevice, sb: SuperBlock, model: ImageModel, orphans
   let freed = 0;
   const bitmapBlocks = new Set<number>();
   for (const m of orphans) {
-    for (let i = 0; i < m.disk.extentCount; i++) {
-      const pblk = m.extents[i * EXTENT_WORDS + E_PBLK];
-      const len = m.extents[i * EXTENT_WORDS + E_LEN];
+    const runs: Array<[number, number]> = m.nodes.map((n) => [n.pblk, 1]); // its tree's nodes too
+    for (let i = 0; i < m.disk.extentCount; i++) runs.push([m.extents[i * EXTENT_WORDS + E_PBLK], m.extents[i * EXTENT_WORDS + E_LEN]]);
+    for (const [pblk, len] of runs) {
       for (let b = pblk; b < pblk + len; b++) {
         model.bitmap[b >>> 5] &= ~(1 << (b & 31));
         bitmapBlocks.add(Math.floor(b / BITS_PER_BITMAP_BLOCK));

@@ -12,18 +12,16 @@ import type { BlockDevice } from './device.js';
 import { DioreadError, detail } from './errors.js';
 import { readJournalSuper, scanJournal } from './journal.js';
 import {
-  EXTENTS_PER_BLOCK,
-  EXTENT_DISK_BYTES,
   INODES_PER_BLOCK,
   INODE_DISK_BYTES,
   MAGIC_BITMAP,
   MAGIC_EXTENTS,
   MAGIC_INODES,
   MB_HEADER_BYTES,
+  NODE_ENTRIES_MAX,
   checkBlock,
+  checkNodeHeader,
   decodeInodeRecord,
-  extentRecordOffset,
-  inodeExtentBlock,
   inodeRecordOffset,
   type DiskInode,
   type SuperBlock,
@@ -53,6 +51,8 @@ export interface ModelInode {
   disk: DiskInode;
   /** Extent records, EXTENT_WORDS each (lblk, len, pblk, flags), as in shared memory. */
   extents: Int32Array;
+  /** The tree's nodes below the root (the root is disk.root). */
+  nodes: ModelNode[];
 }
 
 export interface ImageModel {
@@ -116,6 +116,7 @@ function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
   const names = new Map<string, number>();
   const maxBlocks = sb.blockCount - sb.firstDataBlock;
   const decoder = new TextDecoder('utf-8', { fatal: true });
+  const seen = new Uint8Array(sb.blockCount); // tree node blocks met so far (one walk per block)
   for (let b = 0; b < sb.inodeBlocks; b++) {
     const block = sb.inodeTable + b;
     const buf = readBlock(dev, overlay, block);
@@ -135,7 +136,7 @@ function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
       }
       let di: DiskInode;
       try {
-        di = decodeInodeRecord(rec, ino, { extentsPerFile: sb.extentsPerFile, maxBlocks, maxFiles: sb.maxFiles });
+        di = decodeInodeRecord(rec, ino, { maxBlocks, maxFiles: sb.maxFiles });
       } catch (err) {
         p.error(detail(err));
         continue;
@@ -143,8 +144,8 @@ function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
       if (!di.used) continue;
       if (di.orphan) {
         p.warn(`inode ${ino}: an orphan (unlinked while open when the image was last written); mount frees it and its ${di.blocks} block(s)`);
-        const extents = readExtents(dev, sb, overlay, ino, di, p);
-        if (extents !== null) out.push({ ino, disk: di, extents });
+        const tree = readExtents(dev, sb, overlay, ino, di, p, seen);
+        if (tree !== null) out.push({ ino, disk: di, ...tree });
         continue;
       }
       let name: string;
@@ -158,8 +159,8 @@ function readInodes(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8
       const other = names.get(key);
       if (other !== undefined) p.error(`inode ${ino}: name ${JSON.stringify(name)} is also inode ${other}'s in the same directory (${di.parent < 0 ? 'the root' : `inode ${di.parent}`})`);
       names.set(key, ino);
-      const extents = readExtents(dev, sb, overlay, ino, di, p);
-      if (extents !== null) out.push({ ino, disk: di, extents });
+      const tree = readExtents(dev, sb, overlay, ino, di, p, seen);
+      if (tree !== null) out.push({ ino, disk: di, ...tree });
     }
   }
   checkParents(out, sb.maxFiles, p);
@@ -190,53 +191,73 @@ function checkParents(inodes: ModelInode[], maxFiles: number, p: Problems): void
   }
 }
 
-/** An inode's extent records, checked: headers, sorted, no overlap, inside the data area, counts. */
-function readExtents(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8Array>, ino: number, di: DiskInode, p: Problems): Int32Array | null {
+/** One tree node read from the image: its block and its words from the node header on (as in shared memory). */
+export interface ModelNode {
+  pblk: number;
+  words: Int32Array;
+}
+
+/**
+ * An inode's extent tree, read from its root down (ext4_ext_check of every node): node headers and
+ * blocks, depths, keys equal to the first lblk below them, extents sorted, not overlapping, inside
+ * the data area, and the counts in the inode. Returns the extents in order and the nodes, or null.
+ */
+function readExtents(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8Array>, ino: number, di: DiskInode, p: Problems, seen: Uint8Array): { extents: Int32Array; nodes: ModelNode[] } | null {
   const tag = `inode ${ino}`;
-  const n = di.extentCount;
-  const out = new Int32Array(n * EXTENT_WORDS);
-  for (let b = 0; b * EXTENTS_PER_BLOCK < n; b++) {
-    const block = inodeExtentBlock(sb, ino, b);
-    const buf = readBlock(dev, overlay, block);
-    try {
-      checkBlock(buf, MAGIC_EXTENTS, block, ino, `${tag} extents`);
-    } catch (err) {
-      p.error(detail(err));
-      return null;
-    }
-    const first = b * EXTENTS_PER_BLOCK;
-    const k = Math.min(EXTENTS_PER_BLOCK, n - first);
-    const bytes = buf.slice(extentRecordOffset(0), extentRecordOffset(0) + k * EXTENT_DISK_BYTES);
-    out.set(new Int32Array(bytes.buffer), first * EXTENT_WORDS);
-  }
+  const flat: number[] = [];
+  const nodes: ModelNode[] = [];
   let ok = true;
   let prevEnd = -1;
-  let blocks = 0;
-  for (let i = 0; i < n; i++) {
-    const e = i * EXTENT_WORDS;
-    const lblk = out[e + E_LBLK];
-    const len = out[e + E_LEN];
-    const pblk = out[e + E_PBLK];
-    const flags = out[e + E_FLAGS];
-    const bad = (what: string) => {
-      p.error(`${tag} extent ${i}: ${what}`);
-      ok = false;
-    };
-    if (!(len >= 1 && len <= EXT_MAX_LEN)) bad(`length ${len} outside 1..${EXT_MAX_LEN}`);
-    else if (lblk < 0 || lblk + len > 2 ** 31) bad(`logical range ${lblk}+${len} outside the file's 2^31 blocks`);
-    else if (lblk < prevEnd) bad(`lblk ${lblk} overlaps or precedes the previous extent (ends ${prevEnd})`);
-    else if (pblk < sb.firstDataBlock || pblk + len > sb.blockCount) bad(`pblk ${pblk}+${len} outside the data blocks ${sb.firstDataBlock}..${sb.blockCount - 1}`);
-    if ((flags & ~EXT_UNWRITTEN) !== 0) bad(`unknown flags ${flags}`);
-    if (len >= 1 && len <= EXT_MAX_LEN) {
-      prevEnd = lblk + len;
-      blocks += len;
-    }
-  }
-  if (ok && blocks !== di.blocks) {
-    p.error(`${tag}: block count ${di.blocks}, its extents hold ${blocks}`);
+  const fail = (what: string): false => {
+    p.error(`${tag}: ${what}`);
     ok = false;
-  }
-  return ok ? out : null;
+    return false;
+  };
+  // Entries of a node (its header at `at` in `w`); `key`: what its parent says its first lblk is.
+  const walk = (w: Int32Array, at: number, depth: number, key: number | null, where: string): boolean => {
+    const n = w[at];
+    if (key !== null && w[at + 4] !== key) return fail(`${where}: first lblk ${w[at + 4]}, its parent's key ${key}`);
+    for (let j = 0; j < n && ok; j++) {
+      const e = at + 4 + j * EXTENT_WORDS;
+      if (depth === 0) {
+        checkExtent(w[e + E_LBLK], w[e + E_LEN], w[e + E_PBLK], w[e + E_FLAGS], `${where} extent ${j}`);
+        continue;
+      }
+      if (j > 0 && w[e] <= w[e - EXTENT_WORDS]) return fail(`${where} index ${j}: key ${w[e]} not after ${w[e - EXTENT_WORDS]}`);
+      const child = w[e + 1];
+      if (child < sb.firstDataBlock || child >= sb.blockCount) return fail(`${where} index ${j}: node block ${child} outside the data blocks`);
+      if (seen[child] !== 0) return fail(`${where} index ${j}: node block ${child} is reached twice`);
+      seen[child] = 1;
+      const buf = readBlock(dev, overlay, child);
+      try {
+        checkBlock(buf, MAGIC_EXTENTS, child, ino, `${tag} extent tree`);
+        const cw = new Int32Array(buf.buffer, buf.byteOffset + MB_HEADER_BYTES, (BLOCK_SIZE - MB_HEADER_BYTES) / 4);
+        checkNodeHeader(cw, 0, NODE_ENTRIES_MAX, di.generation | 0, depth - 1, `${tag} node at block ${child}`);
+        nodes.push({ pblk: child, words: cw.slice() });
+        if (!walk(cw, 0, depth - 1, w[e], `${tag} node at block ${child}`)) return false;
+      } catch (err) {
+        return fail(detail(err));
+      }
+    }
+    return ok;
+  };
+  const checkExtent = (lblk: number, len: number, pblk: number, flags: number, where: string) => {
+    if (!(len >= 1 && len <= EXT_MAX_LEN)) fail(`${where}: length ${len} outside 1..${EXT_MAX_LEN}`);
+    else if (lblk < 0 || lblk + len > 2 ** 31) fail(`${where}: logical range ${lblk}+${len} outside the file's 2^31 blocks`);
+    else if (lblk < prevEnd) fail(`${where}: lblk ${lblk} overlaps or precedes the previous extent (ends ${prevEnd})`);
+    else if (pblk < sb.firstDataBlock || pblk + len > sb.blockCount) fail(`${where}: pblk ${pblk}+${len} outside the data blocks ${sb.firstDataBlock}..${sb.blockCount - 1}`);
+    if ((flags & ~EXT_UNWRITTEN) !== 0) fail(`${where}: unknown flags ${flags}`);
+    if (!ok) return;
+    prevEnd = lblk + len;
+    flat.push(lblk, len, pblk, flags);
+  };
+  if (!walk(di.root, 0, di.root[2], null, `${tag} root`)) return null;
+  const count = flat.length / EXTENT_WORDS;
+  if (count !== di.extentCount) return fail(`extent count ${di.extentCount}, its tree holds ${count}`) || null;
+  let blocks = 0;
+  for (let i = 0; i < count; i++) blocks += flat[i * EXTENT_WORDS + E_LEN];
+  if (blocks !== di.blocks) return fail(`block count ${di.blocks}, its extents hold ${blocks}`) || null;
+  return { extents: Int32Array.from(flat), nodes };
 }
 
 function readBitmap(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8Array>, p: Problems): Int32Array {
@@ -274,6 +295,12 @@ export function bitSet(bitmap: Int32Array, b: number): boolean {
 function crossCheck(sb: SuperBlock, inodes: ModelInode[], bitmap: Int32Array, p: Problems): { owner: Int32Array; leaked: number[] } {
   const owner = new Int32Array(sb.blockCount);
   for (const m of inodes) {
+    for (const node of m.nodes) {
+      const b = node.pblk;
+      if (owner[b] !== 0) p.error(`block ${b}, an extent-tree node of inode ${m.ino}, is also claimed by inode ${owner[b] - 1}`);
+      owner[b] = m.ino + 1;
+      if (!bitSet(bitmap, b)) p.error(`bitmap: extent-tree node block ${b} of inode ${m.ino} is marked free`);
+    }
     for (let i = 0; i < m.disk.extentCount; i++) {
       const e = i * EXTENT_WORDS;
       const pblk = m.extents[e + E_PBLK];

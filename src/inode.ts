@@ -40,10 +40,10 @@ import {
   type Grabbed,
 } from './cache.js';
 import { DioreadError, InvariantError } from './errors.js';
-import { HOLE_TO_END, MAP_MAPPED, assertExtentWriter, assertInodeLocked, extentAt, extentBefore, extentCount, extentRoom, extentsEnd, insertCost, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
+import { MAP_MAPPED, assertExtentWriter, assertInodeLocked, extentCount, extentsEnd, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
 import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, invalidatepageFreeEndio, setBhEndio } from './page-io.js';
 import { writebackInode } from './writeback.js';
-import { commitNow, commitUpTo, deviceFlush, flushMark, flushedSince, inHandle, markInodeDirty, runningTid } from './transaction.js';
+import { commitNow, commitUpTo, deviceFlush, flushMark, flushedSince, inHandle, markInodeDirty, reserveTreeCredits, runningTid } from './transaction.js';
 import {
   BLOCK_SIZE,
   BOUNCE_BLOCKS,
@@ -388,11 +388,6 @@ export function uncachedRun(v: Volume, ino: number, index: number, blocks: numbe
 /** mapRangeForWrite's per-block state: the block sits in an UNWRITTEN extent (else 0: written). */
 const MAPPED_UNWRITTEN = 1;
 
-/** Extent records kept free for the splits later conversions need (see extents.convertUnwrittenExtents). */
-function conversionReserve(v: Volume): number {
-  return Math.min(Math.floor(v.layout.extentsPerFile / 4), 2 * v.layout.ioEnds + 2);
-}
-
 /**
  * Map [first, first+n) for a write, allocating holes (ext4_map_blocks with ext4_get_block_write:
  * EXT4_GET_BLOCKS_IO_CREATE_EXT makes the new extents UNWRITTEN). Fills pblks/unwritten per block.
@@ -422,7 +417,8 @@ function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblk
     }
     const hole = v.mapLen;
     const want = Math.min(hole, n - i, EXT_MAX_LEN);
-    const a = inHandle(v, ino, () => allocateExtent(v, ino, lblk, want, hole, createUnwritten));
+    reserveTreeCredits(v, ino);
+    const a = inHandle(v, ino, () => allocateExtent(v, ino, lblk, want, createUnwritten));
     if (a.count === 0) {
       if (a.pblk === NO_BLOCKS && !retried && pendingFree(v) > 0) {
         retried = true;
@@ -436,73 +432,24 @@ function mapRangeForWrite(v: Volume, ino: number, first: number, n: number, pblk
   return i;
 }
 
-/**
- * When a file's extent table runs short, gaps this small between a new extent and a neighbour laid
- * out in line with it are allocated too (UNWRITTEN: they read as zeros, as the hole did), so writes
- * that arrive out of order join their neighbours into one extent instead of taking one record per
- * block (issue 7 bug 10). ext4 does the like with its inode preallocation and by zeroing small gaps
- * (EXT4_EXT_ZERO_LEN). With room to spare, sparse files stay exactly as sparse as written.
- */
-const FILL_GAP_BLOCKS = 16;
-
-/** Gap filling starts when the free records (beyond the conversion reserve) fall to this share of the table. */
-function tableShort(v: Volume, ino: number): boolean {
-  return extentRoom(v, ino) - conversionReserve(v) <= Math.floor(v.layout.extentsPerFile / 2);
-}
-
-/** allocateExtent's "nothing" results: no free block, or no room in the extent table. */
+/** allocateExtent's "nothing" result: no free block (for the data, or for a node of the tree). */
 export const NO_BLOCKS = -1;
-const TABLE_FULL = -2;
 
 /**
- * One allocation for the hole at lblk (`hole` blocks long, `want` of them needed): blocks at the goal
- * (or wherever free), widened over small gaps to in-line neighbours, then an extent for them.
- * Caller holds i_mutex and a handle.
+ * One allocation for the hole at lblk (`want` blocks of it needed): blocks at the goal (or wherever
+ * free), then an extent for them. Caller holds i_mutex and a handle.
  * Model: model/journal.pml writerB W_alloc (allocBlocks inside the handle) (docs/MODEL.md).
  */
-export function allocateExtent(v: Volume, ino: number, lblk: number, want: number, hole: number, unwritten: boolean): { pblk: number; count: number } {
+export function allocateExtent(v: Volume, ino: number, lblk: number, want: number, unwritten: boolean): { pblk: number; count: number } {
   assertInodeLocked(v, ino, 'block allocation');
-  const goal = goalFor(v, ino, lblk);
-  let start = lblk;
-  let count = want;
-  const fill = tableShort(v, ino);
-  const left = fill ? extentBefore(v, ino, lblk) : null;
-  if (left && left.unwritten === unwritten && lblk - left.end <= FILL_GAP_BLOCKS && left.pblkEnd + (lblk - left.end) === goal) start = left.end;
-  if (fill && hole !== HOLE_TO_END && hole - want > 0 && hole - want <= FILL_GAP_BLOCKS) {
-    const right = extentAt(v, ino, lblk + hole);
-    if (right && right.unwritten === unwritten && right.pblk === goal + hole) count = hole;
-  }
-  count = Math.min(count + (lblk - start), EXT_MAX_LEN);
-  if (start < lblk) {
-    // Take the gap too only if it comes whole, at its in-line place; else the plain allocation.
-    const g = allocBlocks(v, goal - (lblk - start), count, v.firstDataBlock);
-    if (g.count > 0 && (g.pblk !== goal - (lblk - start) || g.count <= lblk - start)) unallocBlocks(v, g.pblk, g.count);
-    else if (g.count > 0) return insertAllocated(v, ino, start, g, unwritten);
-    start = lblk;
-    count = Math.min(count, want);
-  }
-  const a = allocBlocks(v, goal, count, v.firstDataBlock);
+  const a = allocBlocks(v, goalFor(v, ino, lblk), Math.min(want, EXT_MAX_LEN), v.firstDataBlock);
   if (a.count === 0) return { pblk: NO_BLOCKS, count: 0 };
-  return insertAllocated(v, ino, start, a, unwritten);
-}
-
-/**
- * The extent for blocks just allocated at `lblk`, or their release when the table has no room.
- * Model: model/journal.pml writerB W_insert; model/dioread.pml writer W_map (docs/MODEL.md).
- */
-function insertAllocated(v: Volume, ino: number, lblk: number, a: { pblk: number; count: number }, unwritten: boolean): { pblk: number; count: number } {
-  // Keep records free for the splits later conversions need, unless this insert adds no record
-  // (it grows or joins neighbours: out-of-order writes filling the gaps between earlier ones).
-  if (extentRoom(v, ino) - insertCost(v, ino, lblk, a.count, a.pblk, unwritten) < conversionReserve(v)) {
-    unallocBlocks(v, a.pblk, a.count);
-    return { pblk: TABLE_FULL, count: 0 };
-  }
   const seq = inodeWord(v.layout, ino, I_SEQ);
   seqWriteBegin(v.i32, seq);
   try {
     if (!insertExtent(v, ino, lblk, a.count, a.pblk, unwritten)) {
       unallocBlocks(v, a.pblk, a.count); // never recorded as anyone's: free at once
-      return { pblk: TABLE_FULL, count: 0 };
+      return { pblk: NO_BLOCKS, count: 0 };
     }
     v.i32[inodeWord(v.layout, ino, I_BLOCKS)] += a.count;
     v.i32[inodeWord(v.layout, ino, I_GOAL)] = a.pblk - lblk;
@@ -527,9 +474,7 @@ function goalFor(v: Volume, ino: number, lblk: number): number {
 }
 
 function enospc(v: Volume, ino: number, pos: number, len: number): DioreadError {
-  const room = extentRoom(v, ino);
-  const why = room <= conversionReserve(v) ? `the extent table of this file is full (${extentCount(v, ino)} of ${v.layout.extentsPerFile} extents)` : 'no free blocks left on the device';
-  return new DioreadError('ENOSPC', `write of ${len} bytes at position ${pos}: ${why}`);
+  return new DioreadError('ENOSPC', `write of ${len} bytes at position ${pos} of inode ${ino}: no free blocks left on the device`);
 }
 
 /**
@@ -782,6 +727,7 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
  */
 function unmapBeyond(v: Volume, ino: number, keep: number): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
+  reserveTreeCredits(v, ino);
   inHandle(v, ino, () => {
     const seq = inodeWord(v.layout, ino, I_SEQ);
     seqWriteBegin(v.i32, seq);

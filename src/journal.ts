@@ -35,6 +35,9 @@ export interface JournalGeometry {
   inodeTable: number;
   journal: number;
   journalBlocks: number;
+  /** Extent-tree nodes live in the data area: journal targets too. */
+  firstDataBlock: number;
+  blockCount: number;
 }
 
 /** One metadata block to write: its final place and its 4 KiB image. */
@@ -62,9 +65,12 @@ export function transactionLogBlocks(n: number): number {
   return Math.ceil(n / TAGS_PER_DESCRIPTOR) + n + 1;
 }
 
-/** True when `target` may be named by a journal tag: a metadata block outside the journal. */
+/**
+ * True when `target` may be named by a journal tag: a block of the inode table or the bitmap, or an
+ * extent-tree node (a block of the data area); never the superblock or the journal itself.
+ */
 export function isJournalTarget(sb: JournalGeometry, target: number): boolean {
-  return target >= sb.inodeTable && target < sb.journal;
+  return (target >= sb.inodeTable && target < sb.journal) || (target >= sb.firstDataBlock && target < sb.blockCount);
 }
 
 /**
@@ -82,7 +88,7 @@ export function writeTransaction(dev: BlockDevice, sb: JournalGeometry, pos: num
   for (let i = 0; i < writes.length; i += TAGS_PER_DESCRIPTOR) {
     const chunk = writes.slice(i, i + TAGS_PER_DESCRIPTOR);
     for (const [target] of chunk) {
-      if (!isJournalTarget(sb, target)) throw new DioreadError('EIO', `journal: block ${target} is not a metadata block (${sb.inodeTable}..${sb.journal - 1})`);
+      if (!isJournalTarget(sb, target)) throw new DioreadError('EIO', `journal: block ${target} is not a metadata block (${sb.inodeTable}..${sb.journal - 1}, or a tree node in ${sb.firstDataBlock}..${sb.blockCount - 1})`);
     }
     const desc = encodeDescriptor(seq, chunk.map(([t]) => t));
     dev.writeMeta((sb.journal + at++) * BLOCK_SIZE, desc);
@@ -130,7 +136,7 @@ export function scanJournal(dev: BlockDevice, sb: JournalGeometry, j: JournalSup
     const t = readTransaction(dev, sb, pos, seq, buf);
     if (t === null) break;
     for (const [target] of t.writes) {
-      if (!isJournalTarget(sb, target)) throw new DioreadError('EFSCORRUPTED', `${where}: journal transaction ${seq} writes block ${target}, outside the metadata areas`);
+      if (!isJournalTarget(sb, target)) throw new DioreadError('EFSCORRUPTED', `${where}: journal transaction ${seq} writes block ${target}, outside the metadata areas and the data area`);
     }
     transactions.push({ seq, writes: t.writes });
     pos = t.next;

@@ -13,10 +13,12 @@ import { DioreadError } from './errors.js';
 import type { EngineConfig, MkfsConfig } from './engine-options.js';
 import { LEVEL_CODE } from './engine-options.js';
 import { ImageLock, isWritable, lockImage } from './image-lock.js';
-import { SB_STATE_MOUNTED } from './ondisk.js';
+import { SB_STATE_MOUNTED, dirtyNodeLimit } from './ondisk.js';
 import {
   BLOCK_SIZE,
+  H_DIRTY_NODE_LIMIT,
   H_READ_ONLY,
+  NODE_BYTES,
   HF_DEVICE_DIRECT,
   HF_MEMORY_DEVICE,
   HF_NOLOCK,
@@ -27,6 +29,8 @@ import {
   HF_UNSAFE_EARLY_REUSE,
   HF_UNSAFE_RESET_SUPER_UNFLUSHED,
   HF_UNSAFE_NO_RENAME_COUPLING,
+  HF_FAULT_NO_TREE_NODES,
+  HF_TEST_SPLIT_COMMITS,
   RO_OPTION,
   computeLayout,
   type SharedDescriptor,
@@ -52,7 +56,7 @@ function ensureImageFile(where: string, path: string, sizeBytes: number): void {
 function formatLocked(path: string, m: MkfsConfig): void {
   const dev = new FileDevice(path, m.sizeBytes / BLOCK_SIZE, false);
   try {
-    mkfs(dev, m.sizeBytes / BLOCK_SIZE, m.maxFiles, m.extentsPerFile, m.journalBlocks);
+    mkfs(dev, m.sizeBytes / BLOCK_SIZE, m.maxFiles, m.journalBlocks);
   } finally {
     dev.close();
   }
@@ -90,7 +94,7 @@ export function mountImage(where: string, cfg: EngineConfig): Mounted {
   if (cfg.path === null) {
     memory = new SharedArrayBuffer(cfg.sizeBytes);
     dev = withSeam(new MemoryDevice(memory), cfg.seam);
-    mkfs(dev, cfg.sizeBytes / BLOCK_SIZE, cfg.maxFiles, cfg.extentsPerFile, cfg.journalBlocks);
+    mkfs(dev, cfg.sizeBytes / BLOCK_SIZE, cfg.maxFiles, cfg.journalBlocks);
   } else {
     lock = lockFileImage(where, cfg);
     readOnly = lock.shared;
@@ -152,13 +156,14 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
   const layout = computeLayout({
     blockCount: sb.blockCount,
     maxFiles: sb.maxFiles,
-    extentsPerFile: sb.extentsPerFile,
     cachePages: cfg.cachePages,
     ioEnds: cfg.ioEnds,
     maxThreads: cfg.maxThreads,
     traceCapacity: cfg.traceCapacity,
   });
   const meta = new SharedArrayBuffer(layout.metaWords * 4);
+  // The node pool grows with the trees (extent-nodes.ts); it starts empty and reserves address space only.
+  const nodes = new SharedArrayBuffer(0, { maxByteLength: layout.nodeSlotsMax * NODE_BYTES });
   const frames = new SharedArrayBuffer(layout.framesBytes);
   const stats = new SharedArrayBuffer(layout.statsDoubles * 8);
   const trace = layout.traceDoubles > 0 ? new SharedArrayBuffer(layout.traceDoubles * 8) : null;
@@ -183,15 +188,18 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
     (cfg.unsafeNoJournal ? HF_UNSAFE_NO_JOURNAL : 0) |
     (cfg.unsafeEarlyReuse ? HF_UNSAFE_EARLY_REUSE : 0) |
     (cfg.unsafeResetSuperUnflushed ? HF_UNSAFE_RESET_SUPER_UNFLUSHED : 0) |
-    (cfg.unsafeNoRenameCoupling ? HF_UNSAFE_NO_RENAME_COUPLING : 0);
+    (cfg.unsafeNoRenameCoupling ? HF_UNSAFE_NO_RENAME_COUPLING : 0) |
+    (cfg.faultNoTreeNodes ? HF_FAULT_NO_TREE_NODES : 0) |
+    (cfg.splitCommits ? HF_TEST_SPLIT_COMMITS : 0);
   const i32 = new Int32Array(meta);
   initShared(i32, layout, flags, frameByteOffset, sb.firstDataBlock, LEVEL_CODE[cfg.statsLevel]);
+  i32[H_DIRTY_NODE_LIMIT] = dirtyNodeLimit(sb.maxFiles, sb.blockCount, sb.journalBlocks);
   if (readOnly) i32[H_READ_ONLY] = RO_OPTION;
-  const report = loadImage(i32, layout, dev, sb, readOnly, name);
+  const report = loadImage(i32, nodes, layout, dev, sb, readOnly, name);
   if (!readOnly) {
     sb.mountCount++;
     writeSuperState(dev, sb, SB_STATE_MOUNTED);
   }
-  const desc: SharedDescriptor = { kind: 'dioread-shared-descriptor', version: 2, meta, frames, stats, trace, memoryDevice: memory, path: cfg.path, layout, disk: diskGeometry(sb), seam: cfg.seam };
+  const desc: SharedDescriptor = { kind: 'dioread-shared-descriptor', version: 3, meta, nodes, frames, stats, trace, memoryDevice: memory, path: cfg.path, layout, disk: diskGeometry(sb), seam: cfg.seam };
   return { desc, lock, readOnly, deviceDirect: direct, report };
 }

@@ -14,6 +14,7 @@
 // INODE_FREE -> INODE_USED (create) -> INODE_ORPHAN (unlink or rename-over while open) ->
 // INODE_EVICTING (the one thread that saw no opener left: compareExchange) -> INODE_FREE.
 
+import { metaReserve } from './alloc.js';
 import { DioreadError, InvariantError } from './errors.js';
 import {
   BLOCK_SIZE,
@@ -33,11 +34,15 @@ import {
   I_BTIME_LO,
   I_CTIME_LO,
   I_GENERATION,
-  I_EXT_DIRTY_HI,
-  I_EXT_DIRTY_LO,
+  I_DIRTY_HEAD,
+  I_ROOT,
+  EH_ENTRIES,
+  EH_MAX,
+  EH_GENERATION,
+  ROOT_MAX_ENTRIES,
+  INODE_WORDS,
   I_GOAL,
   I_POISONED,
-  EXT_CLEAN_LO,
   I_MODE,
   I_MTIME_LO,
   I_NAME,
@@ -281,8 +286,12 @@ function initInode(v: Volume, ino: number, bytes: Uint8Array, mode: number, dir:
   const now = Date.now();
   for (const t of [I_ATIME_LO, I_MTIME_LO, I_CTIME_LO, I_BTIME_LO]) setTime(v, ino, t, now);
   setName(v, ino, bytes);
-  i32[inodeWord(l, ino, I_EXT_DIRTY_LO)] = EXT_CLEAN_LO;
-  i32[inodeWord(l, ino, I_EXT_DIRTY_HI)] = 0;
+  // An empty tree: a leaf root of this generation (the last life's nodes were all freed at eviction).
+  const root = inodeWord(l, ino, I_ROOT);
+  if (i32[root + EH_ENTRIES] !== 0 || i32[inodeWord(l, ino, I_DIRTY_HEAD)] >= 0) throw new InvariantError(`inode ${ino}: reused with an extent tree or dirty nodes left`);
+  i32.fill(0, root, inodeWord(l, ino, INODE_WORDS));
+  i32[root + EH_MAX] = ROOT_MAX_ENTRIES;
+  i32[root + EH_GENERATION] = i32[inodeWord(l, ino, I_GENERATION)];
   i32[inodeWord(l, ino, I_GOAL)] = -1;
   markInodeDirty(v, ino);
   Atomics.store(i32, inodeWord(l, ino, I_STATE), INODE_USED);
@@ -575,7 +584,8 @@ export function statFs(v: Volume): StatFs {
   let free = 0;
   for (let ino = 0; ino < v.layout.maxFiles; ino++) if (inodeState(v, ino) === INODE_FREE) free++;
   const bfree = Math.max(0, Atomics.load(i32, H_FREE_BLOCKS));
-  return { bsize: BLOCK_SIZE, blocks: i32[H_BLOCK_COUNT] - i32[H_FIRST_DATA_BLOCK], bfree, bavail: bfree, files: v.layout.maxFiles, ffree: free };
+  // bavail leaves out what data may not take (the extent-tree reserve), as df shows ext4's reserved blocks.
+  return { bsize: BLOCK_SIZE, blocks: i32[H_BLOCK_COUNT] - i32[H_FIRST_DATA_BLOCK], bfree, bavail: Math.max(0, bfree - metaReserve(i32[H_BLOCK_COUNT], i32[H_FIRST_DATA_BLOCK])), files: v.layout.maxFiles, ffree: free };
 }
 
 /** The root directory's stat: this format keeps no record for it (times: mount, then last change). */

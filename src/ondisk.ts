@@ -15,7 +15,7 @@ import { DioreadError } from './errors.js';
 import { BLOCK_SIZE } from './shm/layout.js';
 
 export const DISK_MAGIC = 0x44494f52; // 'DIOR'
-export const DISK_VERSION = 2;
+export const DISK_VERSION = 3;
 
 // ------------------------------------------------------------------------------------------------
 // Superblock: block 0, u32 little-endian words; everything that matters sits in the first 128 bytes
@@ -26,11 +26,11 @@ export const SB_VERSION = 1;
 export const SB_BLOCK_SIZE = 2;
 export const SB_BLOCK_COUNT = 3;
 export const SB_MAX_FILES = 4;
-export const SB_EXTENTS_PER_FILE = 5;
+export const SB_RESERVED_5 = 5; // 0 (version 2's extentsPerFile: extent trees need no per-file table)
 export const SB_INODE_TABLE = 6;
 export const SB_INODE_BLOCKS = 7;
-export const SB_EXTENT_TABLE = 8;
-export const SB_EXTENT_BLOCKS = 9;
+export const SB_RESERVED_8 = 8; // 0 (version 2's extent table)
+export const SB_RESERVED_9 = 9; // 0
 export const SB_BITMAP = 10;
 export const SB_BITMAP_BLOCKS = 11;
 export const SB_JOURNAL = 12;
@@ -48,7 +48,7 @@ export const SB_STATE_MOUNTED = 2;
 // ------------------------------------------------------------------------------------------------
 export const MB_MAGIC = 0;
 export const MB_BLOCK = 1; // the block's own number: a block written to the wrong place is caught
-export const MB_OWNER = 2; // extent blocks: the inode; other blocks: 0
+export const MB_OWNER = 2; // extent-tree nodes: the inode; other blocks: 0
 export const MB_CRC = 3;
 export const MB_HEADER_BYTES = 16;
 export const MAGIC_INODES = 0x44494e4f; // 'DINO'
@@ -67,7 +67,7 @@ export const DI_STATE_ORPHAN = 2;
 export const DI_GENERATION = 1;
 export const DI_SIZE_LO = 2;
 export const DI_SIZE_HI = 3;
-export const DI_EXTENT_COUNT = 4;
+export const DI_EXTENT_COUNT = 4; // extents (leaf entries) in the whole tree
 export const DI_BLOCKS = 5; // 4 KiB blocks the extents hold
 export const DI_NAME_LEN = 6;
 export const DI_MODE = 7; // st_mode: file type and permission bits
@@ -82,18 +82,28 @@ export const DI_BTIME_HI = 15;
 export const DI_NAME = 16; // MAX_DISK_NAME_BYTES of UTF-8
 /** The directory holding the name: its inode number + 1, 0 for the root (so images from before directories read as all in the root). */
 export const DI_PARENT = 32;
+/**
+ * The root of the extent tree (ext4's i_block): a node header (EH_ENTRIES, EH_MAX = 4, EH_DEPTH,
+ * EH_GENERATION) and 4 entries of 4 words, the same words as in shared memory (index entries hold 0
+ * where shared memory keeps the child's slot).
+ */
+export const DI_ROOT = 33;
+export const DI_ROOT_WORDS = 20;
 export const DI_CRC = 63;
 export const INODE_DISK_BYTES = 256;
 export const MAX_DISK_NAME_BYTES = 64;
 export const INODES_PER_BLOCK = Math.floor((BLOCK_SIZE - MB_HEADER_BYTES) / INODE_DISK_BYTES); // 15
 
 // ------------------------------------------------------------------------------------------------
-// Extent table: each inode owns EXT_BLOCKS_PER_FILE consecutive blocks; each holds EXTENTS_PER_BLOCK
-// records of 4 u32 (lblk, len, pblk, flags) after the header, exactly as in shared memory. Only the
-// blocks that hold the inode's first DI_EXTENT_COUNT records are meaningful.
+// Extent-tree nodes (ext4's extent blocks): metadata blocks taken from the data area by the block
+// allocator and written only through the journal. After the MB_* header (MAGIC_EXTENTS, the block,
+// the owning inode), words NODE_DISK_HDR.. hold the node exactly as a shared-memory slot holds it
+// from NODE_HDR on: the header (entries, max = NODE_MAX_ENTRIES, depth, the owner's generation) and
+// NODE_MAX_ENTRIES entries of 4 words (leaf: lblk, len, pblk, flags; index: lblk, child pblk, 0, 0).
 // ------------------------------------------------------------------------------------------------
 export const EXTENT_DISK_BYTES = 16;
-export const EXTENTS_PER_BLOCK = Math.floor((BLOCK_SIZE - MB_HEADER_BYTES) / EXTENT_DISK_BYTES); // 255
+/** Word of a node block where the node header starts (after the MB_* header). */
+export const NODE_DISK_HDR = MB_HEADER_BYTES / 4;
 
 // ------------------------------------------------------------------------------------------------
 // Block bitmap: BITS_PER_BITMAP_BLOCK bits per block after the header; bit b of block k is device
@@ -137,22 +147,26 @@ export const TAGS_PER_DESCRIPTOR = BLOCK_SIZE / 4 - JD_TAGS; // 1020
 // Geometry
 // ------------------------------------------------------------------------------------------------
 export const DEFAULT_MAX_FILES = 64;
-export const DEFAULT_EXTENTS_PER_FILE = 4096;
 export const MAX_BLOCK_COUNT = 2 ** 31 - 1;
 export const MAX_FILES_LIMIT = 65536;
-export const MIN_EXTENTS_PER_FILE = 16;
-export const MAX_EXTENTS_PER_FILE = 1 << 22;
+/**
+ * Dirty extent-tree nodes per inode a journal must allow (dirtyNodeLimit K) on a device of
+ * `blockCount` blocks: a change starts only below K dirty nodes (transaction.ts reserveTreeCredits
+ * commits first), and one change adds at most K more (two inserts that split every level of the
+ * deepest tree the device can hold, and grow it), so an inode-table block's inodes carry at most
+ * 15 x 2K nodes: what the journal's two largest pieces hold.
+ */
+export function minDirtyNodes(blockCount: number): number {
+  let depth = 0; // the deepest tree: a file has at most one extent per block
+  for (let fits = ROOT_ENTRIES_MAX; fits < blockCount; fits *= NODE_ENTRIES_MAX) depth++;
+  return 4 * (depth + 1);
+}
 
 export interface SuperBlock {
   blockCount: number;
   maxFiles: number;
-  extentsPerFile: number;
   inodeTable: number;
   inodeBlocks: number;
-  extentTable: number;
-  extentBlocks: number;
-  /** Blocks of the extent table each inode owns. */
-  extBlocksPerFile: number;
   bitmap: number;
   bitmapBlocks: number;
   journal: number;
@@ -165,45 +179,50 @@ export interface SuperBlock {
 const blocksFor = (n: number, per: number) => Math.ceil(n / per);
 
 /**
- * The largest transaction the commit writes (transaction.ts splits a commit into pieces this big):
- * the dirty bitmap blocks, one inode-table block, the extent blocks of its inodes, descriptors, and
- * the commit block. The journal holds two of them, so the log can always take one after a reset.
+ * The largest transaction piece the commit writes (transaction.ts splits a commit into pieces this
+ * big): the dirty bitmap blocks, one inode-table block, up to `dirtyNodes` tree nodes of each of its
+ * inodes, descriptors, and the commit block.
  */
-export function maxTransactionBlocks(maxFiles: number, extBlocksPerFile: number, bitmapBlocks: number): number {
-  const data = bitmapBlocks + 1 + Math.min(INODES_PER_BLOCK, maxFiles) * extBlocksPerFile;
+export function maxTransactionBlocks(maxFiles: number, dirtyNodes: number, bitmapBlocks: number): number {
+  const data = bitmapBlocks + 1 + Math.min(INODES_PER_BLOCK, maxFiles) * dirtyNodes;
   return data + blocksFor(data, TAGS_PER_DESCRIPTOR) + 1;
 }
 
-export function minJournalBlocks(maxFiles: number, extentsPerFile: number, blockCount: number): number {
+/**
+ * Dirty nodes per inode a journal of `journalBlocks` allows: the most for which two of the largest
+ * pieces fit the log (so the log can always take one after a reset).
+ */
+export function dirtyNodeLimit(maxFiles: number, blockCount: number, journalBlocks: number): number {
   const bitmapBlocks = blocksFor(blockCount, BITS_PER_BITMAP_BLOCK);
-  return 1 + 2 * maxTransactionBlocks(maxFiles, blocksFor(extentsPerFile, EXTENTS_PER_BLOCK), bitmapBlocks);
+  const per = Math.min(INODES_PER_BLOCK, maxFiles);
+  let k = Math.max(0, Math.floor((Math.floor((journalBlocks - 1) / 2) - bitmapBlocks - 3) / per));
+  while (k > 0 && 1 + 2 * maxTransactionBlocks(maxFiles, k, bitmapBlocks) > journalBlocks) k--;
+  return k;
+}
+
+export function minJournalBlocks(maxFiles: number, blockCount: number): number {
+  const bitmapBlocks = blocksFor(blockCount, BITS_PER_BITMAP_BLOCK);
+  return 1 + 2 * maxTransactionBlocks(maxFiles, minDirtyNodes(blockCount), bitmapBlocks);
 }
 
 /** The journal mkfs chooses: 1/32 of the device within [64, 8192] blocks, never below the minimum. */
-export function defaultJournalBlocks(maxFiles: number, extentsPerFile: number, blockCount: number): number {
-  return Math.max(minJournalBlocks(maxFiles, extentsPerFile, blockCount), Math.min(8192, Math.max(64, Math.floor(blockCount / 32))));
+export function defaultJournalBlocks(maxFiles: number, blockCount: number): number {
+  return Math.max(minJournalBlocks(maxFiles, blockCount), Math.min(8192, Math.max(64, Math.floor(blockCount / 32))));
 }
 
 /** Plan the metadata areas for a device of `blockCount` blocks. */
-export function planSuperBlock(blockCount: number, maxFiles: number, extentsPerFile: number, journalBlocks = defaultJournalBlocks(maxFiles, extentsPerFile, blockCount)): SuperBlock {
+export function planSuperBlock(blockCount: number, maxFiles: number, journalBlocks = defaultJournalBlocks(maxFiles, blockCount)): SuperBlock {
   const inodeTable = 1;
   const inodeBlocks = blocksFor(maxFiles, INODES_PER_BLOCK);
-  const extentTable = inodeTable + inodeBlocks;
-  const extBlocksPerFile = blocksFor(extentsPerFile, EXTENTS_PER_BLOCK);
-  const extentBlocks = maxFiles * extBlocksPerFile;
-  const bitmap = extentTable + extentBlocks;
+  const bitmap = inodeTable + inodeBlocks;
   const bitmapBlocks = blocksFor(blockCount, BITS_PER_BITMAP_BLOCK);
   const journal = bitmap + bitmapBlocks;
   const firstDataBlock = journal + journalBlocks;
   return {
     blockCount,
     maxFiles,
-    extentsPerFile,
     inodeTable,
     inodeBlocks,
-    extentTable,
-    extentBlocks,
-    extBlocksPerFile,
     bitmap,
     bitmapBlocks,
     journal,
@@ -242,11 +261,8 @@ export function encodeSuperBlock(sb: SuperBlock): Uint8Array {
   w(SB_BLOCK_SIZE, BLOCK_SIZE);
   w(SB_BLOCK_COUNT, sb.blockCount);
   w(SB_MAX_FILES, sb.maxFiles);
-  w(SB_EXTENTS_PER_FILE, sb.extentsPerFile);
   w(SB_INODE_TABLE, sb.inodeTable);
   w(SB_INODE_BLOCKS, sb.inodeBlocks);
-  w(SB_EXTENT_TABLE, sb.extentTable);
-  w(SB_EXTENT_BLOCKS, sb.extentBlocks);
   w(SB_BITMAP, sb.bitmap);
   w(SB_BITMAP_BLOCKS, sb.bitmapBlocks);
   w(SB_JOURNAL, sb.journal);
@@ -268,28 +284,24 @@ export function decodeSuperBlock(buf: Uint8Array, where: string, imageBytes: num
   if (r(SB_MAGIC) !== DISK_MAGIC) throw corrupt(where, `no dioread superblock (magic 0x${r(SB_MAGIC).toString(16)}, want 0x${DISK_MAGIC.toString(16)})`);
   const crc = crc32c(buf.subarray(0, SB_CRC * 4));
   if (crc !== r(SB_CRC)) throw corrupt(where, `superblock checksum 0x${r(SB_CRC).toString(16)} does not match its contents (0x${crc.toString(16)})`);
+  if (r(SB_VERSION) === 2) throw corrupt(where, `a version 2 image (fixed extent tables, before extent trees): this dioread reads version ${DISK_VERSION}; copy its files out with dioread 0.1 and into a new image`);
   if (r(SB_VERSION) !== DISK_VERSION) throw corrupt(where, `superblock version ${r(SB_VERSION)}, this dioread reads version ${DISK_VERSION}`);
   if (r(SB_BLOCK_SIZE) !== BLOCK_SIZE) throw corrupt(where, `block size ${r(SB_BLOCK_SIZE)}, want ${BLOCK_SIZE}`);
   const blockCount = r(SB_BLOCK_COUNT);
   const maxFiles = r(SB_MAX_FILES);
-  const extentsPerFile = r(SB_EXTENTS_PER_FILE);
   const journalBlocks = r(SB_JOURNAL_BLOCKS);
   if (blockCount < 2 || blockCount > MAX_BLOCK_COUNT) throw corrupt(where, `block count ${blockCount} outside 2..${MAX_BLOCK_COUNT}`);
   if (imageBytes !== null && blockCount * BLOCK_SIZE > imageBytes) {
     throw corrupt(where, `the superblock says ${blockCount} blocks (${blockCount * BLOCK_SIZE} bytes) but the image holds ${imageBytes} bytes (cut short?)`);
   }
   if (maxFiles < 1 || maxFiles > MAX_FILES_LIMIT) throw corrupt(where, `maxFiles ${maxFiles} outside 1..${MAX_FILES_LIMIT}`);
-  if (extentsPerFile < MIN_EXTENTS_PER_FILE || extentsPerFile > MAX_EXTENTS_PER_FILE) {
-    throw corrupt(where, `extentsPerFile ${extentsPerFile} outside ${MIN_EXTENTS_PER_FILE}..${MAX_EXTENTS_PER_FILE}`);
-  }
-  const minJournal = minJournalBlocks(maxFiles, extentsPerFile, blockCount);
+  for (const word of [SB_RESERVED_5, SB_RESERVED_8, SB_RESERVED_9]) if (r(word) !== 0) throw corrupt(where, `reserved superblock word ${word} is ${r(word)}, want 0`);
+  const minJournal = minJournalBlocks(maxFiles, blockCount);
   if (journalBlocks < minJournal || journalBlocks > blockCount) throw corrupt(where, `journal of ${journalBlocks} blocks outside ${minJournal}..${blockCount}`);
-  const plan = planSuperBlock(blockCount, maxFiles, extentsPerFile, journalBlocks);
+  const plan = planSuperBlock(blockCount, maxFiles, journalBlocks);
   const fields: Array<[keyof SuperBlock, number]> = [
     ['inodeTable', SB_INODE_TABLE],
     ['inodeBlocks', SB_INODE_BLOCKS],
-    ['extentTable', SB_EXTENT_TABLE],
-    ['extentBlocks', SB_EXTENT_BLOCKS],
     ['bitmap', SB_BITMAP],
     ['bitmapBlocks', SB_BITMAP_BLOCKS],
     ['journal', SB_JOURNAL],
@@ -341,9 +353,12 @@ export interface DiskInode {
   orphan: boolean;
   generation: number;
   size: number;
+  /** Extents in the whole tree. */
   extentCount: number;
   blocks: number;
   mode: number;
+  /** The tree's root: DI_ROOT_WORDS words (node header and 4 entries), as in shared memory. */
+  root: Int32Array;
   atimeMs: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -389,17 +404,19 @@ export function encodeInodeRecord(out: Uint8Array, ino: DiskInode): void {
   t(DI_MTIME_LO, ino.mtimeMs);
   t(DI_CTIME_LO, ino.ctimeMs);
   t(DI_BTIME_LO, ino.birthtimeMs);
+  // An index root keeps shared memory's child slot in each entry's word 2: the disk holds 0 there.
+  for (let i = 0; i < DI_ROOT_WORDS; i++) w(DI_ROOT + i, ino.root[2] > 0 && i >= 4 && (i - 4) % 4 === 2 ? 0 : ino.root[i]);
   out.set(ino.nameBytes.subarray(0, MAX_DISK_NAME_BYTES), DI_NAME * 4);
   w(DI_CRC, crc32c(out.subarray(0, DI_CRC * 4)));
 }
 
 /** Decode and range-check one inode record (`rec` is its INODE_DISK_BYTES). */
-export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { extentsPerFile: number; maxBlocks: number; maxFiles: number }): DiskInode {
+export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { maxBlocks: number; maxFiles: number }): DiskInode {
   const r = (i: number) => u32(rec, i);
   const where = `inode ${index}`;
   if (r(DI_USED) === 0) {
     if (!rec.every((b) => b === 0)) throw corrupt(where, 'marked free but its record is not zeroed');
-    return { used: false, orphan: false, generation: 0, size: 0, extentCount: 0, blocks: 0, mode: 0, atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0, nameBytes: new Uint8Array(0), parent: -1 };
+    return { used: false, orphan: false, generation: 0, size: 0, extentCount: 0, blocks: 0, mode: 0, root: emptyRoot(0), atimeMs: 0, mtimeMs: 0, ctimeMs: 0, birthtimeMs: 0, nameBytes: new Uint8Array(0), parent: -1 };
   }
   if (r(DI_USED) !== DI_STATE_USED && r(DI_USED) !== DI_STATE_ORPHAN) throw corrupt(where, `state word ${r(DI_USED)} is not 0 (free), 1 (in use) or 2 (orphan)`);
   const orphan = r(DI_USED) === DI_STATE_ORPHAN;
@@ -407,10 +424,13 @@ export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { exte
   if (crc !== r(DI_CRC)) throw corrupt(where, `record checksum 0x${r(DI_CRC).toString(16)} does not match its contents (0x${crc.toString(16)})`);
   const size = r(DI_SIZE_HI) * TWO32 + r(DI_SIZE_LO);
   if (size > MAX_FILE_BYTES) throw corrupt(where, `size ${size} over the largest file size ${MAX_FILE_BYTES}`);
-  const extentCount = r(DI_EXTENT_COUNT);
-  if (extentCount > limits.extentsPerFile) throw corrupt(where, `${extentCount} extents, more than ${limits.extentsPerFile}`);
   const blocks = r(DI_BLOCKS);
   if (blocks > limits.maxBlocks) throw corrupt(where, `${blocks} blocks, more than the device's ${limits.maxBlocks} data blocks`);
+  const extentCount = r(DI_EXTENT_COUNT);
+  if (extentCount > limits.maxBlocks) throw corrupt(where, `${extentCount} extents, more than the device's ${limits.maxBlocks} data blocks`);
+  const root = new Int32Array(DI_ROOT_WORDS);
+  for (let i = 0; i < DI_ROOT_WORDS; i++) root[i] = r(DI_ROOT + i) | 0;
+  checkNodeHeader(root, 0, ROOT_ENTRIES_MAX, r(DI_GENERATION) | 0, -1, `${where} tree root`);
   const nameLen = r(DI_NAME_LEN);
   if (orphan ? nameLen !== 0 : nameLen < 1 || nameLen > MAX_DISK_NAME_BYTES) throw corrupt(where, orphan ? `orphan with a name of ${nameLen} bytes` : `name length ${nameLen} outside 1..${MAX_DISK_NAME_BYTES}`);
   const nameBytes = rec.slice(DI_NAME * 4, DI_NAME * 4 + nameLen);
@@ -418,7 +438,7 @@ export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { exte
   const mode = r(DI_MODE);
   const type = mode & 0o170000;
   if ((type !== 0o100000 && type !== 0o040000) || mode > 0o177777) throw corrupt(where, `mode 0o${mode.toString(8)} is not a regular file's or a directory's`);
-  if (type === 0o040000 && (orphan || size !== 0 || extentCount !== 0 || blocks !== 0)) throw corrupt(where, 'a directory with data (or an orphan directory)');
+  if (type === 0o040000 && (orphan || size !== 0 || extentCount !== 0 || blocks !== 0 || root[0] !== 0)) throw corrupt(where, 'a directory with data (or an orphan directory)');
   const parent = r(DI_PARENT) - 1;
   if (parent < -1 || parent >= limits.maxFiles || parent === index) throw corrupt(where, `parent directory ${parent} is not the root (-1) or another inode below ${limits.maxFiles}`);
   const time = (lo: number, what: string) => {
@@ -438,25 +458,48 @@ export function decodeInodeRecord(rec: Uint8Array, index: number, limits: { exte
     mtimeMs: time(DI_MTIME_LO, 'mtime'),
     ctimeMs: time(DI_CTIME_LO, 'ctime'),
     birthtimeMs: time(DI_BTIME_LO, 'birthtime'),
+    root,
     nameBytes,
     parent,
   };
 }
 
-// ------------------------------------------------------------------------------------------------
-// Extent blocks
-// ------------------------------------------------------------------------------------------------
+/** Entries of the root in the inode, and of a node block. */
+export const ROOT_ENTRIES_MAX = 4;
+export const NODE_ENTRIES_MAX = 254;
+/** ext4's EXT4_MAX_EXTENT_DEPTH. */
+export const MAX_DISK_DEPTH = 5;
 
-/** Block `k` of inode `ino`'s extent region (the only place this is computed). */
-export function inodeExtentBlock(sb: { extentTable: number; extBlocksPerFile: number }, ino: number, k: number): number {
-  return sb.extentTable + ino * sb.extBlocksPerFile + k;
+/** An empty tree's root (a leaf with no entries) for an inode of generation `generation`. */
+export function emptyRoot(generation: number): Int32Array {
+  const root = new Int32Array(DI_ROOT_WORDS);
+  root[1] = ROOT_ENTRIES_MAX;
+  root[3] = generation | 0;
+  return root;
 }
-/** Block holding record `i` of inode `ino`'s extents. */
-export function extentBlockOf(sb: { extentTable: number; extBlocksPerFile: number }, ino: number, i: number): number {
-  return inodeExtentBlock(sb, ino, Math.floor(i / EXTENTS_PER_BLOCK));
+
+/**
+ * ext4_ext_check: a node header (entries, max, depth, generation at words at..at+3) that fits its
+ * container. `depth` is what the parent implies (-1: the root, any depth up to MAX_DISK_DEPTH).
+ */
+export function checkNodeHeader(w: Int32Array, at: number, max: number, generation: number, depth: number, where: string): void {
+  const [entries, m, d, gen] = [w[at], w[at + 1], w[at + 2], w[at + 3]];
+  if (m !== max) throw corrupt(where, `node capacity ${m}, want ${max}`);
+  if (entries < 0 || entries > max) throw corrupt(where, `${entries} entries in a node of ${max}`);
+  if (depth < 0 ? d < 0 || d > MAX_DISK_DEPTH : d !== depth) throw corrupt(where, `depth ${d}, want ${depth < 0 ? `0..${MAX_DISK_DEPTH}` : depth}`);
+  if (gen !== generation) throw corrupt(where, `generation ${gen}, the inode's is ${generation} (a node of an earlier file?)`);
+  if (depth >= 0 && entries === 0) throw corrupt(where, 'an empty node below the root');
 }
-export function extentRecordOffset(i: number): number {
-  return MB_HEADER_BYTES + (i % EXTENTS_PER_BLOCK) * EXTENT_DISK_BYTES;
+
+/** Seal a tree node's block: `words` are its NODE_WORDS - NODE_DISK_HDR words from the node header on. */
+export function encodeNodeBlock(words: Int32Array, block: number, owner: number): Uint8Array {
+  const img = new Uint8Array(BLOCK_SIZE);
+  const w32 = new Int32Array(img.buffer);
+  w32.set(words, NODE_DISK_HDR);
+  // Index entries keep shared memory's child slot in word 2: the disk holds 0 there.
+  if (w32[NODE_DISK_HDR + 2] > 0) for (let i = 0; i < w32[NODE_DISK_HDR]; i++) w32[NODE_DISK_HDR + 4 + i * 4 + 2] = 0;
+  sealBlock(img, MAGIC_EXTENTS, block, owner);
+  return img;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -60,10 +60,10 @@ import {
   getPage,
   putPage,
 } from './cache.js';
-import { assertInodeLocked, conversionSplits, convertUnwrittenExtents, extZeroout, extentRoom } from './extents.js';
+import { assertInodeLocked, conversionNodes, convertUnwrittenExtents, extZeroout, nodesAvailable } from './extents.js';
 import { kickConversionWorker, queueConversion } from './workqueue.js';
 import { nowNs, traceEvent, tracing } from './sync/trace.js';
-import { inHandle, markInodeDirty } from './transaction.js';
+import { inHandle, markInodeDirty, reserveTreeCredits } from './transaction.js';
 import type { Volume } from './volume.js';
 
 /** Lay out the free list at setup (before any thread attaches). */
@@ -235,20 +235,26 @@ export function endIoNolock(v: Volume, io: number): void {
   const count = i32[W(v, io, IO_COUNT)];
   const seq = inodeWord(v.layout, ino, I_SEQ);
   const t0 = tracing(v) ? nowNs() : 0;
-  // No room left for the splits (the extent table is fixed per file): convert whole extents
-  // instead, after the zero-out below (else the io_end could never convert: sync and close failed
-  // with ENOSPC for good and the session's metadata was never written).
-  let [from, to] = [lblk, lblk + count];
-  if (conversionSplits(v, ino, lblk, count) > extentRoom(v, ino)) [from, to] = extZeroout(v, ino, lblk, count, queuedRanges(v, ino, io));
-  inHandle(v, ino, () => {
-    seqWriteBegin(i32, seq);
-    try {
-      convertUnwrittenExtents(v, ino, from, to - from);
-    } finally {
-      seqWriteEnd(i32, seq);
-    }
-    markInodeDirty(v, ino);
-  });
+  // No free block for the tree nodes the splits need: convert whole extents instead, after the
+  // zero-out (EXT4_EXT_MAY_ZEROOUT; else the io_end could never convert: sync and close failed with
+  // ENOSPC for good and the session's metadata was never written).
+  let [at, to] = [lblk, lblk + count];
+  if (!nodesAvailable(v, conversionNodes(v, ino, lblk, count))) [at, to] = extZeroout(v, ino, lblk, count, queuedRanges(v, ino, io));
+  while (at < to) {
+    reserveTreeCredits(v, ino); // a conversion over many leaves commits between pieces
+    let next = at;
+    inHandle(v, ino, () => {
+      seqWriteBegin(i32, seq);
+      try {
+        next = convertUnwrittenExtents(v, ino, at, to - at);
+      } finally {
+        seqWriteEnd(i32, seq);
+      }
+      markInodeDirty(v, ino);
+    });
+    if (next < 0) [at, to] = extZeroout(v, ino, at, to - at, queuedRanges(v, ino, io));
+    else at = next;
+  }
   if (t0 !== 0) traceEvent(v, TK_CONVERT, t0, nowNs() - t0, ino, lblk, count);
   i32[W(v, io, IO_FLAG)] = 0;
   // The blocks are written now: the cached pages no longer need the io_end path.

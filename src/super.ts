@@ -11,7 +11,8 @@
 import { countFree, markUsedAtSetup } from './alloc.js';
 import type { BlockDevice } from './device.js';
 import { DioreadError } from './errors.js';
-import { readImage, throwingProblems, type ImageModel } from './image-check.js';
+import { readImage, throwingProblems, type ImageModel, type ModelNode } from './image-check.js';
+import { loadNode } from './extent-nodes.js';
 import { writeJournalSuper } from './journal.js';
 import {
   BITS_PER_BITMAP_BLOCK,
@@ -33,11 +34,9 @@ import {
   BLOCK_SIZE,
   E_LBLK,
   E_PBLK,
-  EXT_CLEAN_LO,
   EXTENT_WORDS,
   H_BLOCK_COUNT,
   H_CACHE_PAGES,
-  H_EXTENTS_PER_FILE,
   H_FIRST_DATA_BLOCK,
   H_FLAGS,
   H_FRAME_BYTE_OFFSET,
@@ -56,7 +55,6 @@ import {
   I_COMPLETED_TAIL,
   I_CTIME_LO,
   I_EXTENT_COUNT,
-  I_EXT_DIRTY_LO,
   I_GENERATION,
   I_GOAL,
   I_COUPLED,
@@ -80,6 +78,17 @@ import {
   P_PBLK,
   SHM_MAGIC,
   SHM_VERSION,
+  H_NODE_SLOTS_MAX,
+  H_NODE_FREE_HEAD,
+  I_DIRTY_HEAD,
+  I_ROOT,
+  EH_DEPTH,
+  EH_ENTRIES,
+  NODE_HDR,
+  X_PBLK,
+  X_SLOT,
+  entryWord,
+  nodeWord,
   type DiskGeometry,
   bitmapBit,
   bitmapBlockOf,
@@ -88,7 +97,6 @@ import {
   bitmapWordAt,
   hashBucketWord,
   type Layout,
-  extentWord,
   inodeWord,
   pageWord,
 } from './shm/layout.js';
@@ -103,18 +111,18 @@ if (BITS_PER_BITMAP_BLOCK !== BITMAP_BITS_PER_BLOCK) {
  * mkfs: superblock, an empty inode table, a bitmap with the metadata blocks set, an empty journal.
  * Data blocks are left alone (and so are extent blocks: only those an inode's count covers count).
  */
-export function mkfs(dev: BlockDevice, blockCount: number, maxFiles: number, extentsPerFile: number, journalBlocks: number | null = null): SuperBlock {
+export function mkfs(dev: BlockDevice, blockCount: number, maxFiles: number, journalBlocks: number | null = null): SuperBlock {
   if (journalBlocks !== null) {
-    const least = minJournalBlocks(maxFiles, extentsPerFile, blockCount);
+    const least = minJournalBlocks(maxFiles, blockCount);
     if (journalBlocks < least) {
-      throw new DioreadError('EINVAL', `journalBlocks ${journalBlocks} is too small: maxFiles ${maxFiles} and extentsPerFile ${extentsPerFile} need at least ${least} (two of the largest transactions)`);
+      throw new DioreadError('EINVAL', `journalBlocks ${journalBlocks} is too small: maxFiles ${maxFiles} on ${blockCount} blocks need at least ${least} (two of the largest transactions)`);
     }
   }
-  const sb = planSuperBlock(blockCount, maxFiles, extentsPerFile, journalBlocks ?? undefined);
+  const sb = planSuperBlock(blockCount, maxFiles, journalBlocks ?? undefined);
   if (sb.firstDataBlock + 1 > blockCount) {
     throw new DioreadError(
       'EINVAL',
-      `sizeBytes ${blockCount * BLOCK_SIZE} is too small: the metadata alone needs ${(sb.firstDataBlock + 1) * BLOCK_SIZE} bytes (maxFiles ${maxFiles}, extentsPerFile ${extentsPerFile}, journal ${sb.journalBlocks} blocks)`,
+      `sizeBytes ${blockCount * BLOCK_SIZE} is too small: the metadata alone needs ${(sb.firstDataBlock + 1) * BLOCK_SIZE} bytes (maxFiles ${maxFiles}, journal ${sb.journalBlocks} blocks)`,
     );
   }
   for (let b = 0; b < sb.inodeBlocks; b++) {
@@ -168,8 +176,6 @@ export function diskGeometry(sb: SuperBlock): DiskGeometry {
     blockCount: sb.blockCount,
     inodeTable: sb.inodeTable,
     inodeBlocks: sb.inodeBlocks,
-    extentTable: sb.extentTable,
-    extBlocksPerFile: sb.extBlocksPerFile,
     bitmap: sb.bitmap,
     bitmapBlocks: sb.bitmapBlocks,
     journal: sb.journal,
@@ -185,7 +191,8 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameByteO
   i32[H_FLAGS] = flags;
   i32[H_BLOCK_COUNT] = l.blockCount;
   i32[H_MAX_FILES] = l.maxFiles;
-  i32[H_EXTENTS_PER_FILE] = l.extentsPerFile;
+  i32[H_NODE_SLOTS_MAX] = l.nodeSlotsMax;
+  i32[H_NODE_FREE_HEAD] = -1;
   i32[H_CACHE_PAGES] = l.cachePages;
   i32[H_IO_ENDS] = l.ioEnds;
   i32[H_MAX_THREADS] = l.maxThreads;
@@ -199,7 +206,7 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameByteO
   for (let ino = 0; ino < l.maxFiles; ino++) {
     i32[inodeWord(l, ino, I_COMPLETED_HEAD)] = -1;
     i32[inodeWord(l, ino, I_COMPLETED_TAIL)] = -1;
-    i32[inodeWord(l, ino, I_EXT_DIRTY_LO)] = EXT_CLEAN_LO;
+    i32[inodeWord(l, ino, I_DIRTY_HEAD)] = -1;
     i32[inodeWord(l, ino, I_GOAL)] = -1;
     i32[inodeWord(l, ino, I_COUPLED)] = -1;
     i32[inodeWord(l, ino, I_PARENT)] = ROOT_PARENT;
@@ -231,7 +238,7 @@ export interface MountReport {
  * (not when read-only), and load the tables into shared memory.
  * Model: model/journal.pml crash R_replay, R_check (docs/MODEL.md).
  */
-export function loadImage(i32: Int32Array, l: Layout, dev: BlockDevice, sb: SuperBlock, readOnly: boolean, where: string): MountReport {
+export function loadImage(i32: Int32Array, nodes: SharedArrayBuffer, l: Layout, dev: BlockDevice, sb: SuperBlock, readOnly: boolean, where: string): MountReport {
   const warnings: string[] = [];
   const model = readImage(dev, sb, where, throwingProblems(where, warnings));
   if (!readOnly) {
@@ -243,7 +250,7 @@ export function loadImage(i32: Int32Array, l: Layout, dev: BlockDevice, sb: Supe
     dev.flush();
   }
   initJournalState(i32, model.nextSeq);
-  loadModel(i32, l, model);
+  loadModel(i32, nodes, l, model);
   // Leaks: blocks an allocation took that no committed extent holds (the crash came between them).
   // Free them in memory; the next commit writes their bitmap blocks.
   const leaksFreed = readOnly ? 0 : model.leaked.length;
@@ -264,9 +271,9 @@ function freeOrphans(i32: Int32Array, l: Layout, model: ImageModel): number {
   let n = 0;
   for (const m of model.inodes) {
     if (!m.disk.orphan) continue;
-    for (let i = 0; i < m.disk.extentCount; i++) {
-      const pblk = m.extents[i * EXTENT_WORDS + E_PBLK];
-      const len = m.extents[i * EXTENT_WORDS + E_LEN];
+    const runs: Array<[number, number]> = m.nodes.map((n) => [n.pblk, 1]);
+    for (let i = 0; i < m.disk.extentCount; i++) runs.push([m.extents[i * EXTENT_WORDS + E_PBLK], m.extents[i * EXTENT_WORDS + E_LEN]]);
+    for (const [pblk, len] of runs) {
       for (let b = pblk; b < pblk + len; b++) {
         i32[bitmapWord(l, b)] &= ~bitmapBit(b);
         i32[bitmapDirtyWord(l, bitmapBlockOf(b))] = 1;
@@ -279,8 +286,9 @@ function freeOrphans(i32: Int32Array, l: Layout, model: ImageModel): number {
 }
 
 /** Copy a checked model into shared memory. */
-function loadModel(i32: Int32Array, l: Layout, model: ImageModel): void {
+function loadModel(i32: Int32Array, nodesSab: SharedArrayBuffer, l: Layout, model: ImageModel): void {
   const u8 = new Uint8Array(i32.buffer);
+  const pool = { i32, nodes: new Int32Array(nodesSab, 0, nodesSab.byteLength / 4), desc: { nodes: nodesSab } };
   for (const m of model.inodes) {
     if (m.disk.orphan) continue; // nameless: freed by freeOrphans, or (read-only) left as it is
     const ino = m.ino;
@@ -303,9 +311,25 @@ function loadModel(i32: Int32Array, l: Layout, model: ImageModel): void {
     i32[inodeWord(l, ino, I_PARENT)] = d.parent;
     i32[inodeWord(l, ino, I_NAME_LEN)] = d.nameBytes.length;
     u8.set(d.nameBytes, inodeWord(l, ino, I_NAME) * 4);
-    i32.set(m.extents, extentWord(l, ino, 0));
+    loadTree(pool, l, ino, d.root, m.nodes);
     const last = (d.extentCount - 1) * EXTENT_WORDS;
     if (d.extentCount > 0) i32[inodeWord(l, ino, I_GOAL)] = m.extents[last + E_PBLK] - m.extents[last + E_LBLK];
   }
   i32.set(model.bitmap.subarray(0, l.bitmapWords), bitmapWordAt(l, 0));
+}
+
+/**
+ * An inode's tree into shared memory: every node into a slot of the pool, then each index entry's
+ * X_SLOT set to its child's slot (the disk holds only the child's block).
+ */
+function loadTree(pool: { i32: Int32Array; nodes: Int32Array; desc: { nodes: SharedArrayBuffer } }, l: Layout, ino: number, root: Int32Array, nodes: ModelNode[]): void {
+  const slotOf = new Map<number, number>();
+  for (const n of nodes) slotOf.set(n.pblk, loadNode(pool, ino, n.pblk, n.words));
+  const link = (w: Int32Array, hdr: number) => {
+    if (w[hdr + EH_DEPTH] === 0) return;
+    for (let j = 0; j < w[hdr + EH_ENTRIES]; j++) w[entryWord(hdr, j) + X_SLOT] = slotOf.get(w[entryWord(hdr, j) + X_PBLK])!;
+  };
+  pool.i32.set(root, inodeWord(l, ino, I_ROOT));
+  link(pool.i32, inodeWord(l, ino, I_ROOT));
+  for (const slot of slotOf.values()) link(pool.nodes, nodeWord(slot, NODE_HDR));
 }

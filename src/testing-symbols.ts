@@ -59,3 +59,19 @@ export const UNSAFE_RESET_SUPER_UNFLUSHED = Symbol('dioread.test.unsafeResetSupe
  * prove it catches that.
  */
 export const UNSAFE_NO_RENAME_COUPLING = Symbol('dioread.test.unsafeNoRenameCoupling');
+
+/**
+ * Engine.open({ ..., [FAULT_NO_TREE_NODES]: true }): a fault, not a broken mode: every allocation of
+ * an extent-tree node fails, as on a device whose last blocks are gone. Conversions that would split
+ * an extent then take ext4's zero-out path (extents.ts extZeroout) instead of failing; the
+ * conversion test runs it so that path stays exercised.
+ */
+export const FAULT_NO_TREE_NODES = Symbol('dioread.test.faultNoTreeNodes');
+
+/**
+ * Engine.open({ ..., [SPLIT_COMMITS]: true }): every commit is written as one journal transaction
+ * per group of inode-table blocks (transaction.ts buildPieces), the most pieces a commit may take,
+ * as a commit too large for the log is. Not a broken mode: the split-commit and rename crash tests
+ * use it to put crash points between pieces without a workload large enough to overflow the log.
+ */
+export const SPLIT_COMMITS = Symbol('dioread.test.splitCommits');

@@ -38,17 +38,14 @@ import { DioreadError, InvariantError } from './errors.js';
 import { BLOCK_SIZE } from './shm/layout.js';
 import {
   BITS_PER_BITMAP_BLOCK,
-  EXTENTS_PER_BLOCK,
-  EXTENT_DISK_BYTES,
   INODES_PER_BLOCK,
+  DI_ROOT_WORDS,
   INODE_DISK_BYTES,
   MAGIC_BITMAP,
-  MAGIC_EXTENTS,
   MAGIC_INODES,
   MB_HEADER_BYTES,
   encodeInodeRecord,
-  extentRecordOffset,
-  inodeExtentBlock,
+  encodeNodeBlock,
   inodeRecordOffset,
   maxTransactionBlocks,
   sealBlock,
@@ -57,9 +54,9 @@ import {
 import { LOG_FIRST, transactionLogBlocks, writeJournalSuper, writeTransaction, type BlockWrite } from './journal.js';
 import { DEAD_OWNER_CHECK_MS, SPINLOCK_SPINS, checkOwnerAlive, lock, spinLock, unlock } from './sync/lock.js';
 import {
-  EXT_CLEAN_LO,
-  EXTENT_WORDS,
   H_ALLOC_LOCK,
+  H_DIRTY_NODE_LIMIT,
+  H_HELD_BLOCKS,
   H_FLUSH_DONE,
   H_FLUSH_STARTED,
   H_FREE_BLOCKS,
@@ -83,8 +80,6 @@ import {
   I_BTIME_LO,
   I_CTIME_LO,
   I_EXTENT_COUNT,
-  I_EXT_DIRTY_HI,
-  I_EXT_DIRTY_LO,
   I_GENERATION,
   I_META_DIRTY,
   I_MODE,
@@ -93,6 +88,7 @@ import {
   I_NAME_LEN,
   I_PARENT,
   I_POISONED,
+  I_ROOT,
   I_SIZE_HI,
   I_SIZE_LO,
   I_STATE,
@@ -110,12 +106,13 @@ import {
   bitmapBlockFirstWord,
   bitmapDirtyWord,
   bitmapWordAt,
-  extentWord,
   highFieldOf,
   pendingWordAt,
+  heldWordAt,
   inodeWord,
   slotWord,
 } from './shm/layout.js';
+import { dirtyNodeRoom, takeDirtyNodes } from './extent-nodes.js';
 import type { Volume } from './volume.js';
 
 // ------------------------------------------------------------------------------------------------
@@ -193,18 +190,15 @@ export function markInodeDirty(v: Volume, ino: number): void {
 }
 
 /**
- * Extent records [from, to) of `ino` changed (or may have: a shift moves the tail). The range grows
- * until the commit takes it. Caller holds i_mutex and is in a handle.
- * Model: model/journal.pml edirty[f] = 1 in the handles' changes (docs/MODEL.md).
+ * Before a change to inode `ino`'s extent tree: when the inode's dirty nodes are near what one
+ * transaction piece takes (ondisk.ts dirtyNodeLimit), commit first, as jbd2 makes a handle wait when
+ * the running transaction is out of credits. Caller holds the inode's i_mutex (and nothing else),
+ * is not in a handle. Model: the tree nodes are model/journal.pml's edirty[f] blocks (docs/MODEL.md).
  */
-export function markExtentsDirty(v: Volume, ino: number, from: number, to: number): void {
-  assertInHandle(v, `extents of inode ${ino} changed`);
-  const i32 = v.i32;
-  const lo = inodeWord(v.layout, ino, I_EXT_DIRTY_LO);
-  const hi = inodeWord(v.layout, ino, I_EXT_DIRTY_HI);
-  if (from < i32[lo]) i32[lo] = from;
-  if (to > i32[hi]) i32[hi] = to;
-  Atomics.store(i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+export function reserveTreeCredits(v: Volume, ino: number): void {
+  if (dirtyNodeRoom(v, ino) > 0) return;
+  if (!v.canBlock) return; // the main thread never changes a tree (writes run in workers)
+  commitNow(v);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -218,10 +212,10 @@ interface Snapshot {
   inodeBlocks: Map<number, Int32Array>;
   /** Dirty inodes, by inode-table block index. */
   dirtyByBlock: Map<number, number[]>;
-  /** Per dirty inode: its extent count and the changed extent blocks' records. */
-  extents: Map<number, { count: number; firstBlock: number; lastBlock: number; records: Int32Array }>;
-  /** Dirty bitmap blocks: allocation bits and pending-free bits, 1020 words each. */
-  bitmap: Map<number, { alloc: Int32Array; pending: Int32Array }>;
+  /** Per dirty inode: its changed tree nodes, as [block, words from the node header on]. */
+  nodes: Map<number, Array<[number, Int32Array]>>;
+  /** Dirty bitmap blocks: allocation, pending-free and held bits (alloc.ts freeNodeBlock), 1020 words each. */
+  bitmap: Map<number, { alloc: Int32Array; pending: Int32Array; held: Int32Array }>;
   /** Inodes a dead thread left inside a handle: their records come from the image, not memory. */
   poisoned: Set<number>;
   /** Inode-table block indexes that must travel in one piece (a rename's two records: I_COUPLED). */
@@ -363,7 +357,7 @@ function waitForHandles(v: Volume): Set<number> {
 function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
   const i32 = v.i32;
   const l = v.layout;
-  const snap: Snapshot = { tid, inodeBlocks: new Map(), dirtyByBlock: new Map(), extents: new Map(), bitmap: new Map(), poisoned, couples: [] };
+  const snap: Snapshot = { tid, inodeBlocks: new Map(), dirtyByBlock: new Map(), nodes: new Map(), bitmap: new Map(), poisoned, couples: [] };
   for (let ino = 0; ino < l.maxFiles; ino++) {
     if (Atomics.load(i32, inodeWord(l, ino, I_META_DIRTY)) === 0) continue;
     const block = Math.floor(ino / INODES_PER_BLOCK);
@@ -381,18 +375,9 @@ function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
       snap.couples.push([block, Math.floor(partner / INODES_PER_BLOCK)]);
       i32[inodeWord(l, ino, I_COUPLED)] = -1;
     }
-    const count = i32[inodeWord(l, ino, I_EXTENT_COUNT)];
-    const lo = i32[inodeWord(l, ino, I_EXT_DIRTY_LO)];
-    const hi = Math.min(i32[inodeWord(l, ino, I_EXT_DIRTY_HI)], count);
-    i32[inodeWord(l, ino, I_EXT_DIRTY_LO)] = EXT_CLEAN_LO;
-    i32[inodeWord(l, ino, I_EXT_DIRTY_HI)] = 0;
-    if (lo < hi) {
-      const firstBlock = Math.floor(lo / EXTENTS_PER_BLOCK);
-      const lastBlock = Math.floor((hi - 1) / EXTENTS_PER_BLOCK);
-      const from = firstBlock * EXTENTS_PER_BLOCK;
-      const to = Math.min((lastBlock + 1) * EXTENTS_PER_BLOCK, count);
-      snap.extents.set(ino, { count, firstBlock, lastBlock, records: i32.slice(extentWord(l, ino, from), extentWord(l, ino, from) + (to - from) * EXTENT_WORDS) });
-    }
+    const nodes: Array<[number, Int32Array]> = [];
+    takeDirtyNodes(v, ino, (pblk, words) => nodes.push([pblk, words]));
+    if (nodes.length > 0) snap.nodes.set(ino, nodes);
   }
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
   try {
@@ -401,7 +386,7 @@ function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
       i32[bitmapDirtyWord(l, k)] = 0;
       const from = bitmapBlockFirstWord(k);
       const to = Math.min(bitmapBlockFirstWord(k + 1), l.bitmapWords);
-      snap.bitmap.set(k, { alloc: i32.slice(bitmapWordAt(l, from), bitmapWordAt(l, to)), pending: i32.slice(pendingWordAt(l, from), pendingWordAt(l, to)) });
+      snap.bitmap.set(k, { alloc: i32.slice(bitmapWordAt(l, from), bitmapWordAt(l, to)), pending: i32.slice(pendingWordAt(l, from), pendingWordAt(l, to)), held: i32.slice(heldWordAt(l, from), heldWordAt(l, to)) });
     }
   } finally {
     unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
@@ -416,13 +401,15 @@ function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
 function buildPieces(v: Volume, snap: Snapshot): BlockWrite[][] {
   const d = v.disk;
   if (snap.dirtyByBlock.size === 0 && snap.bitmap.size === 0) return [];
-  const maxLog = maxTransactionBlocks(v.layout.maxFiles, d.extBlocksPerFile, d.bitmapBlocks);
+  // A piece is at most the largest a commit may need (every inode of a block at its dirty-node
+  // limit); the test-only SPLIT_COMMITS makes every group a piece of its own.
+  const maxLog = v.splitCommits ? 0 : maxTransactionBlocks(v.layout.maxFiles, v.i32[H_DIRTY_NODE_LIMIT], d.bitmapBlocks);
   const groups: BlockWrite[][] = [];
   for (const blocks of coupledGroups(snap)) {
     const writes: BlockWrite[] = [];
     for (const block of blocks) {
       writes.push([d.inodeTable + block, encodeInodeBlock(v, snap, block)]);
-      for (const ino of snap.dirtyByBlock.get(block)!) writes.push(...encodeExtentBlocks(v, snap, ino));
+      for (const ino of snap.dirtyByBlock.get(block)!) for (const [pblk, words] of snap.nodes.get(ino) ?? []) writes.push([pblk, encodeNodeBlock(words, pblk, ino)]);
     }
     if (transactionLogBlocks(writes.length + snap.bitmap.size) > d.journalBlocks - 1) {
       throw new InvariantError(`journal: ${blocks.length} coupled inode-table blocks need ${writes.length} log blocks, more than the journal's ${d.journalBlocks}`);
@@ -486,6 +473,7 @@ function diskInodeOf(w: Int32Array, at: number): DiskInode {
     generation: w[at + I_GENERATION] >>> 0,
     size: w[at + I_SIZE_HI] * 2 ** 32 + (w[at + I_SIZE_LO] >>> 0),
     extentCount: w[at + I_EXTENT_COUNT],
+    root: w.slice(at + I_ROOT, at + I_ROOT + DI_ROOT_WORDS),
     blocks: w[at + I_BLOCKS],
     mode: w[at + I_MODE],
     atimeMs: t(I_ATIME_LO),
@@ -520,30 +508,14 @@ function encodeInodeBlock(v: Volume, snap: Snapshot, block: number): Uint8Array 
   return out;
 }
 
-/** The changed extent blocks of a dirty inode. */
-function encodeExtentBlocks(v: Volume, snap: Snapshot, ino: number): BlockWrite[] {
-  const e = snap.extents.get(ino);
-  if (e === undefined) return [];
-  const d = v.disk;
-  const out: BlockWrite[] = [];
-  const bytes = new Uint8Array(e.records.buffer, e.records.byteOffset, e.records.byteLength);
-  for (let b = e.firstBlock; b <= e.lastBlock; b++) {
-    const img = new Uint8Array(BLOCK_SIZE);
-    const from = (b - e.firstBlock) * EXTENTS_PER_BLOCK * EXTENT_DISK_BYTES;
-    const n = Math.min(EXTENTS_PER_BLOCK, e.count - b * EXTENTS_PER_BLOCK);
-    img.set(bytes.subarray(from, from + n * EXTENT_DISK_BYTES), extentRecordOffset(0));
-    const target = inodeExtentBlock(d, ino, b);
-    sealBlock(img, MAGIC_EXTENTS, target, ino);
-    out.push([target, img]);
-  }
-  return out;
-}
-
-/** Bitmap block `k`: allocation bits, with the pending frees cleared when `clearPending`. */
+/**
+ * Bitmap block `k`: allocation bits, with the pending frees cleared when `clearPending`. Held node
+ * blocks whose free an earlier commit recorded are free on disk (only memory keeps them set).
+ */
 function encodeBitmapBlock(v: Volume, snap: Snapshot, k: number, clearPending: boolean): Uint8Array {
-  const { alloc, pending } = snap.bitmap.get(k)!;
+  const { alloc, pending, held } = snap.bitmap.get(k)!;
   const words = new Int32Array(BITMAP_WORDS_PER_BLOCK);
-  for (let i = 0; i < alloc.length; i++) words[i] = clearPending ? alloc[i] & ~pending[i] : alloc[i];
+  for (let i = 0; i < alloc.length; i++) words[i] = alloc[i] & ~(held[i] & ~pending[i]) & (clearPending ? ~pending[i] : -1);
   const img = new Uint8Array(BLOCK_SIZE);
   img.set(new Uint8Array(words.buffer), MB_HEADER_BYTES);
   sealBlock(img, MAGIC_BITMAP, v.disk.bitmap + k, 0);
@@ -581,6 +553,7 @@ function logAndCheckpoint(v: Volume, writes: BlockWrite[]): void {
       writeJournalSuper(v.dev, d, { blocks: d.journalBlocks, sequence: seq, start: pos });
       i32[H_J_START] = pos;
       deviceFlush(v);
+      releaseHeld(v);
     }
   }
   if (i32[H_J_START] === 0) {
@@ -604,7 +577,8 @@ function releaseFrees(v: Volume, snap: Snapshot): void {
   const l = v.layout;
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
   try {
-    let freed = 0;
+    let freed = 0; // allocatable again
+    let released = 0; // no longer pending (held node blocks among them)
     for (const [k, { pending }] of snap.bitmap) {
       const base = bitmapBlockFirstWord(k);
       for (let i = 0; i < pending.length; i++) {
@@ -612,13 +586,42 @@ function releaseFrees(v: Volume, snap: Snapshot): void {
         if (bits === 0) continue;
         const pw = pendingWordAt(l, base + i);
         if ((i32[pw] & bits) !== bits) throw new InvariantError(`pending frees: bitmap word ${base + i} lost bits ${bits & ~i32[pw]} before their commit`);
-        i32[bitmapWordAt(l, base + i)] &= ~bits;
+        // Held node blocks stay set until the log's next reset (releaseHeld).
+        const free = bits & ~i32[heldWordAt(l, base + i)];
+        i32[bitmapWordAt(l, base + i)] &= ~free;
         i32[pw] &= ~bits;
-        freed += popcount(bits);
+        freed += popcount(free);
+        released += popcount(bits);
       }
     }
     i32[H_FREE_BLOCKS] += freed;
-    i32[H_PENDING_FREE] -= freed;
+    i32[H_PENDING_FREE] -= released;
+  } finally {
+    unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
+  }
+}
+
+/**
+ * After a log reset is durable (no transaction before it will ever be replayed): the node blocks
+ * held since their free was committed may hold anything now. Those whose free is still pending
+ * (in the commit being written) stay held until the next reset. Caller holds j_commit_mutex.
+ */
+function releaseHeld(v: Volume): void {
+  const i32 = v.i32;
+  const l = v.layout;
+  const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
+  try {
+    if (i32[H_HELD_BLOCKS] === 0) return;
+    let released = 0;
+    for (let i = 0; i < l.bitmapWords; i++) {
+      const bits = i32[heldWordAt(l, i)] & ~i32[pendingWordAt(l, i)];
+      if (bits === 0) continue;
+      i32[heldWordAt(l, i)] &= ~bits;
+      i32[bitmapWordAt(l, i)] &= ~bits;
+      released += popcount(bits);
+    }
+    i32[H_FREE_BLOCKS] += released;
+    i32[H_HELD_BLOCKS] -= released;
   } finally {
     unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
   }
@@ -694,6 +697,7 @@ export function closeJournal(v: Volume): void {
     v.i32[H_J_START] = 0;
     v.i32[H_J_HEAD] = LOG_FIRST;
     deviceFlush(v);
+    releaseHeld(v);
   } finally {
     unlock(v, H_J_COMMIT_LOCK, LC_J_COMMIT, tok);
   }

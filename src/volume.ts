@@ -29,6 +29,8 @@ import {
   HF_UNSAFE_EARLY_REUSE,
   HF_UNSAFE_RESET_SUPER_UNFLUSHED,
   HF_UNSAFE_NO_RENAME_COUPLING,
+  HF_FAULT_NO_TREE_NODES,
+  HF_TEST_SPLIT_COMMITS,
   OP_OTHER,
   S_ROLE,
   S_STATE,
@@ -59,6 +61,8 @@ export type ReadLocking = 'exclusive' | 'shared' | 'none';
 
 export class Volume implements LockContext {
   readonly i32: Int32Array;
+  /** The extent-tree node pool: a fixed-length view of the growable node SAB, renewed by extent-nodes.ts nodesView. */
+  nodes: Int32Array;
   readonly st: Float64Array;
   readonly layout: Layout;
   readonly slot: number;
@@ -95,6 +99,10 @@ export class Volume implements LockContext {
   readonly unsafeResetSuperUnflushed: boolean;
   /** Test-only broken mode (testing-symbols.ts UNSAFE_NO_RENAME_COUPLING). */
   readonly unsafeNoRenameCoupling: boolean;
+  /** Test-only fault (testing-symbols.ts FAULT_NO_TREE_NODES): extent-tree node allocations fail. */
+  readonly faultNoTreeNodes: boolean;
+  /** Test-only (testing-symbols.ts SPLIT_COMMITS): one journal transaction per inode-table block group. */
+  readonly splitCommits: boolean;
   readonly desc: SharedDescriptor;
   /** Where the image's metadata blocks are (the journal commit writes them). */
   readonly disk: DiskGeometry;
@@ -120,6 +128,7 @@ export class Volume implements LockContext {
     this.layout = desc.layout;
     this.disk = desc.disk;
     this.i32 = new Int32Array(desc.meta);
+    this.nodes = new Int32Array(desc.nodes, 0, desc.nodes.byteLength / 4);
     if (this.i32[H_MAGIC] !== SHM_MAGIC || this.i32[H_VERSION] !== SHM_VERSION) {
       throw new DioreadError('EINVAL', `attach: shared memory magic 0x${(this.i32[H_MAGIC] >>> 0).toString(16)} is not a dioread engine's`);
     }
@@ -137,6 +146,8 @@ export class Volume implements LockContext {
     this.unsafeEarlyReuse = (flags & HF_UNSAFE_EARLY_REUSE) !== 0;
     this.unsafeResetSuperUnflushed = (flags & HF_UNSAFE_RESET_SUPER_UNFLUSHED) !== 0;
     this.unsafeNoRenameCoupling = (flags & HF_UNSAFE_NO_RENAME_COUPLING) !== 0;
+    this.faultNoTreeNodes = (flags & HF_FAULT_NO_TREE_NODES) !== 0;
+    this.splitCommits = (flags & HF_TEST_SPLIT_COMMITS) !== 0;
     this.canBlock = !isMainThread;
     if (role === SLOT_ROLE_USER && Atomics.load(this.i32, H_CLOSING) !== 0) throw new DioreadError('EBADF', 'attach: the engine is closed');
     this.slot = claimSlot(this.i32, this.layout, role);

@@ -82,7 +82,7 @@ test('every number is validated: NaN, negative, fractional, absurd and empty val
     [['mkfs', 'a.img', '--max-files', '1e3'], '"1e3"'],
     [['mkfs', 'a.img', '--max-files', ''], '""'],
     [['mkfs', 'a.img', '--max-files', '10000000'], '"10000000"'],
-    [['mkfs', 'a.img', '--extents-per-file', '0'], '"0"'],
+    [['mkfs', 'a.img', '--journal-blocks', '0'], '"0"'],
     [['mkfs', 'a.img', '--journal-blocks', 'Infinity'], '"Infinity"'],
     [['demo', '--mib', '0'], '"0"'],
     [['demo', '--mib', '1e9'], '"1e9"'],

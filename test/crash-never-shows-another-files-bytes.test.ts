@@ -13,7 +13,7 @@ const A_BLOCKS = 700;
 
 for (const truncateTo of [0, 5 * PAGE + 123]) {
   test(`kill -9 after B reused the blocks of A's unsynced truncate to ${truncateTo}: A never shows B's bytes`, async (t) => {
-    const image = await freshImage(BLOCKS * PAGE, { maxFiles: 4, extentsPerFile: 16 });
+    const image = await freshImage(BLOCKS * PAGE, { maxFiles: 4 });
     const r = runChild(`
       const eng = await Engine.open({ path: ${JSON.stringify(image)}, cachePages: 64 });
       const a = await eng.open('A', 'w+');

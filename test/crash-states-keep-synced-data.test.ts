@@ -17,7 +17,7 @@ import { rng } from './helpers/image.js';
 import { SK_FLUSH, SK_MARK, SK_WRITE, SK_WRITE_META, applyWrite, createSeam, mark, readLog, setLogging, type LogEntry } from './helpers/seam.js';
 
 const BLOCKS = 1024;
-const FORMAT = { maxFiles: 8, extentsPerFile: 32 };
+const FORMAT = { maxFiles: 8 };
 const DEADLINE_MS = Number(process.env.DIOREAD_CRASH_DEADLINE_MS ?? 60_000);
 
 /** Open the state with a real engine (journal replay and all), read every file through it, fsck. */

@@ -9,12 +9,12 @@ import fs from 'node:fs';
 import { test } from 'node:test';
 import { DioreadError, Engine } from '../src/index.js';
 import { fsckImage } from '../src/fsck.js';
-import { DI_PARENT, DI_SIZE_HI, SB_BLOCK_COUNT, SB_EXTENTS_PER_FILE, SB_MAX_FILES, setU32, u32 } from '../src/ondisk.js';
+import { DI_PARENT, DI_ROOT, DI_SIZE_HI, SB_BLOCK_COUNT, SB_MAX_FILES, SB_RESERVED_5, setU32, u32 } from '../src/ondisk.js';
 import { cleanup, freshImage, openImage, pattern } from './helpers/files.js';
 import { blockOf, inodeRecord, resealBlock, resealInode, resealSuper, superOf } from './helpers/image-edit.js';
 
 async function goodImage(): Promise<string> {
-  const image = await freshImage(4 << 20, { maxFiles: 8, extentsPerFile: 32 });
+  const image = await freshImage(4 << 20, { maxFiles: 8 });
   const eng = await openImage(image);
   for (const name of ['a', 'b']) {
     const f = await eng.open(name, 'w+');
@@ -56,8 +56,7 @@ test("one cleared bitmap bit under a file's block (checksum fixed) is refused: n
   const sb = superOf(img);
   const rec = inodeRecord(img, sb, 0);
   assert.equal(u32(rec, 0), 1);
-  const extents = blockOf(img, sb.extentTable);
-  const pblk = u32(extents, 4 + 2); // record 0's pblk (after the 16-byte header)
+  const pblk = u32(rec, DI_ROOT + 4 + 2); // the root's first extent's pblk (a small file: the root is its leaf)
   const bm = blockOf(img, sb.bitmap);
   bm[16 + (pblk >>> 3)] &= ~(1 << (pblk & 7));
   resealBlock(img, sb.bitmap);
@@ -82,7 +81,7 @@ test('a superblock with a valid checksum and huge geometry is refused without al
   for (const [field, value] of [
     [SB_BLOCK_COUNT, 0x7fffffff],
     [SB_MAX_FILES, 65536],
-    [SB_EXTENTS_PER_FILE, 1 << 22],
+    [SB_RESERVED_5, 4096],
     [SB_BLOCK_COUNT, 0xffffffff],
   ] as const) {
     const image = await goodImage();
@@ -90,7 +89,7 @@ test('a superblock with a valid checksum and huge geometry is refused without al
     setU32(blockOf(img, 0), field, value);
     resealSuper(img);
     fs.writeFileSync(image, img);
-    await expectRefused(image, `superblock word ${field} = ${value}`, /block count|blocks|maxFiles|extentsPerFile|geometry|journal/);
+    await expectRefused(image, `superblock word ${field} = ${value}`, /block count|blocks|maxFiles|reserved|geometry|journal/);
     cleanup(image);
   }
 });
@@ -118,7 +117,7 @@ test('a file whose parent directory is a file, checksums fixed, is refused', asy
 });
 
 test('two directories that are each other\'s parent (a cycle no path reaches), checksums fixed, are refused', async () => {
-  const image = await freshImage(4 << 20, { maxFiles: 8, extentsPerFile: 32 });
+  const image = await freshImage(4 << 20, { maxFiles: 8 });
   const eng = await openImage(image);
   await eng.mkdir('d0');
   await eng.mkdir('d1');

@@ -96,7 +96,7 @@ class BlockModel {
 }
 
 async function runOps(ops: Op[], controls: Record<symbol, boolean> = {}): Promise<void> {
-  const image = await freshImage(8 << 20, { maxFiles: 4, extentsPerFile: 256 });
+  const image = await freshImage(8 << 20, { maxFiles: 4 });
   const dir = tmpDir('dioread-falloc-host-');
   const hostFile = path.join(dir, 'f');
   const fd = fs.openSync(hostFile, 'w+');

@@ -18,7 +18,7 @@ import { SK_FLUSH, SK_READ, SK_READ_META, SK_WRITE, SK_WRITE_META, clearFault, c
 const DEADLINE_MS = Number(process.env.DIOREAD_FAULT_DEADLINE_MS ?? 50_000);
 const RUNS_PER_KIND = Number(process.env.DIOREAD_FAULT_RUNS ?? 12);
 const BLOCKS = 1024;
-const FORMAT = { maxFiles: 8, extentsPerFile: 32 };
+const FORMAT = { maxFiles: 8 };
 
 interface Outcome {
   errors: unknown[];

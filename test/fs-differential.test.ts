@@ -97,7 +97,7 @@ function opArb(): fc.Arbitrary<Op> {
 }
 
 /** The engine each dioread side runs on: small, so that sequences reach its edges. */
-const ENGINE_OPTIONS = { sizeBytes: 16 << 20, cachePages: 16, poolThreads: 1, maxFiles: 16, extentsPerFile: 256 };
+const ENGINE_OPTIONS = { sizeBytes: 16 << 20, cachePages: 16, poolThreads: 1, maxFiles: 16 };
 
 /** The same sequence through an attached view's *Sync calls, in a worker thread (test/workers/fs-diff-sync-side.ts). */
 async function runSyncSide(ops: Op[]): Promise<{ outcomes: Array<Outcome | undefined>; files: Outcome[] }> {

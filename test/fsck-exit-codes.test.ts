@@ -17,7 +17,7 @@ const fsckCli = (...args: string[]) => {
 };
 
 test("dioread fsck: 0 clean, 1 after -y replayed a crashed image's journal, 4 for damage (untouched), 8 for a missing image", async () => {
-  const image = await freshImage(4 << 20, { maxFiles: 8, extentsPerFile: 32 });
+  const image = await freshImage(4 << 20, { maxFiles: 8 });
   const eng = await openImage(image);
   const f = await eng.open('a', 'w+');
   await f.write(pattern(1, 0, 3 * 4096), 0, 3 * 4096, 0);

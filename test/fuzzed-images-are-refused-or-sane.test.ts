@@ -20,7 +20,7 @@ const DEADLINE_MS = Number(process.env.DIOREAD_FUZZ_DEADLINE_MS ?? 150_000);
 
 /** A closed image with a few files (one fragmented), and a crash state whose journal needs replay. */
 async function bases(): Promise<Array<{ name: string; img: Uint8Array }>> {
-  const image = await freshImage(4 << 20, { maxFiles: 8, extentsPerFile: 32 });
+  const image = await freshImage(4 << 20, { maxFiles: 8 });
   const initial = new Uint8Array(fs.readFileSync(image));
   const seam = createSeam(1 << 14, 32 << 20);
   setLogging(seam, true);

@@ -24,7 +24,7 @@ test(`kill -9 at a random moment of a metadata-heavy workload (${ROUNDS} rounds)
   let replays = 0;
   for (; rounds < ROUNDS && Date.now() < until; rounds++) {
     const seed = 100 + rounds;
-    const image = await freshImage(4 << 20, { maxFiles: 8, extentsPerFile: 32 });
+    const image = await freshImage(4 << 20, { maxFiles: 8 });
     const child = await startChild(
       `import { planWorkload, runWorkload, VersionModel } from ${JSON.stringify(MODEL_URL)};
        const eng = await Engine.open({ path: ${JSON.stringify(image)}, cachePages: 16, poolThreads: 1 });

@@ -18,7 +18,7 @@ const WORKER = new URL('./workers/lock-worker.js', import.meta.url);
 const SPARE_INO = 7;
 
 async function withEngine<T>(fn: (eng: Engine) => Promise<T>): Promise<T> {
-  const eng = await Engine.open({ sizeBytes: 8 << 20, maxFiles: SPARE_INO + 1, extentsPerFile: 16 });
+  const eng = await Engine.open({ sizeBytes: 8 << 20, maxFiles: SPARE_INO + 1 });
   try {
     return await fn(eng);
   } finally {

@@ -30,7 +30,7 @@ function parallelDirectReads(file: string): Promise<number[]> {
 
 /** Mount an image with `readLocking`, read its file from READERS processes, return i_mutex's counts. */
 async function readThroughMount(readLocking: ReadLocking, untilContended: boolean): Promise<{ acquisitions: number; contentions: number; rounds: number }> {
-  const image = await freshImage(64 * MiB, { maxFiles: 4, extentsPerFile: 256 });
+  const image = await freshImage(64 * MiB, { maxFiles: 4 });
   const mnt = path.join(path.dirname(image), 'mnt');
   fs.mkdirSync(mnt);
   const eng = await Engine.open({ path: image, readLocking, lockStats: 'counters' });

@@ -28,7 +28,7 @@ function exitWithin(p: ChildProcess, exited: Promise<number | string>, ms: numbe
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} to the mount process: unmounted, every write on the image and committed`, { skip: skip ?? false }, async (t) => {
-    const image = await freshImage(64 * MiB, { maxFiles: 8, extentsPerFile: 512 });
+    const image = await freshImage(64 * MiB, { maxFiles: 8 });
     const mnt = path.join(path.dirname(image), 'mnt');
     fs.mkdirSync(mnt);
     t.after(() => {

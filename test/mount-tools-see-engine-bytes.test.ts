@@ -30,7 +30,7 @@ function hostFile(file: string, sizeBytes: number, seed: string): void {
 }
 
 test('cp, sha256sum, ls -l, dd oflag=direct, mkdir -p, mv, rm, rmdir, df, fallocate and fio verify on a mounted image; umount leaves it clean and readable through the API', { skip: skip ?? false }, async (t) => {
-  const { image, work, mnt } = await scratchMount(t, 256 * MiB, { maxFiles: 16, extentsPerFile: 4096 });
+  const { image, work, mnt } = await scratchMount(t, 256 * MiB, { maxFiles: 16 });
   const big = path.join(work, 'big');
   hostFile(big, 64 * MiB, 'big');
   const m = dioread(['mount', image, mnt, '--threads', '4']);

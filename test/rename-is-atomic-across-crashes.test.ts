@@ -3,13 +3,14 @@
 // real one) leaves, at every crash point, either the old file under the name (and the temporary
 // beside it) or the new file alone; never no file, never two files of one name. The rename's two
 // inode records sit in different inode-table blocks and commit together with 30 fragmented files,
-// so the commit is split into several journal transactions; I_COUPLED keeps the two records in one.
+// split into several journal transactions (SPLIT_COMMITS: one per inode-table block group, as a
+// commit too large for one piece is); I_COUPLED keeps the two records in one.
 // UNSAFE_NO_RENAME_COUPLING drops that, and the test must then find a bad crash state.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { Engine } from '../src/index.js';
-import { DEVICE_SEAM, UNSAFE_NO_RENAME_COUPLING } from '../src/testing-symbols.js';
+import { DEVICE_SEAM, SPLIT_COMMITS, UNSAFE_NO_RENAME_COUPLING } from '../src/testing-symbols.js';
 import { INODES_PER_BLOCK } from '../src/ondisk.js';
 import { PAGE, cleanup, freshImage, pattern } from './helpers/files.js';
 import { SK_WRITE, SK_WRITE_META, applyWrite, createSeam, offlineMount, readLog, setLogging } from './helpers/seam.js';
@@ -38,9 +39,9 @@ function judge(files: Map<string, { size: number; bytes: Uint8Array }>): string 
 }
 
 async function renameCrashStates(controls: Record<symbol, boolean>): Promise<RenameRun> {
-  const image = await freshImage(16 << 20, { maxFiles: FILES + 16, extentsPerFile: 32 });
+  const image = await freshImage(16 << 20, { maxFiles: FILES + 16 });
   const seam = createSeam(1 << 14, 64 << 20);
-  const eng = await Engine.open({ path: image, cachePages: 1024, poolThreads: 1, [DEVICE_SEAM]: seam, ...controls } as never);
+  const eng = await Engine.open({ path: image, cachePages: 1024, poolThreads: 1, [DEVICE_SEAM]: seam, [SPLIT_COMMITS]: true, ...controls } as never);
   const target = await eng.open('target', 'w+'); // inode 0, inode-table block 0
   await target.write(OLD, 0, OLD.length, 0);
   await target.sync();

@@ -25,7 +25,7 @@ export const H_VERSION = 1; // written once at setup
 export const H_FLAGS = 2; // written once at setup: HF_* bits below
 export const H_BLOCK_COUNT = 3; // written once at setup: device size in blocks
 export const H_MAX_FILES = 4; // written once at setup
-export const H_EXTENTS_PER_FILE = 5; // written once at setup
+export const H_NODE_SLOTS_MAX = 5; // written once at setup: node slots the node SAB can grow to (extent-tree nodes)
 export const H_CACHE_PAGES = 6; // written once at setup
 export const H_IO_ENDS = 7; // written once at setup: io_end pool size
 export const H_MAX_THREADS = 8; // written once at setup: thread-slot count
@@ -79,6 +79,20 @@ export const H_CLOSING = 55; // atomic, by the engine: 1 once close() began; att
 // time, then the last create, unlink or rename (this format keeps no record for the root).
 export const H_ROOT_TIME_LO = 56;
 export const H_ROOT_TIME_HI = 57;
+// The extent-tree node pool (src/extent-nodes.ts), a growable SAB of NODE_WORDS slots, under alloc_lock:
+export const H_NODE_FREE_HEAD = 58; // under alloc_lock: first free node slot (linked through N_NEXT), -1 none
+export const H_NODE_SLOTS = 59; // under alloc_lock (read atomically): slots ever handed out (the pool's high-water mark)
+export const H_NODES_IN_USE = 60; // under alloc_lock (read atomically): slots holding a node now
+/** Under alloc_lock (read atomically): freed node blocks held allocated until the next log reset (see alloc.ts). */
+export const H_HELD_BLOCKS = 61;
+/** Written once at setup: dirty nodes one inode may carry into a transaction (transaction.ts dirtyNodeLimit). */
+export const H_DIRTY_NODE_LIMIT = 62;
+/**
+ * Under alloc_lock: where the next extent-tree node search starts, going down (0: the last block).
+ * Nodes are taken from the top of the device and data from the bottom, so a node never lands in
+ * the block a file's next write aims at (its extents would stop merging).
+ */
+export const H_META_GOAL = 63;
 export const HEADER_WORDS = 64;
 
 export const RO_OPTION = 1;
@@ -105,6 +119,10 @@ export const HF_UNSAFE_EARLY_REUSE = 1 << 7;
 export const HF_UNSAFE_RESET_SUPER_UNFLUSHED = 1 << 8;
 /** Test-only: a rename does not couple its two records (UNSAFE_NO_RENAME_COUPLING). */
 export const HF_UNSAFE_NO_RENAME_COUPLING = 1 << 9;
+/** Test-only fault: extent-tree node allocations fail (testing-symbols.ts FAULT_NO_TREE_NODES). */
+export const HF_FAULT_NO_TREE_NODES = 1 << 10;
+/** Test-only: every inode-table block group of a commit is its own journal transaction (testing-symbols.ts SPLIT_COMMITS). */
+export const HF_TEST_SPLIT_COMMITS = 1 << 11;
 
 export const SHM_MAGIC = 0x64696f72; // 'dior'
 export const SHM_VERSION = 1;
@@ -122,7 +140,7 @@ export const I_COMPLETED_HEAD = 6; // under i_completed_io_lock: first io_end on
 export const I_COMPLETED_TAIL = 7; // under i_completed_io_lock: last io_end, -1
 export const I_COMPLETED_LEN = 8; // under i_completed_io_lock (read atomically by traces): list length
 export const I_WQ_QUEUED = 9; // atomic: 1 while this inode sits in the conversion ring (set by end_io, cleared by the worker)
-export const I_EXTENT_COUNT = 10; // under i_mutex inside i_seq: extents in use
+export const I_EXTENT_COUNT = 10; // under i_mutex inside i_seq: leaf records (extents) in the inode's tree
 export const I_BLOCKS = 11; // under i_mutex: blocks allocated to the file
 export const I_NAME_LEN = 12; // under namespace_lock: bytes of name
 export const I_OPEN_COUNT = 13; // atomic: open handles
@@ -144,9 +162,10 @@ export const I_CTIME_LO = 22; // inode changed: the above, rename
 export const I_CTIME_HI = 23;
 export const I_BTIME_LO = 24; // birth: set at create
 export const I_BTIME_HI = 25;
-// Journal bookkeeping of the inode (src/transaction.ts), under i_mutex inside a handle:
-export const I_EXT_DIRTY_LO = 26; // first extent record changed since the last commit (EXT_CLEAN_LO: none)
-export const I_EXT_DIRTY_HI = 27; // one past the last extent record changed or used since the last commit
+// Journal bookkeeping of the inode's tree (src/extent-nodes.ts, src/transaction.ts): written under
+// i_mutex inside a handle, or by the committer inside its barrier (no handle runs then):
+export const I_DIRTY_HEAD = 26; // first node slot changed since the last commit (linked through N_NEXT), -1 none
+export const I_DIRTY_NODES = 27; // atomic: nodes on that list (the committer reads it to bound a transaction)
 export const I_GOAL = 28; // under i_mutex: pblk - lblk of the last allocation (where the next one aims), -1 none
 export const I_POISONED = 29; // by the committer: 1 once a thread died inside a handle on this inode (never committed again)
 /**
@@ -168,12 +187,43 @@ export const INODE_ORPHAN = 2; // unlinked while open: no name, readable and wri
 export const INODE_EVICTING = 3; // the last close (or unlink) is freeing its blocks; then INODE_FREE
 export const I_NAME = 32; // under namespace_lock: MAX_NAME_BYTES of UTF-8, 4 per word
 export const MAX_NAME_BYTES = 64;
-export const INODE_WORDS = I_NAME + MAX_NAME_BYTES / 4; // 48
+/**
+ * The root of the inode's extent tree (ext4's i_block: an ext4_extent_header and 4 entries kept in
+ * the inode itself): a node header (EH_*) then ROOT_MAX_ENTRIES entries. Under i_mutex inside an
+ * i_seq write section; read by anyone under the seqlock.
+ */
+export const I_ROOT = I_NAME + MAX_NAME_BYTES / 4; // 48
+export const ROOT_MAX_ENTRIES = 4;
+export const INODE_WORDS = I_ROOT + 4 + ROOT_MAX_ENTRIES * 4; // 68
 
 // ---------------------------------------------------------------------------------------------
-// Extent table (ext4_extent): per inode, extentsPerFile sorted records of EXTENT_WORDS words.
-// Written under i_mutex inside an i_seq write section; read by anyone under the seqlock.
+// Extent tree (ext4_extent_header, ext4_extent_idx, ext4_extent). A node, in the inode (the root)
+// or in a slot of the node pool, is a header of EH_WORDS then entries of EXTENT_WORDS: leaf
+// entries (depth 0) are extents, index entries point at a child node. Every word of a node is
+// written by the holder of the owning inode's i_mutex inside an i_seq write section; read by anyone
+// under the seqlock (a reader bounds-checks each word it follows: a node freed under it is caught
+// by the sequence check).
 // ---------------------------------------------------------------------------------------------
+export const EH_ENTRIES = 0; // entries in use
+export const EH_MAX = 1; // capacity: ROOT_MAX_ENTRIES in the inode, NODE_MAX_ENTRIES in a slot
+export const EH_DEPTH = 2; // 0: a leaf; else the levels of index nodes below and including this one
+export const EH_GENERATION = 3; // the owning inode's generation (a node of an earlier life is caught on disk)
+export const EH_WORDS = 4;
+/** ext4's EXT4_MAX_EXTENT_DEPTH: 5 levels under the root are enough for 2^31 blocks. */
+export const MAX_TREE_DEPTH = 5;
+// Index entries (ext4_extent_idx):
+export const X_LBLK = 0; // first logical block the child covers (a lower bound: every lblk in the child is >= it, and < the next entry's)
+export const X_PBLK = 1; // the child's block on disk
+export const X_SLOT = 2; // shared memory only: the child's node slot (0 on disk)
+// Node slots (the node SAB, NODE_WORDS each; a 4 KiB image of the node's block from word NODE_HDR):
+export const N_PBLK = 0; // under alloc_lock at allocation: the node's block on disk
+export const N_OWNER = 1; // under alloc_lock at allocation: the inode that owns it, -1 when free
+export const N_NEXT = 2; // free: next free slot (alloc_lock); in use: next slot on the owner's dirty list (i_mutex), -1
+export const N_DIRTY = 3; // under the owner's i_mutex (cleared by the committer in its barrier): 1 while on the dirty list
+export const NODE_HDR = 4; // the node header (EH_*) starts here; the disk block has its MB_* header here
+export const NODE_WORDS = 1024;
+export const NODE_BYTES = NODE_WORDS * 4;
+export const NODE_MAX_ENTRIES = (NODE_WORDS - NODE_HDR - 4) / 4; // 254
 export const E_LBLK = 0; // first logical block
 export const E_LEN = 1; // block count (1..EXT_MAX_LEN)
 export const E_PBLK = 2; // first physical block
@@ -181,7 +231,6 @@ export const E_FLAGS = 3; // EXT_UNWRITTEN
 export const EXTENT_WORDS = 4;
 export const EXT_UNWRITTEN = 1; // EXT4_EXT_UNWRITTEN: allocated, data not yet known to be on disk
 export const EXT_MAX_LEN = 32768; // EXT_INIT_MAX_LEN
-export const EXT_CLEAN_LO = 0x7fffffff; // I_EXT_DIRTY_LO of an inode whose extents did not change
 /** Bits per on-disk bitmap block (ondisk.ts BITS_PER_BITMAP_BLOCK, asserted equal there): 1020 words. */
 export const BITMAP_BITS_PER_BLOCK = 32640;
 export const HANDLE_REAPED = -1;
@@ -244,6 +293,9 @@ export const SLOT_ROLE_MAIN = 1;
 export const SLOT_ROLE_POOL = 2;
 export const SLOT_ROLE_CONVERSION = 3;
 export const SLOT_ROLE_USER = 4;
+
+/** Node slots a node SAB may hold: V8's largest growable SharedArrayBuffer (4 GiB) over NODE_BYTES. */
+export const NODE_SLOTS_LIMIT = 2 ** 32 / (NODE_WORDS * 4) - 1;
 
 /** Direct-I/O bounce buffer per thread slot, in blocks (inside the frames SAB, aligned). */
 export const BOUNCE_BLOCKS = 16;
@@ -346,7 +398,6 @@ export interface Geometry {
   traceCapacity?: number;
   blockCount: number;
   maxFiles: number;
-  extentsPerFile: number;
   cachePages: number;
   ioEnds: number;
   maxThreads: number;
@@ -356,11 +407,14 @@ export interface Geometry {
 export interface Layout extends Geometry {
   hashBuckets: number;
   inodeBase: number;
-  extentBase: number;
   bitmapBase: number;
   bitmapWords: number;
   /** Pending-free bits (freed, not yet committed free), same shape as the bitmap, under alloc_lock. */
   pendingBase: number;
+  /** Held bits: freed extent-tree node blocks kept allocated until the journal's next reset (alloc.ts), under alloc_lock. */
+  heldBase: number;
+  /** Node slots the node SAB may grow to. */
+  nodeSlotsMax: number;
   /** One word per on-disk bitmap block: 1 when it changed since the last commit, under alloc_lock. */
   bitmapDirtyBase: number;
   bitmapBlocks: number;
@@ -389,12 +443,12 @@ export function computeLayout(g: Geometry): Layout {
   let at = HEADER_WORDS;
   const inodeBase = at;
   at += g.maxFiles * INODE_WORDS;
-  const extentBase = at;
-  at += g.maxFiles * g.extentsPerFile * EXTENT_WORDS;
   const bitmapBase = at;
   const bitmapWords = Math.ceil(g.blockCount / 32);
   at += bitmapWords;
   const pendingBase = at;
+  at += bitmapWords;
+  const heldBase = at;
   at += bitmapWords;
   const bitmapDirtyBase = at;
   const bitmapBlocks = Math.ceil(g.blockCount / BITMAP_BITS_PER_BLOCK);
@@ -414,10 +468,13 @@ export function computeLayout(g: Geometry): Layout {
     ...g,
     hashBuckets,
     inodeBase,
-    extentBase,
     bitmapBase,
     bitmapWords,
     pendingBase,
+    heldBase,
+    // Every node holds at least one extent of at least one block and is a block itself, so a device
+    // never has more nodes than blocks; V8 caps a growable SharedArrayBuffer at 4 GiB.
+    nodeSlotsMax: Math.min(g.blockCount, NODE_SLOTS_LIMIT),
     bitmapDirtyBase,
     bitmapBlocks,
     pageBase,
@@ -448,8 +505,13 @@ export function highFieldOf(loField: number): number {
   if (hi === undefined) throw new Error(`layout: inode field ${loField} is not the low word of a pair`);
   return hi;
 }
-export function extentWord(l: Layout, ino: number, i: number): number {
-  return l.extentBase + (ino * l.extentsPerFile + i) * EXTENT_WORDS;
+/** Node slot `slot`'s word `field` in the node SAB (N_* fields; the header at NODE_HDR + EH_*). */
+export function nodeWord(slot: number, field: number): number {
+  return slot * NODE_WORDS + field;
+}
+/** Entry `i` of the node whose header starts at word `hdr` (in the inode's words or the node SAB). */
+export function entryWord(hdr: number, i: number): number {
+  return hdr + EH_WORDS + i * EXTENT_WORDS;
 }
 export function pageWord(l: Layout, page: number, field: number): number {
   return l.pageBase + page * PAGE_WORDS + field;
@@ -473,6 +535,12 @@ export function bitmapWordAt(l: Layout, i: number): number {
 }
 export function pendingWordAt(l: Layout, i: number): number {
   return l.pendingBase + i;
+}
+export function heldWord(l: Layout, b: number): number {
+  return l.heldBase + (b >>> 5);
+}
+export function heldWordAt(l: Layout, i: number): number {
+  return l.heldBase + i;
 }
 /** Block b's bit within its bitmap word. */
 export function bitmapBit(b: number): number {
@@ -532,6 +600,8 @@ export interface SharedDescriptor {
   kind: 'dioread-shared-descriptor';
   version: number;
   meta: SharedArrayBuffer;
+  /** The extent-tree node pool: growable (grown under alloc_lock); each thread keeps a fixed-length view and renews it. */
+  nodes: SharedArrayBuffer;
   frames: SharedArrayBuffer;
   stats: SharedArrayBuffer;
   /** Trace events per slot, when the engine was opened with tracing. */
@@ -551,8 +621,6 @@ export interface DiskGeometry {
   blockCount: number;
   inodeTable: number;
   inodeBlocks: number;
-  extentTable: number;
-  extBlocksPerFile: number;
   bitmap: number;
   bitmapBlocks: number;
   journal: number;
@@ -582,9 +650,13 @@ function checkConstants(): void {
     for (const f of fields) if (f < 0 || f >= words) fail(`${name} field ${f} outside its ${words}-word record`);
     if (new Set(fields).size !== fields.length) fail(`${name} has two fields on one word`);
   };
-  fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_EXTENTS_PER_FILE, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING, H_ROOT_TIME_LO, H_ROOT_TIME_HI], HEADER_WORDS);
-  fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_EXT_DIRTY_LO, I_EXT_DIRTY_HI, I_GOAL, I_POISONED, I_COUPLED, I_PARENT], I_NAME);
-  if (I_NAME + MAX_NAME_BYTES / 4 !== INODE_WORDS) fail('the inode name does not end the record');
+  fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_NODE_SLOTS_MAX, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING, H_ROOT_TIME_LO, H_ROOT_TIME_HI, H_NODE_FREE_HEAD, H_NODE_SLOTS, H_NODES_IN_USE, H_HELD_BLOCKS, H_DIRTY_NODE_LIMIT, H_META_GOAL], HEADER_WORDS);
+  fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_DIRTY_HEAD, I_DIRTY_NODES, I_GOAL, I_POISONED, I_COUPLED, I_PARENT], I_NAME);
+  if (I_NAME + MAX_NAME_BYTES / 4 !== I_ROOT || I_ROOT + EH_WORDS + ROOT_MAX_ENTRIES * EXTENT_WORDS !== INODE_WORDS) fail('the inode name and the tree root do not end the record');
+  fits('node slot', [N_PBLK, N_OWNER, N_NEXT, N_DIRTY], NODE_HDR);
+  fits('node header', [EH_ENTRIES, EH_MAX, EH_DEPTH, EH_GENERATION], EH_WORDS);
+  fits('index entry', [X_LBLK, X_PBLK, X_SLOT], EXTENT_WORDS);
+  if (NODE_HDR + EH_WORDS + NODE_MAX_ENTRIES * EXTENT_WORDS !== NODE_WORDS) fail('node entries do not fill the slot');
   fits('page', [P_FLAGS, P_SEQ, P_LOCK, P_REFCOUNT, P_INO, P_INDEX, P_PBLK, P_HASH_NEXT, P_REFERENCED], PAGE_WORDS);
   if (PAGE_WORDS * 4 !== 64) fail('a page descriptor is not one 64-byte cache line');
   fits('io_end', [IO_STATE, IO_FLAG, IO_INO, IO_LBLK, IO_COUNT, IO_PAGE, IO_NEXT, IO_PREV, IO_LINKED], IO_WORDS);

@@ -22,7 +22,7 @@ export function pattern(seed: number, pos: number, len: number): Buffer {
 }
 
 /** A fresh image file pre-filled with the sentinel and formatted (metadata only). */
-export async function freshImage(sizeBytes: number, fmt: { maxFiles?: number; extentsPerFile?: number; journalBlocks?: number } = {}): Promise<string> {
+export async function freshImage(sizeBytes: number, fmt: { maxFiles?: number; journalBlocks?: number } = {}): Promise<string> {
   const image = path.join(tmpDir(), 'img');
   sentinelFile(image, sizeBytes);
   await Engine.mkfs(image, { sizeBytes, ...fmt });

@@ -3,8 +3,8 @@
 // them) and blind damage (bytes flipped, a block zeroed or swapped, the image cut short). Used by
 // fuzzed-images-are-refused-or-sane.test.ts and by `npm run fuzz`.
 import {
-  EXTENTS_PER_BLOCK,
-  extentBlockOf,
+  DI_ROOT,
+  DI_ROOT_WORDS,
   MB_HEADER_BYTES,
   crc32c,
   decodeSuperBlock,
@@ -68,17 +68,17 @@ export function randomMutation(rand: () => number, sb: SuperBlock): Mutation {
       };
     }
     case 3: {
+      // The extent tree's root in the inode record: its header (entries, max, depth, generation)
+      // or one of its entries (an extent's lblk, len, pblk, flags; an index's key and child block).
       const ino = Math.floor(rand() * Math.min(sb.maxFiles, 4));
-      const rec = Math.floor(rand() * 8);
-      const field = Math.floor(rand() * 4);
+      const word = DI_ROOT + Math.floor(rand() * DI_ROOT_WORDS);
       return {
-        what: `inode ${ino} extent ${rec} field ${field}${reseal ? ', resealed' : ''}`,
+        what: `inode ${ino} tree root word ${word - DI_ROOT}${reseal ? ', resealed' : ''}`,
         apply(img) {
-          const block = extentBlockOf(sb, ino, rec);
-          const b = blockOf(img, block);
-          const word = MB_HEADER_BYTES / 4 + (rec % EXTENTS_PER_BLOCK) * 4 + field;
-          setU32(b, word, value(rand, u32at(b, word)));
-          if (reseal) resealBlock(img, block);
+          const rec = inodeRecord(img, sb, ino);
+          setU32(rec, word, value(rand, u32at(rec, word)));
+          if (reseal) resealInode(img, sb, ino);
+          else resealBlock(img, sb.inodeTable + Math.floor(ino / 15));
           return img;
         },
       };

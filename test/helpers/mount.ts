@@ -61,7 +61,7 @@ export async function readThroughApi(image: string, name: string): Promise<Buffe
  * A fresh image of `sizeBytes` and an empty mount point beside it, both removed after the test
  * (unmounted first if the test left it mounted).
  */
-export async function scratchMount(t: { after(fn: () => void): void }, sizeBytes: number, fmt: { maxFiles: number; extentsPerFile: number }): Promise<{ image: string; work: string; mnt: string }> {
+export async function scratchMount(t: { after(fn: () => void): void }, sizeBytes: number, fmt: { maxFiles: number }): Promise<{ image: string; work: string; mnt: string }> {
   const image = await freshImage(sizeBytes, fmt);
   const work = path.dirname(image);
   const mnt = path.join(work, 'mnt');
