@@ -1,10 +1,11 @@
 // npm run bench:scale [-- --quick] [--image-gib N] [--file-gib N] [--small-files N] [--dir D]:
-// what the image format's fixed tables cost at scale (issue 12, "limits that grow"). A sparse image
-// with one large file written in random 4 KiB writes (fragmented: up to one extent per block before
-// merging) beside one written in order; many small files. Reported, as JSON on stdout: mkfs and
-// open time, shared memory, RSS, metadata bytes on disk (against the data written), extents, and
-// direct random-read IOPS on the fragmented file against the one written in order. A step the
-// format refuses (a table too small, a count over its limit) is reported with its error, not hidden.
+// what the image format costs at scale (issue 12, "limits that grow"). A sparse image with one
+// large file written in random 4 KiB writes (fragmented: up to one extent per block before merging)
+// beside one written in order; many small files. Reported, as JSON on stdout: mkfs and open time,
+// shared memory (the node pool included), RSS, metadata bytes on disk (the fixed areas and the
+// extent-tree nodes, against the data written), extents and tree depth, and direct random-read IOPS
+// on the fragmented file against the one written in order. A step the format refuses (a count over
+// its limit) is reported with its error, not hidden.
 // kernel counterpart: the scalability runs of mke2fs -T largefile / -N and fio on a fragmented file.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,7 +47,7 @@ function parseArgs(argv: string[]): Args {
 
 /** Shared memory an engine holds: every SharedArrayBuffer of its descriptor. */
 function sharedBytes(d: SharedDescriptor): number {
-  return d.meta.byteLength + d.frames.byteLength + d.stats.byteLength + (d.trace?.byteLength ?? 0) + (d.memoryDevice?.byteLength ?? 0);
+  return d.meta.byteLength + d.nodes.byteLength + d.frames.byteLength + d.stats.byteLength + (d.trace?.byteLength ?? 0) + (d.memoryDevice?.byteLength ?? 0);
 }
 
 async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
@@ -131,15 +132,19 @@ async function onSparseImage(image: string, sizeBytes: number, out: Record<strin
   }
 }
 
-async function checkAndReopen(image: string, out: Record<string, unknown>, opts: { cachePages?: number }): Promise<{ eng: Engine; files: Array<{ name: string; extents: number }> }> {
+async function checkAndReopen(image: string, out: Record<string, unknown>, opts: { cachePages?: number }): Promise<{ eng: Engine; files: Array<{ name: string; extents: number; treeNodes: number; treeDepth: number }> }> {
   const r = fsckImage(image);
   out.fsckClean = r.clean;
-  out.metadataBytes = r.firstDataBlock * BLOCK;
-  out.dataBytes = r.usedBlocks * BLOCK;
-  out.metadataShareOfData = r.usedBlocks > 0 ? r.firstDataBlock / r.usedBlocks : null;
+  const data = r.usedBlocks - r.treeNodeBlocks;
+  out.metadataBytes = (r.firstDataBlock + r.treeNodeBlocks) * BLOCK;
+  out.metadataFixedBytes = r.firstDataBlock * BLOCK;
+  out.treeNodeBytes = r.treeNodeBlocks * BLOCK;
+  out.dataBytes = data * BLOCK;
+  out.metadataShareOfData = data > 0 ? (r.firstDataBlock + r.treeNodeBlocks) / data : null;
   const [eng, openMs] = await timed(() => Engine.open({ path: image, ...opts }));
   out.openMs = openMs;
   out.rssBytes = process.memoryUsage().rss;
+  out.sharedBytesAfterOpen = sharedBytes(eng.share());
   return { eng, files: r.files };
 }
 
@@ -161,6 +166,7 @@ async function fragmented(a: Args): Promise<Record<string, unknown>> {
     const r = await checkAndReopen(image, out, { cachePages: 4096 });
     eng = r.eng;
     out.extents = Object.fromEntries(r.files.map((f) => [f.name, f.extents]));
+    out.tree = Object.fromEntries(r.files.map((f) => [f.name, { nodes: f.treeNodes, depth: f.treeDepth }]));
     if (rnd.error === null && seq.error === null) {
       const fr = await inWorker<{ iops: number }>({ role: 'read', desc: eng.share(), name: 'random', blocks, seconds: a.readSeconds });
       const or = await inWorker<{ iops: number }>({ role: 'read', desc: eng.share(), name: 'ordered', blocks, seconds: a.readSeconds });

@@ -1,5 +1,6 @@
 // dioread mkfs, put, cat, ls, stat, fsck: the file-level commands. No single ext4 counterpart:
 // these are the user-space tools (mkfs, cp in and out, ls, stat, e2fsck) over an image.
+import { defaultMaxFiles } from '../src/ondisk.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Command } from 'commander';
@@ -67,24 +68,24 @@ function registerMkfs(program: Command): void {
     .description('format an image file (metadata only: data blocks keep what they held)')
     .argument('<image>', 'image file (created if missing)')
     .option('--size <bytes>', 'device size, e.g. 256M or 1G', sizeIn(4096, 2 ** 50), 64 * 1024 * 1024)
-    .option('--max-files <n>', 'inode table size', intIn(1, 65536), 64)
+    .option('--max-files <n>', 'inode table size (default: one per 64 KiB of the device)', intIn(1, 1 << 20))
     .option('--journal-blocks <n>', 'journal size in 4 KiB blocks (default: 1/32 of the device, 64..8192)', intIn(1, 1 << 18))
     .option('-f, --force', 'format even if the file already holds a dioread image (its files are lost)')
-    .action(async (image: string, o: { size: number; maxFiles: number; journalBlocks?: number; force?: boolean }) => {
+    .action(async (image: string, o: { size: number; maxFiles?: number; journalBlocks?: number; force?: boolean }) => {
       const existed = fs.existsSync(image);
       if (existed && !fs.statSync(image).isFile()) throw new CliError(`${image} is not a regular file`, EXIT_USAGE);
       if (existed && !o.force && holdsImage(image)) {
         throw new CliError(`${image} already holds a dioread image; formatting it loses its files (use --force to format it anyway)`);
       }
       try {
-        await Engine.mkfs(image, { sizeBytes: o.size, maxFiles: o.maxFiles, ...(o.journalBlocks === undefined ? {} : { journalBlocks: o.journalBlocks }) });
+        await Engine.mkfs(image, { sizeBytes: o.size, ...(o.maxFiles === undefined ? {} : { maxFiles: o.maxFiles }), ...(o.journalBlocks === undefined ? {} : { journalBlocks: o.journalBlocks }) });
       } catch (err) {
         // No half-made image left behind: a file this command created goes when it fails.
         if (!existed) fs.rmSync(image, { force: true });
         throw err;
       }
       const journal = o.journalBlocks === undefined ? '' : `, a journal of ${o.journalBlocks} blocks`;
-      console.log(`formatted ${image}: ${o.size} bytes, ${o.maxFiles} files${journal}`);
+      console.log(`formatted ${image}: ${o.size} bytes, ${o.maxFiles ?? defaultMaxFiles(o.size)} files${journal}`);
     });
 }
 

@@ -160,7 +160,7 @@ export function metaReserve(blockCount: number, firstDataBlock: number): number 
  */
 export function freeNodeBlock(v: Volume, pblk: number): void {
   freeBlocks(v, pblk, 1);
-  if (v.unsafeEarlyReuse) return;
+  if (v.unsafeEarlyReuse || v.unsafeNoNodeHold) return; // test-only broken modes
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
   try {
     v.i32[heldWord(v.layout, pblk)] |= bitmapBit(pblk);

@@ -2,9 +2,9 @@
 // ext4 counterpart: parse_options() in fs/ext4/super.c (mount options) and mke2fs's arguments.
 
 import { DioreadError, showValue } from './errors.js';
-import { DEFAULT_MAX_FILES } from './ondisk.js';
+import { MAX_FILES_LIMIT, defaultMaxFiles } from './ondisk.js';
 import { BLOCK_SIZE, STATS_COUNTERS, STATS_OFF, STATS_TIMING } from './shm/layout.js';
-import { DEVICE_SEAM, FAULT_NO_TREE_NODES, SPLIT_COMMITS, UNSAFE_EARLY_REUSE, UNSAFE_EARLY_WRITTEN, UNSAFE_NO_JOURNAL, UNSAFE_NO_RENAME_COUPLING, UNSAFE_RESET_SUPER_UNFLUSHED, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
+import { DEVICE_SEAM, FAULT_NO_TREE_NODES, SPLIT_COMMITS, UNSAFE_NO_NODE_HOLD, UNSAFE_EARLY_REUSE, UNSAFE_EARLY_WRITTEN, UNSAFE_NO_JOURNAL, UNSAFE_NO_RENAME_COUPLING, UNSAFE_RESET_SUPER_UNFLUSHED, UNSAFE_UNPIN_AT_WRITEBACK } from './testing-symbols.js';
 import { checkBool, checkChoice, checkInt, checkOptions } from './validate.js';
 import type { ReadLocking } from './volume.js';
 
@@ -32,7 +32,7 @@ export interface EngineOptions {
   dioreadNolock?: boolean;
   /** Open the image with O_DIRECT: 'auto' (when the filesystem allows), true (or fail), false. */
   deviceDirect?: 'auto' | boolean;
-  /** Inode table size when formatting. Default 64. */
+  /** Inode table size when formatting. Default: one inode per 64 KiB of the device, 64 to 1048576 (mke2fs's bytes-per-inode). */
   maxFiles?: number;
   /**
    * Journal size in 4 KiB blocks when formatting (mke2fs -J size=). Default: 1/32 of the device
@@ -98,6 +98,7 @@ export interface EngineConfig {
   unsafeNoRenameCoupling: boolean;
   faultNoTreeNodes: boolean;
   splitCommits: boolean;
+  unsafeNoNodeHold: boolean;
   /** Test-only device seam (device-seam.ts), or null. */
   seam: SharedArrayBuffer | null;
 }
@@ -143,9 +144,10 @@ function checkJournalBlocks(where: string, value: unknown): number | null {
 
 export function parseMkfsOptions(where: string, opts: unknown): MkfsConfig {
   const o = checkOptions(where, opts, ['sizeBytes', 'maxFiles', 'journalBlocks']);
+  const sizeBytes = checkSizeBytes(where, o.sizeBytes, DEFAULT_SIZE_BYTES);
   return {
-    sizeBytes: checkSizeBytes(where, o.sizeBytes, DEFAULT_SIZE_BYTES),
-    maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES),
+    sizeBytes,
+    maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, MAX_FILES_LIMIT, defaultMaxFiles(sizeBytes)),
     journalBlocks: checkJournalBlocks(where, o.journalBlocks),
   };
 }
@@ -165,7 +167,7 @@ export function parseEngineOptions(where: string, opts: unknown): EngineConfig {
     cachePages: checkInt(where, 'cachePages', o.cachePages, 8, 1 << 22, 1024),
     readLocking: parseReadLocking(where, o.readLocking, o.dioreadNolock),
     deviceDirect,
-    maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, 65536, DEFAULT_MAX_FILES),
+    maxFiles: checkInt(where, 'maxFiles', o.maxFiles, 1, MAX_FILES_LIMIT, defaultMaxFiles(checkSizeBytes(where, o.sizeBytes, DEFAULT_SIZE_BYTES))),
     journalBlocks: checkJournalBlocks(where, o.journalBlocks),
     ioEnds: checkInt(where, 'ioEnds', o.ioEnds, 1, 1 << 16, 64),
     maxThreads: checkInt(where, 'maxThreads', o.maxThreads, 4, 1024, 64),
@@ -180,6 +182,7 @@ export function parseEngineOptions(where: string, opts: unknown): EngineConfig {
     unsafeNoRenameCoupling: symbols[UNSAFE_NO_RENAME_COUPLING] === true,
     faultNoTreeNodes: symbols[FAULT_NO_TREE_NODES] === true,
     splitCommits: symbols[SPLIT_COMMITS] === true,
+    unsafeNoNodeHold: symbols[UNSAFE_NO_NODE_HOLD] === true,
     seam: symbols[DEVICE_SEAM] instanceof SharedArrayBuffer ? (symbols[DEVICE_SEAM] as SharedArrayBuffer) : null,
   };
 }

@@ -24,10 +24,13 @@ export interface FsckReport {
   warnings: string[];
   /** What repair changed (empty without repair). */
   fixed: string[];
-  files: Array<{ name: string; size: number; blocks: number; extents: number; unwrittenBlocks: number }>;
+  files: Array<{ name: string; size: number; blocks: number; extents: number; unwrittenBlocks: number; treeNodes: number; treeDepth: number }>;
   blockCount: number;
   firstDataBlock: number;
+  /** Blocks in use in the data area: file data and extent-tree nodes. */
   usedBlocks: number;
+  /** Of usedBlocks, the extent-tree nodes (metadata that lives in the data area). */
+  treeNodeBlocks: number;
   freeBlocks: number;
   /** Committed journal transactions not yet checkpointed (replayed in memory for the check). */
   journalTransactions: number;
@@ -85,7 +88,7 @@ function check(dev: FileDevice, path: string, imageBytes: number, repair: boolea
   } catch (err) {
     if (!(err instanceof DioreadError)) throw err;
     errors.push(detail(err));
-    return { clean: false, errors, warnings, fixed, files: [], blockCount: 0, firstDataBlock: 0, usedBlocks: 0, freeBlocks: 0, journalTransactions: 0, exitCode: 4 };
+    return { clean: false, errors, warnings, fixed, files: [], blockCount: 0, firstDataBlock: 0, usedBlocks: 0, treeNodeBlocks: 0, freeBlocks: 0, journalTransactions: 0, exitCode: 4 };
   }
   if (inUse) warnings.push('the image is in use by an engine: this check read it while it may change');
   if (sb.state !== SB_STATE_CLEAN && !inUse) warnings.push('the image was not closed cleanly (a process died with it open); the journal makes it consistent');
@@ -107,6 +110,7 @@ function check(dev: FileDevice, path: string, imageBytes: number, repair: boolea
     blockCount: sb.blockCount,
     firstDataBlock: sb.firstDataBlock,
     usedBlocks: used,
+    treeNodeBlocks: files.reduce((n, f) => n + f.treeNodes, 0),
     freeBlocks: sb.blockCount - sb.firstDataBlock - used,
     journalTransactions: model.replayed,
     exitCode,
@@ -118,7 +122,7 @@ function fileSummaries(model: ImageModel): FsckReport['files'] {
   return model.inodes.map((m) => {
     let unwritten = 0;
     for (let i = 0; i < m.disk.extentCount; i++) if (m.extents[i * EXTENT_WORDS + E_FLAGS] & EXT_UNWRITTEN) unwritten += m.extents[i * EXTENT_WORDS + E_LEN];
-    return { name: new TextDecoder().decode(m.disk.nameBytes), size: m.disk.size, blocks: m.disk.blocks, extents: m.disk.extentCount, unwrittenBlocks: unwritten };
+    return { name: new TextDecoder().decode(m.disk.nameBytes), size: m.disk.size, blocks: m.disk.blocks, extents: m.disk.extentCount, unwrittenBlocks: unwritten, treeNodes: m.nodes.length, treeDepth: m.disk.root[2] };
   });
 }
 

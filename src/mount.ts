@@ -31,6 +31,7 @@ import {
   HF_UNSAFE_NO_RENAME_COUPLING,
   HF_FAULT_NO_TREE_NODES,
   HF_TEST_SPLIT_COMMITS,
+  HF_UNSAFE_NO_NODE_HOLD,
   RO_OPTION,
   computeLayout,
   type SharedDescriptor,
@@ -190,7 +191,8 @@ function buildShared(where: string, cfg: EngineConfig, dev: BlockDevice, memory:
     (cfg.unsafeResetSuperUnflushed ? HF_UNSAFE_RESET_SUPER_UNFLUSHED : 0) |
     (cfg.unsafeNoRenameCoupling ? HF_UNSAFE_NO_RENAME_COUPLING : 0) |
     (cfg.faultNoTreeNodes ? HF_FAULT_NO_TREE_NODES : 0) |
-    (cfg.splitCommits ? HF_TEST_SPLIT_COMMITS : 0);
+    (cfg.splitCommits ? HF_TEST_SPLIT_COMMITS : 0) |
+    (cfg.unsafeNoNodeHold ? HF_UNSAFE_NO_NODE_HOLD : 0);
   const i32 = new Int32Array(meta);
   initShared(i32, layout, flags, frameByteOffset, sb.firstDataBlock, LEVEL_CODE[cfg.statsLevel]);
   i32[H_DIRTY_NODE_LIMIT] = dirtyNodeLimit(sb.maxFiles, sb.blockCount, sb.journalBlocks);

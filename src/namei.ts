@@ -14,6 +14,7 @@
 // INODE_FREE -> INODE_USED (create) -> INODE_ORPHAN (unlink or rename-over while open) ->
 // INODE_EVICTING (the one thread that saw no opener left: compareExchange) -> INODE_FREE.
 
+import { dcacheAdd, dcacheDrop, dcacheLookup } from './dcache.js';
 import { metaReserve } from './alloc.js';
 import { DioreadError, InvariantError } from './errors.js';
 import {
@@ -35,12 +36,13 @@ import {
   I_CTIME_LO,
   I_GENERATION,
   I_DIRTY_HEAD,
+  H_INODE_HINT,
   I_ROOT,
   EH_ENTRIES,
   EH_MAX,
   EH_GENERATION,
   ROOT_MAX_ENTRIES,
-  INODE_WORDS,
+  I_DCACHE_NEXT,
   I_GOAL,
   I_POISONED,
   I_MODE,
@@ -109,13 +111,6 @@ export function encodeName(name: unknown): Uint8Array {
   return p.names[0];
 }
 
-function nameEquals(v: Volume, ino: number, bytes: Uint8Array): boolean {
-  const l = v.layout;
-  if (v.i32[inodeWord(l, ino, I_NAME_LEN)] !== bytes.length) return false;
-  const u8 = new Uint8Array(v.i32.buffer, inodeWord(l, ino, I_NAME) * 4, bytes.length);
-  for (let i = 0; i < bytes.length; i++) if (u8[i] !== bytes[i]) return false;
-  return true;
-}
 
 export function inodeName(v: Volume, ino: number): string {
   const l = v.layout;
@@ -147,11 +142,9 @@ function isDir(v: Volume, ino: number): boolean {
 
 /** The named inode called `bytes` in directory `dir` (ROOT_PARENT: the root), or -1. */
 function lookupLocked(v: Volume, dir: number, bytes: Uint8Array): number {
-  const l = v.layout;
-  for (let ino = 0; ino < l.maxFiles; ino++) {
-    if (inodeInUse(v, ino) && v.i32[inodeWord(l, ino, I_PARENT)] === dir && nameEquals(v, ino, bytes)) return ino;
-  }
-  return -1;
+  const ino = dcacheLookup(v.i32, v.layout, dir, bytes);
+  if (ino >= 0 && !inodeInUse(v, ino)) throw new InvariantError(`name cache: inode ${ino} is hashed but not in use (state ${inodeState(v, ino)})`);
+  return ino;
 }
 
 function show(p: ParsedPath, upto: number): string {
@@ -257,8 +250,11 @@ export function lookupPath(v: Volume, path: string, where: string): number {
 /** ext4_new_inode: a free record becomes `bytes` in directory `dir` with st_mode `mode`. Caller holds namespace_lock. */
 function newInode(v: Volume, bytes: Uint8Array, name: string, mode: number, dir: number): number {
   const l = v.layout;
-  for (let ino = 0; ino < l.maxFiles; ino++) {
+  const hint = v.i32[H_INODE_HINT] % l.maxFiles; // ext4's find_inode_bit goal: after the last one taken
+  for (let k = 0; k < l.maxFiles; k++) {
+    const ino = (hint + k) % l.maxFiles;
     if (inodeState(v, ino) !== INODE_FREE || v.i32[inodeWord(l, ino, I_POISONED)] !== 0) continue;
+    v.i32[H_INODE_HINT] = ino + 1;
     inHandle(v, ino, () => {
       initInode(v, ino, bytes, mode, dir);
       touchDirLocked(v, dir);
@@ -286,10 +282,11 @@ function initInode(v: Volume, ino: number, bytes: Uint8Array, mode: number, dir:
   const now = Date.now();
   for (const t of [I_ATIME_LO, I_MTIME_LO, I_CTIME_LO, I_BTIME_LO]) setTime(v, ino, t, now);
   setName(v, ino, bytes);
+  dcacheAdd(i32, l, ino);
   // An empty tree: a leaf root of this generation (the last life's nodes were all freed at eviction).
   const root = inodeWord(l, ino, I_ROOT);
   if (i32[root + EH_ENTRIES] !== 0 || i32[inodeWord(l, ino, I_DIRTY_HEAD)] >= 0) throw new InvariantError(`inode ${ino}: reused with an extent tree or dirty nodes left`);
-  i32.fill(0, root, inodeWord(l, ino, INODE_WORDS));
+  i32.fill(0, root, inodeWord(l, ino, I_DCACHE_NEXT));
   i32[root + EH_MAX] = ROOT_MAX_ENTRIES;
   i32[root + EH_GENERATION] = i32[inodeWord(l, ino, I_GENERATION)];
   i32[inodeWord(l, ino, I_GOAL)] = -1;
@@ -313,6 +310,7 @@ function setName(v: Volume, ino: number, bytes: Uint8Array): void {
  */
 function orphanLocked(v: Volume, ino: number): boolean {
   const l = v.layout;
+  dcacheDrop(v.i32, l, ino);
   setName(v, ino, new Uint8Array(0));
   setTime(v, ino, I_CTIME_LO, Date.now());
   Atomics.store(v.i32, inodeWord(l, ino, I_STATE), INODE_ORPHAN);
@@ -410,8 +408,10 @@ function renameLocked(v: Volume, pf: ParsedPath, pt: ParsedPath): number {
   }
   const srcDir = v.i32[inodeWord(l, src, I_PARENT)];
   return inHandle(v, src, () => {
+    dcacheDrop(v.i32, l, src);
     setName(v, src, pt.names[pt.names.length - 1]);
     v.i32[inodeWord(l, src, I_PARENT)] = dstDir;
+    dcacheAdd(v.i32, l, src); // ahead of dst on the chain, which is dropped below
     setTime(v, src, I_CTIME_LO, Date.now());
     markInodeDirty(v, src);
     touchDirLocked(v, srcDir);
@@ -508,6 +508,7 @@ export function rmdirPath(v: Volume, path: string): void {
 
 /** An empty directory's record goes free (it holds no data and is never open). In a handle, under namespace_lock. */
 function freeDirLocked(v: Volume, ino: number): void {
+  dcacheDrop(v.i32, v.layout, ino);
   setName(v, ino, new Uint8Array(0));
   v.i32[inodeWord(v.layout, ino, I_PARENT)] = ROOT_PARENT;
   markInodeDirty(v, ino);

@@ -146,9 +146,14 @@ export const TAGS_PER_DESCRIPTOR = BLOCK_SIZE / 4 - JD_TAGS; // 1020
 // ------------------------------------------------------------------------------------------------
 // Geometry
 // ------------------------------------------------------------------------------------------------
-export const DEFAULT_MAX_FILES = 64;
 export const MAX_BLOCK_COUNT = 2 ** 31 - 1;
-export const MAX_FILES_LIMIT = 65536;
+export const MAX_FILES_LIMIT = 1 << 20;
+/** Device bytes per inode when mkfs picks the count (mke2fs's -i bytes-per-inode; its default is 16 KiB). */
+export const BYTES_PER_INODE = 64 * 1024;
+/** The inode count mkfs picks for a device of `sizeBytes`: one per BYTES_PER_INODE, 64 to MAX_FILES_LIMIT. */
+export function defaultMaxFiles(sizeBytes: number): number {
+  return Math.max(64, Math.min(MAX_FILES_LIMIT, Math.floor(sizeBytes / BYTES_PER_INODE)));
+}
 /**
  * Dirty extent-tree nodes per inode a journal must allow (dirtyNodeLimit K) on a device of
  * `blockCount` blocks: a change starts only below K dirty nodes (transaction.ts reserveTreeCredits

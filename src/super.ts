@@ -13,6 +13,7 @@ import type { BlockDevice } from './device.js';
 import { DioreadError } from './errors.js';
 import { readImage, throwingProblems, type ImageModel, type ModelNode } from './image-check.js';
 import { loadNode } from './extent-nodes.js';
+import { dcacheAdd } from './dcache.js';
 import { writeJournalSuper } from './journal.js';
 import {
   BITS_PER_BITMAP_BLOCK,
@@ -81,6 +82,8 @@ import {
   H_NODE_SLOTS_MAX,
   H_NODE_FREE_HEAD,
   I_DIRTY_HEAD,
+  I_DCACHE_NEXT,
+  DCACHE_UNHASHED,
   I_ROOT,
   EH_DEPTH,
   EH_ENTRIES,
@@ -207,6 +210,7 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameByteO
     i32[inodeWord(l, ino, I_COMPLETED_HEAD)] = -1;
     i32[inodeWord(l, ino, I_COMPLETED_TAIL)] = -1;
     i32[inodeWord(l, ino, I_DIRTY_HEAD)] = -1;
+    i32[inodeWord(l, ino, I_DCACHE_NEXT)] = DCACHE_UNHASHED;
     i32[inodeWord(l, ino, I_GOAL)] = -1;
     i32[inodeWord(l, ino, I_COUPLED)] = -1;
     i32[inodeWord(l, ino, I_PARENT)] = ROOT_PARENT;
@@ -218,6 +222,7 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameByteO
     i32[pageWord(l, p, P_HASH_NEXT)] = -1;
   }
   i32.fill(-1, hashBucketWord(l, 0, 0), hashBucketWord(l, 0, 0) + l.hashBuckets);
+  i32.fill(-1, l.dcacheBase, l.dcacheBase + l.dcacheBuckets);
   initIoEndPool(i32, l);
 }
 
@@ -312,6 +317,7 @@ function loadModel(i32: Int32Array, nodesSab: SharedArrayBuffer, l: Layout, mode
     i32[inodeWord(l, ino, I_NAME_LEN)] = d.nameBytes.length;
     u8.set(d.nameBytes, inodeWord(l, ino, I_NAME) * 4);
     loadTree(pool, l, ino, d.root, m.nodes);
+    dcacheAdd(i32, l, ino);
     const last = (d.extentCount - 1) * EXTENT_WORDS;
     if (d.extentCount > 0) i32[inodeWord(l, ino, I_GOAL)] = m.extents[last + E_PBLK] - m.extents[last + E_LBLK];
   }

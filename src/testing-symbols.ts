@@ -75,3 +75,11 @@ export const FAULT_NO_TREE_NODES = Symbol('dioread.test.faultNoTreeNodes');
  * use it to put crash points between pieces without a workload large enough to overflow the log.
  */
 export const SPLIT_COMMITS = Symbol('dioread.test.splitCommits');
+
+/**
+ * Engine.open({ ..., [UNSAFE_NO_NODE_HOLD]: true }): a freed extent-tree node block is allocatable
+ * as soon as its free commits, before the journal resets, while the log still holds the node's image:
+ * a crash then replays that image over what the block holds next (the case jbd2's revoke records
+ * exist for). The node-reuse crash test runs it to prove it catches that.
+ */
+export const UNSAFE_NO_NODE_HOLD = Symbol('dioread.test.unsafeNoNodeHold');

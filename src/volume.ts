@@ -31,6 +31,7 @@ import {
   HF_UNSAFE_NO_RENAME_COUPLING,
   HF_FAULT_NO_TREE_NODES,
   HF_TEST_SPLIT_COMMITS,
+  HF_UNSAFE_NO_NODE_HOLD,
   OP_OTHER,
   S_ROLE,
   S_STATE,
@@ -103,6 +104,8 @@ export class Volume implements LockContext {
   readonly faultNoTreeNodes: boolean;
   /** Test-only (testing-symbols.ts SPLIT_COMMITS): one journal transaction per inode-table block group. */
   readonly splitCommits: boolean;
+  /** Test-only broken mode (testing-symbols.ts UNSAFE_NO_NODE_HOLD). */
+  readonly unsafeNoNodeHold: boolean;
   readonly desc: SharedDescriptor;
   /** Where the image's metadata blocks are (the journal commit writes them). */
   readonly disk: DiskGeometry;
@@ -148,6 +151,7 @@ export class Volume implements LockContext {
     this.unsafeNoRenameCoupling = (flags & HF_UNSAFE_NO_RENAME_COUPLING) !== 0;
     this.faultNoTreeNodes = (flags & HF_FAULT_NO_TREE_NODES) !== 0;
     this.splitCommits = (flags & HF_TEST_SPLIT_COMMITS) !== 0;
+    this.unsafeNoNodeHold = (flags & HF_UNSAFE_NO_NODE_HOLD) !== 0;
     this.canBlock = !isMainThread;
     if (role === SLOT_ROLE_USER && Atomics.load(this.i32, H_CLOSING) !== 0) throw new DioreadError('EBADF', 'attach: the engine is closed');
     this.slot = claimSlot(this.i32, this.layout, role);

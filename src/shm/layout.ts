@@ -93,7 +93,9 @@ export const H_DIRTY_NODE_LIMIT = 62;
  * the block a file's next write aims at (its extents would stop merging).
  */
 export const H_META_GOAL = 63;
-export const HEADER_WORDS = 64;
+/** Under namespace_lock: where the next search for a free inode starts (ext4's ialloc goal), the last one taken + 1. */
+export const H_INODE_HINT = 64;
+export const HEADER_WORDS = 80;
 
 export const RO_OPTION = 1;
 /** Set once metadata could not be written: ext4's errors=remount-ro; writes then fail with EROFS. */
@@ -123,6 +125,8 @@ export const HF_UNSAFE_NO_RENAME_COUPLING = 1 << 9;
 export const HF_FAULT_NO_TREE_NODES = 1 << 10;
 /** Test-only: every inode-table block group of a commit is its own journal transaction (testing-symbols.ts SPLIT_COMMITS). */
 export const HF_TEST_SPLIT_COMMITS = 1 << 11;
+/** Test-only: freed node blocks are not held until the log resets (testing-symbols.ts UNSAFE_NO_NODE_HOLD). */
+export const HF_UNSAFE_NO_NODE_HOLD = 1 << 12;
 
 export const SHM_MAGIC = 0x64696f72; // 'dior'
 export const SHM_VERSION = 1;
@@ -194,7 +198,10 @@ export const MAX_NAME_BYTES = 64;
  */
 export const I_ROOT = I_NAME + MAX_NAME_BYTES / 4; // 48
 export const ROOT_MAX_ENTRIES = 4;
-export const INODE_WORDS = I_ROOT + 4 + ROOT_MAX_ENTRIES * 4; // 68
+/** Under namespace_lock: the next inode on this one's name-cache chain (src/dcache.ts), -1 at the end, DCACHE_UNHASHED when on none. */
+export const I_DCACHE_NEXT = I_ROOT + 4 + ROOT_MAX_ENTRIES * 4; // 68
+export const DCACHE_UNHASHED = -2;
+export const INODE_WORDS = I_DCACHE_NEXT + 1; // 69
 
 // ---------------------------------------------------------------------------------------------
 // Extent tree (ext4_extent_header, ext4_extent_idx, ext4_extent). A node, in the inode (the root)
@@ -418,6 +425,9 @@ export interface Layout extends Geometry {
   /** One word per on-disk bitmap block: 1 when it changed since the last commit, under alloc_lock. */
   bitmapDirtyBase: number;
   bitmapBlocks: number;
+  /** The name cache's buckets (src/dcache.ts): a power of two, each the first inode of its chain or -1. */
+  dcacheBase: number;
+  dcacheBuckets: number;
   pageBase: number;
   hashBase: number;
   ioEndBase: number;
@@ -453,6 +463,9 @@ export function computeLayout(g: Geometry): Layout {
   const bitmapDirtyBase = at;
   const bitmapBlocks = Math.ceil(g.blockCount / BITMAP_BITS_PER_BLOCK);
   at += bitmapBlocks;
+  const dcacheBase = at;
+  const dcacheBuckets = nextPow2(Math.max(16, g.maxFiles));
+  at += dcacheBuckets;
   at = Math.ceil(at / PAGE_WORDS) * PAGE_WORDS; // page descriptors start on a cache line
   const pageBase = at;
   at += g.cachePages * PAGE_WORDS;
@@ -477,6 +490,8 @@ export function computeLayout(g: Geometry): Layout {
     nodeSlotsMax: Math.min(g.blockCount, NODE_SLOTS_LIMIT),
     bitmapDirtyBase,
     bitmapBlocks,
+    dcacheBase,
+    dcacheBuckets,
     pageBase,
     hashBase,
     ioEndBase,
@@ -557,6 +572,10 @@ export function bitmapBlockOf(b: number): number {
 /** The first bitmap word of on-disk bitmap block k, relative to the bitmap's start (1020 words a block). */
 export function bitmapBlockFirstWord(k: number): number {
   return k * (BITMAP_BITS_PER_BLOCK / 32);
+}
+/** The name-cache bucket of a name hash. */
+export function dcacheBucketWord(l: Layout, hash: number): number {
+  return l.dcacheBase + (hash & (l.dcacheBuckets - 1));
 }
 /** The hash bucket word of a page hash (masked to the table). */
 export function hashBucketWord(l: Layout, hash: number, mask: number): number {
@@ -650,9 +669,9 @@ function checkConstants(): void {
     for (const f of fields) if (f < 0 || f >= words) fail(`${name} field ${f} outside its ${words}-word record`);
     if (new Set(fields).size !== fields.length) fail(`${name} has two fields on one word`);
   };
-  fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_NODE_SLOTS_MAX, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING, H_ROOT_TIME_LO, H_ROOT_TIME_HI, H_NODE_FREE_HEAD, H_NODE_SLOTS, H_NODES_IN_USE, H_HELD_BLOCKS, H_DIRTY_NODE_LIMIT, H_META_GOAL], HEADER_WORDS);
+  fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_NODE_SLOTS_MAX, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING, H_ROOT_TIME_LO, H_ROOT_TIME_HI, H_NODE_FREE_HEAD, H_NODE_SLOTS, H_NODES_IN_USE, H_HELD_BLOCKS, H_DIRTY_NODE_LIMIT, H_META_GOAL, H_INODE_HINT], HEADER_WORDS);
   fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_DIRTY_HEAD, I_DIRTY_NODES, I_GOAL, I_POISONED, I_COUPLED, I_PARENT], I_NAME);
-  if (I_NAME + MAX_NAME_BYTES / 4 !== I_ROOT || I_ROOT + EH_WORDS + ROOT_MAX_ENTRIES * EXTENT_WORDS !== INODE_WORDS) fail('the inode name and the tree root do not end the record');
+  if (I_NAME + MAX_NAME_BYTES / 4 !== I_ROOT || I_ROOT + EH_WORDS + ROOT_MAX_ENTRIES * EXTENT_WORDS !== I_DCACHE_NEXT || I_DCACHE_NEXT + 1 !== INODE_WORDS) fail('the inode name, the tree root and the name-cache link do not end the record');
   fits('node slot', [N_PBLK, N_OWNER, N_NEXT, N_DIRTY], NODE_HDR);
   fits('node header', [EH_ENTRIES, EH_MAX, EH_DEPTH, EH_GENERATION], EH_WORDS);
   fits('index entry', [X_LBLK, X_PBLK, X_SLOT], EXTENT_WORDS);
