@@ -16,6 +16,8 @@ const runs = {
   fuzz: [
     ['fuzzed-images-are-refused-or-sane', { DIOREAD_FUZZ_IMAGES: String(Number(process.env.DIOREAD_FUZZ_IMAGES ?? 10000)), DIOREAD_FUZZ_DEADLINE_MS: String(24 * HOUR) }],
     ['fallocate-matches-linux', { DIOREAD_FALLOC_RUNS: '3000', DIOREAD_FALLOC_SEED: 'random' }],
+    // Extent trees: 60000 steps from a random seed (the churning file and one grown 2-3 levels deep).
+    ['extent-tree-matches-a-flat-map', { DIOREAD_TREE_STEPS: '60000', DIOREAD_TREE_SEED: 'random' }],
     // The node:fs differential: DIOREAD_DIFF_RUNS random sequences (40 take about 12 s on 2 idle cores).
     ['fs-differential', { DIOREAD_DIFF_RUNS: String(Number(process.env.DIOREAD_DIFF_RUNS ?? 20000)), DIOREAD_DIFF_DEADLINE_MS: String(Number(process.env.DIOREAD_DIFF_DEADLINE_MS ?? HOUR)) }],
   ],

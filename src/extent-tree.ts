@@ -17,7 +17,7 @@
 
 import { allocNode, dropNode, freeNode, markNodeDirty, nodesFor } from './extent-nodes.js';
 import { InvariantError } from './errors.js';
-import { EH_DEPTH, EH_ENTRIES, EH_MAX, EXTENT_WORDS, E_LBLK, I_ROOT, MAX_TREE_DEPTH, NODE_HDR, X_LBLK, X_PBLK, X_SLOT, entryWord, inodeWord, nodeWord, N_PBLK } from './shm/layout.js';
+import { EH_DEPTH, EH_ENTRIES, EH_MAX, E_LBLK, I_ROOT, MAX_TREE_DEPTH, NODE_HDR, X_LBLK, X_PBLK, X_SLOT, entryWord, inodeWord, nodeWord, N_PBLK } from './shm/layout.js';
 import { markInodeDirty } from './transaction.js';
 import type { Volume } from './volume.js';
 
@@ -50,8 +50,11 @@ function dirty(v: Volume, ino: number, c: number): void {
   else markNodeDirty(v, ino, c);
 }
 
-/** Last entry of container `c` whose lblk is <= lblk, -1 if none (binary search). */
-function lastAtOrBefore(a: Int32Array, h: number, n: number, lblk: number): number {
+/**
+ * Last entry of the node at header `h` of `a` (n entries) whose lblk is <= lblk, -1 if none: a
+ * binary search. Lockless readers call it too (extents.ts mapBlocks), with n bounds-checked.
+ */
+export function lastAtOrBefore(a: Int32Array, h: number, n: number, lblk: number): number {
   let lo = 0;
   let hi = n - 1;
   let found = -1;
@@ -373,4 +376,3 @@ export function checkTree(v: Volume, ino: number, visit: (lblk: number, len: num
   return problems;
 }
 
-export { EXTENT_WORDS };

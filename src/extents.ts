@@ -52,6 +52,7 @@ import {
   entriesOf,
   findPath,
   insertEntry,
+  lastAtOrBefore,
   lastPath,
   leafChanged,
   leafEntry,
@@ -99,17 +100,7 @@ export function mapBlocks(v: Volume, ino: number, lblk: number): number {
   for (;;) {
     let n = a[h + EH_ENTRIES];
     if (n < 0 || n > a[h + EH_MAX] || n > NODE_MAX_ENTRIES) n = 0;
-    // Binary search: the last entry with start <= lblk.
-    let lo = 0;
-    let hi = n - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (a[entryWord(h, mid) + E_LBLK] <= lblk) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const found = lastAtOrBefore(a, h, n, lblk);
     if (found + 1 < n) nextKey = a[entryWord(h, found + 1) + E_LBLK];
     if (depth === 0) return mapLeaf(v, a, h, found, lblk, nextKey);
     const slot = a[entryWord(h, found < 0 ? 0 : found) + X_SLOT];
