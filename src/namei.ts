@@ -43,6 +43,8 @@ import {
   EH_GENERATION,
   ROOT_MAX_ENTRIES,
   I_DCACHE_NEXT,
+  DCACHE_UNHASHED,
+  type Layout,
   I_GOAL,
   I_POISONED,
   I_MODE,
@@ -61,6 +63,7 @@ import {
   INODE_USED,
   LC_NAMESPACE,
   MAX_NAME_BYTES,
+  I_NAME_WORDS,
   inodeWord,
 } from './shm/layout.js';
 import { lock, unlock } from './sync/lock.js';
@@ -264,10 +267,29 @@ function newInode(v: Volume, bytes: Uint8Array, name: string, mode: number, dir:
   throw new DioreadError('ENOSPC', `cannot create ${JSON.stringify(name)}: all ${l.maxFiles} inodes are in use (engine option maxFiles)`);
 }
 
+/**
+ * The words of inode `ino`'s shared record that mean "none" with -1 (lists, goal, coupling, parent,
+ * name-cache link): set when a record is first used (at mount for the image's inodes, at create),
+ * never for the table as a whole, so an unused record stays an untouched zero page. Caller is the
+ * mount (no other thread yet) or holds namespace_lock for a free inode.
+ */
+export function initInodeRecord(i32: Int32Array, l: Layout, ino: number): void {
+  i32[inodeWord(l, ino, I_COMPLETED_HEAD)] = -1;
+  i32[inodeWord(l, ino, I_COMPLETED_TAIL)] = -1;
+  i32[inodeWord(l, ino, I_DIRTY_HEAD)] = -1;
+  i32[inodeWord(l, ino, I_DCACHE_NEXT)] = DCACHE_UNHASHED;
+  i32[inodeWord(l, ino, I_GOAL)] = -1;
+  i32[inodeWord(l, ino, I_COUPLED)] = -1;
+  i32[inodeWord(l, ino, I_PARENT)] = ROOT_PARENT;
+}
+
 /** ext4_new_inode's part after the bitmap: a fresh record, published by I_STATE last. In a handle. */
 function initInode(v: Volume, ino: number, bytes: Uint8Array, mode: number, dir: number): void {
   const l = v.layout;
   const i32 = v.i32;
+  // A record never used since the mount is all zeros: give its "none" words their -1 first (a free
+  // record used before keeps them: its lists are empty and it is on no chain).
+  if (i32[inodeWord(l, ino, I_GENERATION)] === 0 && i32[inodeWord(l, ino, I_DCACHE_NEXT)] === 0) initInodeRecord(i32, l, ino);
   i32[inodeWord(l, ino, I_SIZE_LO)] = 0;
   i32[inodeWord(l, ino, I_SIZE_HI)] = 0;
   i32[inodeWord(l, ino, I_EXTENT_COUNT)] = 0;
@@ -299,7 +321,7 @@ function setName(v: Volume, ino: number, bytes: Uint8Array): void {
   v.i32[inodeWord(l, ino, I_NAME_LEN)] = bytes.length;
   const at = inodeWord(l, ino, I_NAME) * 4;
   const u8 = new Uint8Array(v.i32.buffer);
-  u8.fill(0, at, at + MAX_NAME_BYTES);
+  u8.fill(0, at, at + I_NAME_WORDS * 4);
   u8.set(bytes, at);
 }
 

@@ -79,7 +79,8 @@ export const DI_CTIME_LO = 12;
 export const DI_CTIME_HI = 13;
 export const DI_BTIME_LO = 14;
 export const DI_BTIME_HI = 15;
-export const DI_NAME = 16; // MAX_DISK_NAME_BYTES of UTF-8
+/** Words 16..31: reserved, 0 (version 2's 64-byte name). */
+export const DI_RESERVED = 16;
 /** The directory holding the name: its inode number + 1, 0 for the root (so images from before directories read as all in the root). */
 export const DI_PARENT = 32;
 /**
@@ -89,10 +90,12 @@ export const DI_PARENT = 32;
  */
 export const DI_ROOT = 33;
 export const DI_ROOT_WORDS = 20;
-export const DI_CRC = 63;
-export const INODE_DISK_BYTES = 256;
-export const MAX_DISK_NAME_BYTES = 64;
-export const INODES_PER_BLOCK = Math.floor((BLOCK_SIZE - MB_HEADER_BYTES) / INODE_DISK_BYTES); // 15
+export const DI_NAME = 56; // MAX_DISK_NAME_BYTES of UTF-8 (words 56..119)
+export const DI_CRC = 127;
+export const INODE_DISK_BYTES = 512;
+/** A name is at most 255 bytes, as in ext4 (EXT4_NAME_LEN) and Linux (NAME_MAX). */
+export const MAX_DISK_NAME_BYTES = 255;
+export const INODES_PER_BLOCK = Math.floor((BLOCK_SIZE - MB_HEADER_BYTES) / INODE_DISK_BYTES); // 7
 
 // ------------------------------------------------------------------------------------------------
 // Extent-tree nodes (ext4's extent blocks): metadata blocks taken from the data area by the block

@@ -14,6 +14,7 @@ import { DioreadError } from './errors.js';
 import { readImage, throwingProblems, type ImageModel, type ModelNode } from './image-check.js';
 import { loadNode } from './extent-nodes.js';
 import { dcacheAdd } from './dcache.js';
+import { initInodeRecord } from './namei.js';
 import { writeJournalSuper } from './journal.js';
 import {
   BITS_PER_BITMAP_BLOCK,
@@ -52,13 +53,10 @@ import {
   I_ATIME_LO,
   I_BLOCKS,
   I_BTIME_LO,
-  I_COMPLETED_HEAD,
-  I_COMPLETED_TAIL,
   I_CTIME_LO,
   I_EXTENT_COUNT,
   I_GENERATION,
   I_GOAL,
-  I_COUPLED,
   H_ROOT_TIME_LO,
   H_ROOT_TIME_HI,
   I_META_DIRTY,
@@ -69,7 +67,6 @@ import {
   I_NAME,
   I_NAME_LEN,
   I_PARENT,
-  ROOT_PARENT,
   I_SIZE_HI,
   I_SIZE_LO,
   I_STATE,
@@ -81,9 +78,6 @@ import {
   SHM_VERSION,
   H_NODE_SLOTS_MAX,
   H_NODE_FREE_HEAD,
-  I_DIRTY_HEAD,
-  I_DCACHE_NEXT,
-  DCACHE_UNHASHED,
   I_ROOT,
   EH_DEPTH,
   EH_ENTRIES,
@@ -206,15 +200,9 @@ export function initShared(i32: Int32Array, l: Layout, flags: number, frameByteO
   const now = Date.now();
   i32[H_ROOT_TIME_LO] = now % 2 ** 32; // the root directory's times start at the mount (namei.ts rootAttrs)
   i32[H_ROOT_TIME_HI] = Math.floor(now / 2 ** 32);
-  for (let ino = 0; ino < l.maxFiles; ino++) {
-    i32[inodeWord(l, ino, I_COMPLETED_HEAD)] = -1;
-    i32[inodeWord(l, ino, I_COMPLETED_TAIL)] = -1;
-    i32[inodeWord(l, ino, I_DIRTY_HEAD)] = -1;
-    i32[inodeWord(l, ino, I_DCACHE_NEXT)] = DCACHE_UNHASHED;
-    i32[inodeWord(l, ino, I_GOAL)] = -1;
-    i32[inodeWord(l, ino, I_COUPLED)] = -1;
-    i32[inodeWord(l, ino, I_PARENT)] = ROOT_PARENT;
-  }
+  // Inode records are set up when first used (namei.ts initInodeRecord: at mount for the image's
+  // inodes, at create for new ones): the table's untouched pages stay zero pages of the process,
+  // so shared memory in use follows the files, not maxFiles. A zero record reads as INODE_FREE.
   for (let p = 0; p < l.cachePages; p++) {
     i32[pageWord(l, p, P_INO)] = -1;
     i32[pageWord(l, p, P_INDEX)] = -1;
@@ -276,6 +264,7 @@ function freeOrphans(i32: Int32Array, l: Layout, model: ImageModel): number {
   let n = 0;
   for (const m of model.inodes) {
     if (!m.disk.orphan) continue;
+    initInodeRecord(i32, l, m.ino); // its record is committed free next: the commit reads its lists
     const runs: Array<[number, number]> = m.nodes.map((n) => [n.pblk, 1]);
     for (let i = 0; i < m.disk.extentCount; i++) runs.push([m.extents[i * EXTENT_WORDS + E_PBLK], m.extents[i * EXTENT_WORDS + E_LEN]]);
     for (const [pblk, len] of runs) {
@@ -302,6 +291,7 @@ function loadModel(i32: Int32Array, nodesSab: SharedArrayBuffer, l: Layout, mode
       i32[inodeWord(l, ino, lo)] = ms % 2 ** 32;
       i32[inodeWord(l, ino, lo + 1)] = Math.floor(ms / 2 ** 32);
     };
+    initInodeRecord(i32, l, ino);
     i32[inodeWord(l, ino, I_STATE)] = INODE_USED;
     i32[inodeWord(l, ino, I_GENERATION)] = d.generation;
     i32[inodeWord(l, ino, I_SIZE_LO)] = d.size % 2 ** 32;

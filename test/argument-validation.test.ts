@@ -84,9 +84,14 @@ test('engine.open, FileHandle and attach reject bad arguments; nothing stored is
   await expect('path through a missing directory', () => eng.open('a/b', { create: true }), 'ENOENT', ['"a/b"']);
   await expect('name with a NUL', () => eng.open('a\0b', { create: true }), 'EINVAL', ['a']);
   await expect('a "." component', () => eng.open('./x', { create: true }), 'EINVAL', ['"./x"']);
-  const long = 'n'.repeat(65);
-  await expect('name of 65 bytes', () => eng.open(long, { create: true }), 'ENAMETOOLONG', [long, '65']);
-  await expect('name of 65 UTF-8 bytes in fewer characters', () => eng.open('é'.repeat(33), { create: true }), 'ENAMETOOLONG', ['66']);
+  const long = 'n'.repeat(256);
+  await expect('name of 256 bytes', () => eng.open(long, { create: true }), 'ENAMETOOLONG', [long, '256']);
+  await expect('name of 256 UTF-8 bytes in fewer characters', () => eng.open('é'.repeat(128), { create: true }), 'ENAMETOOLONG', ['256']);
+  const longest = 'é'.repeat(127) + 'n'; // 255 bytes: the longest name
+  const lf = await eng.open(longest, { create: true });
+  await lf.close();
+  assert.ok((await eng.readdir()).includes(longest), 'a 255-byte name is listed');
+  await eng.unlink(longest);
   await expect('missing file without create', () => eng.open('missing'), 'ENOENT', ['"missing"']);
   await expect('exclusive create of an existing file', () => eng.open('keep', { create: true, exclusive: true }), 'EEXIST', ['"keep"']);
   await expect('unknown open option', () => eng.open('keep', { craete: true } as never), 'EINVAL', ['"craete"']);

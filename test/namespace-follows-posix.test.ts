@@ -89,9 +89,14 @@ test('rename moves the file, replaces a target (the old target freed), and persi
   await eng.rename('b', 'b'); // a rename onto itself changes nothing
   assert.deepEqual(await eng.readdir(), ['b']);
   assert.equal(await codeOf(eng.rename('nope', 'x')), 'ENOENT');
+  const longest = 'ü'.repeat(127) + 'z'; // NAME_MAX: 255 bytes of UTF-8
+  await writeFile(eng, 'c', b);
+  await eng.rename('c', longest);
   await eng.close();
   assert.equal(fsck(image).clean, true, fsck(image).summary);
   eng = await openImage(image);
+  assert.equal((await eng.stat(longest)).size, b.length, 'a 255-byte name persists');
+  await eng.unlink(longest);
   const typed = await eng.readdir('/', { withFileTypes: true });
   assert.deepEqual(typed.map((d) => [d.name, d.isFile(), d.isDirectory()]), [['b', true, false]]);
   const st = await eng.stat('/b');

@@ -189,19 +189,21 @@ export const INODE_FREE = 0; // no file: newInode may take it
 export const INODE_USED = 1; // a named file
 export const INODE_ORPHAN = 2; // unlinked while open: no name, readable and writable through its handles until the last close
 export const INODE_EVICTING = 3; // the last close (or unlink) is freeing its blocks; then INODE_FREE
-export const I_NAME = 32; // under namespace_lock: MAX_NAME_BYTES of UTF-8, 4 per word
-export const MAX_NAME_BYTES = 64;
+export const I_NAME = 32; // under namespace_lock: up to MAX_NAME_BYTES of UTF-8, 4 per word (I_NAME_WORDS words)
+/** NAME_MAX: a name is at most 255 bytes of UTF-8 (ondisk.ts MAX_DISK_NAME_BYTES). */
+export const MAX_NAME_BYTES = 255;
+export const I_NAME_WORDS = 64;
 /**
  * The root of the inode's extent tree (ext4's i_block: an ext4_extent_header and 4 entries kept in
  * the inode itself): a node header (EH_*) then ROOT_MAX_ENTRIES entries. Under i_mutex inside an
  * i_seq write section; read by anyone under the seqlock.
  */
-export const I_ROOT = I_NAME + MAX_NAME_BYTES / 4; // 48
+export const I_ROOT = I_NAME + I_NAME_WORDS; // 96
 export const ROOT_MAX_ENTRIES = 4;
 /** Under namespace_lock: the next inode on this one's name-cache chain (src/dcache.ts), -1 at the end, DCACHE_UNHASHED when on none. */
-export const I_DCACHE_NEXT = I_ROOT + 4 + ROOT_MAX_ENTRIES * 4; // 68
+export const I_DCACHE_NEXT = I_ROOT + 4 + ROOT_MAX_ENTRIES * 4; // 116
 export const DCACHE_UNHASHED = -2;
-export const INODE_WORDS = I_DCACHE_NEXT + 1; // 69
+export const INODE_WORDS = I_DCACHE_NEXT + 1; // 117
 
 // ---------------------------------------------------------------------------------------------
 // Extent tree (ext4_extent_header, ext4_extent_idx, ext4_extent). A node, in the inode (the root)
@@ -671,7 +673,7 @@ function checkConstants(): void {
   };
   fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_NODE_SLOTS_MAX, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING, H_ROOT_TIME_LO, H_ROOT_TIME_HI, H_NODE_FREE_HEAD, H_NODE_SLOTS, H_NODES_IN_USE, H_HELD_BLOCKS, H_DIRTY_NODE_LIMIT, H_META_GOAL, H_INODE_HINT], HEADER_WORDS);
   fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_DIRTY_HEAD, I_DIRTY_NODES, I_GOAL, I_POISONED, I_COUPLED, I_PARENT], I_NAME);
-  if (I_NAME + MAX_NAME_BYTES / 4 !== I_ROOT || I_ROOT + EH_WORDS + ROOT_MAX_ENTRIES * EXTENT_WORDS !== I_DCACHE_NEXT || I_DCACHE_NEXT + 1 !== INODE_WORDS) fail('the inode name, the tree root and the name-cache link do not end the record');
+  if (I_NAME_WORDS * 4 < MAX_NAME_BYTES || I_NAME + I_NAME_WORDS !== I_ROOT || I_ROOT + EH_WORDS + ROOT_MAX_ENTRIES * EXTENT_WORDS !== I_DCACHE_NEXT || I_DCACHE_NEXT + 1 !== INODE_WORDS) fail('the inode name, the tree root and the name-cache link do not end the record');
   fits('node slot', [N_PBLK, N_OWNER, N_NEXT, N_DIRTY], NODE_HDR);
   fits('node header', [EH_ENTRIES, EH_MAX, EH_DEPTH, EH_GENERATION], EH_WORDS);
   fits('index entry', [X_LBLK, X_PBLK, X_SLOT], EXTENT_WORDS);

@@ -5,6 +5,7 @@
 import {
   DI_ROOT,
   DI_ROOT_WORDS,
+  INODES_PER_BLOCK,
   MB_HEADER_BYTES,
   crc32c,
   decodeSuperBlock,
@@ -62,7 +63,7 @@ export function randomMutation(rand: () => number, sb: SuperBlock): Mutation {
           const rec = inodeRecord(img, sb, ino);
           setU32(rec, word, value(rand, u32at(rec, word)));
           if (reseal) resealInode(img, sb, ino);
-          else resealBlock(img, sb.inodeTable + Math.floor(ino / 15));
+          else resealBlock(img, sb.inodeTable + Math.floor(ino / INODES_PER_BLOCK));
           return img;
         },
       };
@@ -78,7 +79,7 @@ export function randomMutation(rand: () => number, sb: SuperBlock): Mutation {
           const rec = inodeRecord(img, sb, ino);
           setU32(rec, word, value(rand, u32at(rec, word)));
           if (reseal) resealInode(img, sb, ino);
-          else resealBlock(img, sb.inodeTable + Math.floor(ino / 15));
+          else resealBlock(img, sb.inodeTable + Math.floor(ino / INODES_PER_BLOCK));
           return img;
         },
       };
