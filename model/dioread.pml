@@ -140,7 +140,7 @@ Page pg[NF];
 byte psamp[NR] = NIL;   /* the frame whose P_SEQ reader r sampled, NIL if none */
 bit pmoved[NR];         /* that P_SEQ moved since (a seqcount that cannot wrap around) */
 
-byte ext[NB];           /* the extent table: HOLE, UNW or WR */
+byte ext[NB];           /* the extent map: HOLE, UNW or WR */
 byte epb[NB];           /* the extent's physical block */
 bit pused[NP];          /* the block bitmap */
 byte dev[NP];           /* the device */

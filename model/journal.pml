@@ -120,12 +120,12 @@
 
 /* ================================================================ in memory (lost at the crash) */
 
-byte ext[NFILE];        /* the extent table (one record per file) */
+byte ext[NFILE];        /* the extent map (one record per file: the tree's one leaf) */
 bit cnt[NFILE];         /* I_EXTENT_COUNT / I_BLOCKS: 0 or 1 */
 byte bm;                /* the block bitmap (bit p) */
 byte pend;              /* pending frees (H_PENDING bits): set in bm, free once committed */
 bit idirty[NFILE];      /* I_META_DIRTY */
-bit edirty[NFILE];      /* I_EXT_DIRTY_LO/HI: the extent record changed */
+bit edirty[NFILE];      /* the file's tree nodes changed (extent-nodes.ts dirty list, I_DIRTY_HEAD) */
 bit bmdirty;            /* the bitmap block's dirty word */
 byte updates;           /* H_J_UPDATES: handles in flight */
 bit barrier;            /* H_J_BARRIER */

@@ -1,7 +1,7 @@
 // The async direct read's view of the extent map and the page cache: one call that maps a logical
 // block under the inode's extent seqcount and says how many blocks from it may be read from the
 // device, and the seqcount check that follows the read. It goes through mapBlocksSeq / v.mapPblk /
-// v.mapLen / v.mapUnwritten and inode.ts's uncachedRun only, so a change of the extent table's
+// v.mapLen / v.mapUnwritten and inode.ts's uncachedRun only, so a change of the extent tree's
 // shape (a tree) changes nothing here. Lock-free: it runs on the main thread.
 // ext4 counterpart: the iomap_begin of a direct read (ext4_iomap_begin → ext4_map_blocks) with the
 // extent status tree's seqcount (ext4's es_seq / the i_data_sem read side it replaces here).

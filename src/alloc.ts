@@ -171,7 +171,7 @@ export function freeNodeBlock(v: Volume, pblk: number): void {
 }
 
 /**
- * Undo an allocation that never reached an extent (the extent table was full, the data write
+ * Undo an allocation that never reached an extent (no block for a tree node, the data write
  * failed): the blocks go straight back, since no transaction ever recorded them as someone's.
  * Model: model/journal.pml truncA T_free under UNSAFE_EARLY_REUSE (docs/MODEL.md).
  */

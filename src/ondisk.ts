@@ -1,4 +1,4 @@
-// The image format, as constants and codecs: superblock, inode table, extent table, block bitmap,
+// The image format, as constants and codecs: superblock, inode table, extent-tree nodes, block bitmap,
 // journal (superblock, descriptor and commit blocks), data. docs/FORMAT.md says the same in prose;
 // each section there names the constants here, and a change to one is a change to both.
 // ext4 counterpart: struct ext4_super_block, struct ext4_inode, the extent blocks and the block

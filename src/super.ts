@@ -106,7 +106,7 @@ if (BITS_PER_BITMAP_BLOCK !== BITMAP_BITS_PER_BLOCK) {
 
 /**
  * mkfs: superblock, an empty inode table, a bitmap with the metadata blocks set, an empty journal.
- * Data blocks are left alone (and so are extent blocks: only those an inode's count covers count).
+ * Data blocks are left alone (tree nodes live there, and only those a tree reaches count).
  */
 export function mkfs(dev: BlockDevice, blockCount: number, maxFiles: number, journalBlocks: number | null = null): SuperBlock {
   if (journalBlocks !== null) {
