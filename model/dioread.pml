@@ -31,6 +31,8 @@
  *                                        unmaps the blocks (bug 1, the code before 53e93ce)
  *   UNSAFE_DIRECT_COMPARE_MAPPING        readDirectSlow, when I_SEQ moved, compares the first block's
  *                                        mapping instead of reading again (bug 2, before 53e93ce)
+ *   UNSAFE_UNMAP_SEQ_NOT_BUMPED          truncate's unmap leaves I_UNMAP_SEQ alone (only I_SEQ moves), so
+ *                                        a direct read of written blocks trusts a run truncated away
  * and the liveness check's own control (model only, no engine counterpart):
  *   UNSAFE_LOST_WAKEUP                   endIoWrite links the io_end but never queues the conversion
  * Instance switches (scripts/model.mjs picks them): sizes NB NF NP NIO; writers NW WOPS WB0 WB1
@@ -146,6 +148,7 @@ bit pused[NP];          /* the block bitmap */
 byte dev[NP];           /* the device */
 bit isamp[NR];          /* reader r holds a sample of I_SEQ */
 bit imoved[NR];         /* I_SEQ moved since */
+bit umoved[NR];         /* I_UNMAP_SEQ moved since reader r's I_SEQ sample (sampled with it) */
 
 byte mutex;             /* I_MUTEX: owner pid */
 byte spin;              /* I_COMPLETED_LOCK, i_completed_io_lock: owner pid */
@@ -196,6 +199,14 @@ inline page_seq_touch(p) {
 inline ext_section() {
   assert(mutex == ME);
   for (k2 : 0 .. NR - 1) { if :: isamp[k2] -> imoved[k2] = 1 :: else fi }
+}
+
+/* an I_SEQ section that takes mappings away (truncate's unmap; the engine's punch and zero range
+   too): it also bumps I_UNMAP_SEQ (unmapSeqBump), which is all a direct read of WRITTEN blocks
+   re-checks. Allocation and conversion (ext_section alone) never take a written mapping away. */
+inline unmap_section() {
+  ext_section();
+  for (k2 : 0 .. NR - 1) { if :: isamp[k2] -> umoved[k2] = 1 :: else fi }
 }
 
 /* findPage / lookupLocked (the page hash, as a scan): the frame caching b, or NIL */
@@ -607,7 +618,7 @@ inline ghost_begin(r, b0, e0) {
 
 /* the read is over: forget the samples */
 inline ghost_end(r) {
-  isamp[r] = 0; imoved[r] = 0; rmask[r] = 0; rz[r] = 0;
+  isamp[r] = 0; imoved[r] = 0; umoved[r] = 0; rmask[r] = 0; rz[r] = 0;
   for (k : 0 .. NB - 1) { slo[k] = 0; szok[k] = 0 };
   k = 0; n++
 }
@@ -852,9 +863,13 @@ proctype truncate() {
        b = 0
      };
 #ifndef UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP
-T_unmap:                                                     /* 1. unmap (truncateExtents in the I_SEQ section); the blocks stay allocated */
+T_unmap:                                                     /* 1. unmap (truncateExtents in the I_SEQ section, I_UNMAP_SEQ bumped); the blocks stay allocated */
      atomic {
+#ifndef UNSAFE_UNMAP_SEQ_NOT_BUMPED
+       unmap_section();
+#else
        ext_section();
+#endif
        for (b : 0 .. NB - 1) {
          if
          :: b >= keep && ext[b] != HOLE -> tfree[epb[b]] = 1; ext[b] = HOLE; epb[b] = 0
@@ -907,7 +922,7 @@ T_drop:                                                      /* 4. drop the page
 #ifdef UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP
 T_extents:                                                   /* the old order: only now unmap and release the blocks */
      atomic {
-       ext_section();
+       unmap_section();
        for (b : 0 .. NB - 1) {
          if
          :: b >= keep && ext[b] != HOLE -> pused[epb[b]] = 0; ext[b] = HOLE; epb[b] = 0
@@ -1008,7 +1023,7 @@ D_probe:   atomic { lookup(cur, dp); if :: dp != NIL -> pg[dp].ref++ :: else fi 
            :: else ->
               do
               :: atomic {                                    /* mapBlocksSeq (and uncachedRun) */
-                   isamp[1] = 1; imoved[1] = 0; mst = ext[cur]; mpb = (mst == HOLE -> NIL : epb[cur]); rrun = 0;
+                   isamp[1] = 1; imoved[1] = 0; umoved[1] = 0; mst = ext[cur]; mpb = (mst == HOLE -> NIL : epb[cur]); rrun = 0;
 #ifdef DRUN
                    if
                    :: mst == WR && cur + 1 < e && ext[cur + 1] == WR && epb[cur + 1] == mpb + 1 && !CACHED(cur + 1) -> rrun = 1
@@ -1020,15 +1035,22 @@ D_probe:   atomic { lookup(cur, dp); if :: dp != NIL -> pg[dp].ref++ :: else fi 
                  :: mst != WR ->                              /* zeros, unless the map moved */
                     atomic { if :: !imoved[1] -> check_read(1, cur, 0); got = 1 :: else fi }
                  :: else ->
-D_io:               atomic {                                  /* readBlocks of the run, seqReadRetry */
-                      IO_POINT; rv = dev[mpb]; if :: rrun -> rv2 = dev[mpb + 1] :: else fi;
+D_io:               atomic {                                  /* readBlocks of the run; written: only */
+                      IO_POINT; rv = dev[mpb]; if :: rrun -> rv2 = dev[mpb + 1] :: else fi;   /* I_UNMAP_SEQ must not have moved */
+#ifndef UNSAFE_DIRECT_COMPARE_MAPPING
+                      if :: !umoved[1] -> got = 1 :: else fi;
+#ifdef REACH_WRITTEN_READ_OUTLIVES_SEQ
+                      assert(!(got && imoved[1]));            /* probe: a written read kept although I_SEQ moved */
+#endif
+#else
                       if :: !imoved[1] -> got = 1 :: else fi
+#endif
                     }
                  fi;
 #ifndef UNSAFE_DIRECT_COMPARE_MAPPING
                  if
                  :: got -> break
-                 :: else ->                                   /* I_SEQ moved: read again, or (after */
+                 :: else ->                                   /* the map moved: read again, or (after */
                     if                                        /* DIRECT_READ_RETRIES tries: any number */
                     :: skip                                   /* here) this block through the page cache */
                     :: slow = 1; break
@@ -1040,7 +1062,7 @@ D_io:               atomic {                                  /* readBlocks of t
                  :: !got && mst != WR -> skip
                  :: !got && mst == WR ->                      /* the map moved: compare the first block's mapping */
                     atomic {
-                      isamp[1] = 1; imoved[1] = 0; m2st = ext[cur]; m2pb = (m2st == HOLE -> NIL : epb[cur]);
+                      isamp[1] = 1; imoved[1] = 0; umoved[1] = 0; m2st = ext[cur]; m2pb = (m2st == HOLE -> NIL : epb[cur]);
                       if :: m2pb == mpb && m2st == WR -> got = 1 :: else fi
                     };
                     if :: got -> break :: else fi

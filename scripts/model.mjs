@@ -82,6 +82,8 @@ const CHECKS = [
   { name: 'control/ltl/UNSAFE_LOST_WAKEUP', kind: 'control', ltl: true, defs: [...I.liveTrunc, 'LTL_CONVERTED', 'UNSAFE_LOST_WAKEUP'] },
   { name: 'control/UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP', kind: 'control', defs: [...I.truncRead, 'UNSAFE_TRUNCATE_DROP_BEFORE_UNMAP'] },
   { name: 'control/UNSAFE_DIRECT_COMPARE_MAPPING', kind: 'control', defs: [...I.directRun, 'UNSAFE_DIRECT_COMPARE_MAPPING'] },
+  { name: 'control/UNSAFE_UNMAP_SEQ_NOT_BUMPED', kind: 'control', defs: [...I.directRun, 'UNSAFE_UNMAP_SEQ_NOT_BUMPED'] },
+  { name: 'reach/written-read-outlives-seq', kind: 'reach', defs: [...I.directRun, 'REACH_WRITTEN_READ_OUTLIVES_SEQ'] },
   { name: 'control/pagehash/UNSAFE_HASH_SEQ_BEFORE_ONLY', model: 'pagehash.pml', kind: 'control', defs: [...I.hash, 'UNSAFE_HASH_SEQ_BEFORE_ONLY'] },
   { name: 'control/journal/UNSAFE_NO_JOURNAL', model: 'journal.pml', kind: 'control', defs: [...I.jSmall, 'UNSAFE_NO_JOURNAL'] },
   { name: 'control/journal/UNSAFE_EARLY_REUSE', model: 'journal.pml', kind: 'control', defs: [...I.jSmall, 'UNSAFE_EARLY_REUSE'] },

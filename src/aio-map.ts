@@ -7,15 +7,15 @@
 // extent status tree's seqcount (ext4's es_seq / the i_data_sem read side it replaces here).
 import { findPage, hashWalkBegin, hashWalkValid } from './cache.js';
 import { mapBlocksSeq } from './extents.js';
-import { uncachedRun } from './inode.js';
-import { I_SEQ, inodeWord } from './shm/layout.js';
-import { seqReadRetry } from './sync/lock.js';
+import { directReadValid, uncachedRun, unmapSeq } from './inode.js';
 import type { Volume } from './volume.js';
 
 /** A mapped run: `blocks` blocks from lblk on lie at pblk.. on the device (pblk < 0 or unwritten: they read as zeros). */
 export interface DirectRun {
   /** The inode's extent seqcount when the mapping was read: pass it to runStillValid after the device read. */
   seq: number;
+  /** The inode's unmap counter (I_UNMAP_SEQ), sampled before the mapping: what a WRITTEN run re-checks. */
+  useq: number;
   pblk: number;
   unwritten: boolean;
   blocks: number;
@@ -31,15 +31,20 @@ export interface DirectRun {
 export function mapDirectRun(v: Volume, ino: number, lblk: number, maxBlocks: number): DirectRun | null {
   const h = hashWalkBegin(v);
   if (findPage(v, ino, lblk) >= 0 || !hashWalkValid(v, h)) return null;
+  const useq = unmapSeq(v, ino);
   const seq = mapBlocksSeq(v, ino, lblk);
   if (seq < 0) return null;
   const pblk = v.mapPblk;
   const unwritten = v.mapUnwritten;
   const blocks = uncachedRun(v, ino, lblk, Math.min(Math.max(1, v.mapLen), maxBlocks));
-  return { seq, pblk, unwritten, blocks };
+  return { seq, useq, pblk, unwritten, blocks };
 }
 
-/** After the device read: the extents did not change since the mapping (else the bytes may be another file's: read again). */
+/**
+ * After the device read: the mapping still holds (else the bytes may be another file's: read
+ * again). A WRITTEN run re-checks only the unmap counter, a hole or UNWRITTEN run the extent
+ * seqcount, as readDirectSlow does (inode.ts directReadValid).
+ */
 export function runStillValid(v: Volume, ino: number, run: DirectRun): boolean {
-  return !seqReadRetry(v.i32, inodeWord(v.layout, ino, I_SEQ), run.seq);
+  return directReadValid(v, ino, run.pblk >= 0 && !run.unwritten, run.seq, run.useq);
 }

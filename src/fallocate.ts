@@ -27,6 +27,7 @@ import {
   setSize,
   touchData,
   unlockInodeWrite,
+  unmapSeqBump,
   zeroBlockBytes,
 } from './inode.js';
 import { BLOCK_SIZE, EXT_MAX_LEN, I_BLOCKS, I_SEQ, OP_TRUNCATE, inodeWord } from './shm/layout.js';
@@ -138,13 +139,17 @@ function zeroRange(v: Volume, ino: number, offset: number, length: number, keepS
   extendOrTouch(v, ino, end, keepSize);
 }
 
-/** A change of the extent map in a handle, inside the inode's seqlock write section. */
+/**
+ * A change of the extent map in a handle, inside the inode's seqlock write section. Both callers
+ * (punch hole, zero range) take WRITTEN mappings away or re-tag them, so the unmap counter moves.
+ */
 function changeMap(v: Volume, ino: number, change: () => void): void {
   reserveTreeCredits(v, ino);
   inHandle(v, ino, () => {
     const seq = inodeWord(v.layout, ino, I_SEQ);
     seqWriteBegin(v.i32, seq);
     try {
+      unmapSeqBump(v, ino);
       change();
       markInodeDirty(v, ino);
     } finally {

@@ -63,6 +63,7 @@ import {
   I_MUTEX,
   I_RWSEM,
   I_SEQ,
+  I_UNMAP_SEQ,
   I_SIZE_HI,
   I_SIZE_LO,
   LC_I_MUTEX,
@@ -81,7 +82,7 @@ import {
   I_STATE,
   INODE_USED,
 } from './shm/layout.js';
-import { lock, seqReadBegin, seqReadRetry, seqWriteBegin, seqWriteEnd, unlock } from './sync/lock.js';
+import { assertSeqWriting, lock, seqReadBegin, seqReadRetry, seqWriteBegin, seqWriteEnd, unlock } from './sync/lock.js';
 import { downRead, downWrite, upRead, upWrite } from './sync/rwsem.js';
 import type { Volume } from './volume.js';
 
@@ -337,6 +338,7 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
     }
   }
   for (let tries = 0; ; tries++) {
+    const u = locked ? 0 : unmapSeq(v, ino); // before the mapping: see directReadValid
     const s = locked ? 0 : mapBlocksSeq(v, ino, index);
     if (locked) mapBlocks(v, ino, index);
     const pblk = v.mapPblk;
@@ -348,11 +350,11 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
     const c = Math.min(blocks * BLOCK_SIZE - off, remaining);
     if (pblk < 0 || unwritten) buf.fill(0, bufOff, bufOff + c);
     else v.dev.readBlocks(pblk, blocks, v.frames, v.bounceByteOffset);
-    // The ordinary seqlock reader: if the extents changed during the read, read again. Comparing
-    // the mapping instead was fooled (docs/MODEL.md, bug 2): a later block of the run truncated
-    // away and given to another file, or a block freed, reused and mapped back (ABA), passed the
-    // check and the read returned another file's bytes (invariant 12).
-    if (!locked && seqReadRetry(v.i32, inodeWord(v.layout, ino, I_SEQ), s)) {
+    // If the mapping may have changed during the read, read again (directReadValid). Comparing the
+    // mapping instead was fooled (docs/MODEL.md, bug 2): a later block of the run truncated away
+    // and given to another file, or a block freed, reused and mapped back (ABA), passed the check
+    // and the read returned another file's bytes (invariant 12).
+    if (!locked && !directReadValid(v, ino, pblk >= 0 && !unwritten, s, u)) {
       if (tries < DIRECT_READ_RETRIES) continue;
       // Extents changing under every try: read this block through the page cache, whose fill holds
       // the page lock that a truncate waits for before it frees the block.
@@ -363,6 +365,37 @@ function readDirectSlow(v: Volume, ino: number, index: number, buf: Uint8Array, 
     if (pblk >= 0 && !unwritten) v.framesBuf.copy(buf, bufOff, v.bounceByteOffset + off, v.bounceByteOffset + off + c);
     return c;
   }
+}
+
+/** The inode's unmap counter (I_UNMAP_SEQ): a lockless direct reader samples it before mapping. */
+export function unmapSeq(v: Volume, ino: number): number {
+  return Atomics.load(v.i32, inodeWord(v.layout, ino, I_UNMAP_SEQ));
+}
+
+/**
+ * Inside an I_SEQ write section (caller holds i_mutex), before a change that takes WRITTEN mappings
+ * away or changes them: unmap, punch, re-tag UNWRITTEN. Bumped before the change, and the blocks
+ * are freed only after the section, so a reader whose device read could have seen a block reused
+ * sees the counter moved. Allocation and conversion leave it alone.
+ * Model: model/dioread.pml inline unmap_section (docs/MODEL.md).
+ */
+export function unmapSeqBump(v: Volume, ino: number): void {
+  assertSeqWriting(v.i32, inodeWord(v.layout, ino, I_SEQ), `unmap of inode ${ino}`);
+  Atomics.add(v.i32, inodeWord(v.layout, ino, I_UNMAP_SEQ), 1);
+}
+
+/**
+ * After a lockless device read of a run mapped under I_SEQ sample `s`, with `u` = unmapSeq sampled
+ * before the mapping: may its bytes be returned? WRITTEN blocks stay this file's, at the same
+ * place, until a change that bumps I_UNMAP_SEQ (the only way a block can be freed and reused is
+ * after its unmap), so they re-check only that counter: a conversion or an allocation elsewhere
+ * in the file no longer sends the read round again. A hole or an UNWRITTEN run (zeros) keeps the
+ * full I_SEQ check: a conversion may have made its blocks' data readable meanwhile.
+ * Model: model/dioread.pml dreader D_io (umoved / imoved) (docs/MODEL.md).
+ */
+export function directReadValid(v: Volume, ino: number, written: boolean, s: number, u: number): boolean {
+  if (written) return unmapSeq(v, ino) === u;
+  return !seqReadRetry(v.i32, inodeWord(v.layout, ino, I_SEQ), s);
 }
 
 /** A direct read retries this often when the extents move under it, then goes through the cache. */
@@ -732,6 +765,7 @@ function unmapBeyond(v: Volume, ino: number, keep: number): Array<[number, numbe
     const seq = inodeWord(v.layout, ino, I_SEQ);
     seqWriteBegin(v.i32, seq);
     try {
+      unmapSeqBump(v, ino);
       const released = truncateExtents(v, ino, keep, (pblk, count) => runs.push([pblk, count]));
       v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
       markInodeDirty(v, ino);

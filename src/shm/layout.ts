@@ -203,7 +203,17 @@ export const ROOT_MAX_ENTRIES = 4;
 /** Under namespace_lock: the next inode on this one's name-cache chain (src/dcache.ts), -1 at the end, DCACHE_UNHASHED when on none. */
 export const I_DCACHE_NEXT = I_ROOT + 4 + ROOT_MAX_ENTRIES * 4; // 116
 export const DCACHE_UNHASHED = -2;
-export const INODE_WORDS = I_DCACHE_NEXT + 1; // 117
+// ---- issue 9 (perf9 branch): one word added at the end of the record; the lead may renumber it. ----
+/**
+ * The unmap counter (written under i_mutex, inside an I_SEQ write section, by unmapSeqBump; read
+ * atomically by lockless direct readers): bumped by every change that takes a logical block's
+ * WRITTEN mapping away or changes it (truncate's unmap, punch hole, zero range's re-tag to
+ * UNWRITTEN), never by allocation or conversion. A direct read of WRITTEN blocks re-checks only
+ * this word, so conversions elsewhere in the file no longer make it read again (docs/MODEL.md).
+ */
+export const I_UNMAP_SEQ = I_DCACHE_NEXT + 1; // 117
+// ---- end of the issue 9 block ----
+export const INODE_WORDS = I_UNMAP_SEQ + 1; // 118
 
 // ---------------------------------------------------------------------------------------------
 // Extent tree (ext4_extent_header, ext4_extent_idx, ext4_extent). A node, in the inode (the root)
@@ -673,7 +683,7 @@ function checkConstants(): void {
   };
   fits('header', [H_MAGIC, H_VERSION, H_FLAGS, H_BLOCK_COUNT, H_MAX_FILES, H_NODE_SLOTS_MAX, H_CACHE_PAGES, H_IO_ENDS, H_MAX_THREADS, H_FRAME_BYTE_OFFSET, H_STATS_LEVEL, H_HASH_MASK, H_CLOCK_HAND, H_DOORBELL, H_WQ_LOCK, H_WQ_HEAD, H_WQ_TAIL, H_IOEND_LOCK, H_IOEND_FREE_HEAD, H_IOEND_FREE_COUNT, H_ALLOC_LOCK, H_FREE_BLOCKS, H_ALLOC_GOAL, H_NAMESPACE_LOCK, H_HASH_LOCK, H_DIRTY_PAGES, H_WQ_PAUSED, H_CONVERSIONS, H_WORKER_CONVERSIONS, H_SYNC_CONVERSIONS, H_SHUTDOWN, H_WRITEBACKS, H_EVICTIONS, H_IOEND_WAITS, H_FIRST_DATA_BLOCK, H_CONVERSION_ERRORS, H_HASH_SEQ, H_READ_ONLY, H_J_UPDATES, H_J_BARRIER, H_J_COMMIT_LOCK, H_J_TID, H_J_COMMITTED_TID, H_J_HEAD, H_J_SEQ, H_J_START, H_J_ABORTED, H_J_COMMITS, H_PENDING_FREE, H_J_LOGGED, H_J_RESETS, H_FLUSH_STARTED, H_FLUSH_DONE, H_CLOSING, H_ROOT_TIME_LO, H_ROOT_TIME_HI, H_NODE_FREE_HEAD, H_NODE_SLOTS, H_NODES_IN_USE, H_HELD_BLOCKS, H_DIRTY_NODE_LIMIT, H_META_GOAL, H_INODE_HINT], HEADER_WORDS);
   fits('inode', [I_STATE, I_SIZE_LO, I_SIZE_HI, I_SEQ, I_MUTEX, I_COMPLETED_LOCK, I_COMPLETED_HEAD, I_COMPLETED_TAIL, I_COMPLETED_LEN, I_WQ_QUEUED, I_EXTENT_COUNT, I_BLOCKS, I_NAME_LEN, I_OPEN_COUNT, I_GENERATION, I_META_DIRTY, I_RWSEM, I_MODE, I_ATIME_LO, I_ATIME_HI, I_MTIME_LO, I_MTIME_HI, I_CTIME_LO, I_CTIME_HI, I_BTIME_LO, I_BTIME_HI, I_DIRTY_HEAD, I_DIRTY_NODES, I_GOAL, I_POISONED, I_COUPLED, I_PARENT], I_NAME);
-  if (I_NAME_WORDS * 4 < MAX_NAME_BYTES || I_NAME + I_NAME_WORDS !== I_ROOT || I_ROOT + EH_WORDS + ROOT_MAX_ENTRIES * EXTENT_WORDS !== I_DCACHE_NEXT || I_DCACHE_NEXT + 1 !== INODE_WORDS) fail('the inode name, the tree root and the name-cache link do not end the record');
+  if (I_NAME_WORDS * 4 < MAX_NAME_BYTES || I_NAME + I_NAME_WORDS !== I_ROOT || I_ROOT + EH_WORDS + ROOT_MAX_ENTRIES * EXTENT_WORDS !== I_DCACHE_NEXT || I_DCACHE_NEXT + 1 !== I_UNMAP_SEQ || I_UNMAP_SEQ + 1 !== INODE_WORDS) fail('the inode name, the tree root, the name-cache link and the unmap counter do not end the record');
   fits('node slot', [N_PBLK, N_OWNER, N_NEXT, N_DIRTY], NODE_HDR);
   fits('node header', [EH_ENTRIES, EH_MAX, EH_DEPTH, EH_GENERATION], EH_WORDS);
   fits('index entry', [X_LBLK, X_PBLK, X_SLOT], EXTENT_WORDS);
