@@ -110,8 +110,9 @@ export function readPageFast(v: Volume, ino: number, index: number, dst: Uint8Ar
   if (s & 1) return false;
   if ((Atomics.load(i32, d + P_FLAGS) & PG_UPTODATE) === 0) return false;
   if (i32[d + P_INDEX] !== index || i32[d + P_INO] !== ino) return false;
-  const src = frameOffset(v.frameByteOffset, p) + pageOff;
-  v.framesBuf.copy(dst, dstOff, src, src + len);
+  // TypedArray#set of a view, not Buffer#copy: the same copy without node's argument checks
+  // (about 30 ns of a ~500 ns hit here). bench/readers/sab-memcpy.ts copies the same way.
+  dst.set(new Uint8Array(v.frames.buffer, frameOffset(v.frameByteOffset, p) + pageOff, len), dstOff);
   if (Atomics.load(i32, d + P_SEQ) !== s) return false;
   if (i32[d + P_REFERENCED] === 0) i32[d + P_REFERENCED] = 1; // plain store, no RMW: PG_referenced
   return true;

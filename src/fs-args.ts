@@ -70,6 +70,9 @@ function range(where: string, buffer: Uint8Array, offset: unknown, length: unkno
 
 /** The read forms of FileHandle.read and readSync. */
 export function parseReadArgs(where: string, a0: unknown, a1: unknown, a2: unknown, a3: unknown): IoArgs {
+  if (a0 instanceof Uint8Array && typeof a1 === 'object' && a1 !== null && !ArrayBuffer.isView(a1) && !Array.isArray(a1)) {
+    return readOptionsFast(where, a0, a1 as Record<string, unknown>);
+  }
   if (a0 === undefined || isPlainObject(a0)) {
     // read() or read({ buffer, offset, length, position })
     const o = checkOptions(where, a0, ['buffer', 'offset', 'length', 'position']);
@@ -85,6 +88,23 @@ export function parseReadArgs(where: string, a0: unknown, a1: unknown, a2: unkno
   }
   const [offset, length] = range(where, buffer, a1, a2);
   return { buffer, offset, length, position: parsePosition(where, a3) };
+}
+
+/**
+ * read(buffer, { offset, length, position }), the hot form (a read loop's readSync(buf, { position })):
+ * the same checks and errors as the general path (checkOptions, range, parsePosition), without the
+ * key array and the tuple they allocate.
+ */
+function readOptionsFast(where: string, buffer: Uint8Array, o: Record<string, unknown>): IoArgs {
+  for (const k in o) {
+    if (k !== 'offset' && k !== 'length' && k !== 'position' && Object.hasOwn(o, k)) checkOptions(where, o, ['offset', 'length', 'position']);
+  }
+  const size = buffer.byteLength;
+  const offset = o.offset === undefined || o.offset === null ? 0 : checkInteger(where, 'offset', o.offset, 0, size);
+  const length = o.length === undefined || o.length === null ? size - offset : checkInteger(where, 'length', o.length, 0, size - offset);
+  const p = o.position;
+  const position = typeof p === 'number' && p >= 0 && p <= MAX_FILE_BYTES && Number.isSafeInteger(p) ? p : parsePosition(where, p);
+  return { buffer, offset, length, position };
 }
 
 /** A write: the bytes to write and, for the string form, the string to hand back as `buffer`. */
