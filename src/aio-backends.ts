@@ -19,8 +19,12 @@ export interface AioBackend {
   readonly slotBytes: number;
   readonly mem: Uint8Array;
   slotOffset(slot: number): number;
-  /** Resolves with the bytes read (or a negative errno). */
-  read(slot: number, positionBytes: number, lengthBytes: number): Promise<number>;
+  /**
+   * Calls `done` with the bytes read (or a negative errno), from the event loop, never before
+   * read returns. A callback, not a promise: the caller's continuation runs in the completion's
+   * own callback, with no promise and no microtask hop per read.
+   */
+  read(slot: number, positionBytes: number, lengthBytes: number, done: (res: number) => void): void;
   close(): void;
 }
 
@@ -96,9 +100,13 @@ class UringBackend implements AioBackend {
     return slot * this.slotBytes;
   }
 
-  read(slot: number, positionBytes: number, lengthBytes: number): Promise<number> {
+  read(slot: number, positionBytes: number, lengthBytes: number, done: (res: number) => void): void {
     const rc = this.u.prepare(this.ring, slot, positionBytes, lengthBytes);
-    if (rc < 0) return Promise.resolve(rc);
+    if (rc < 0) {
+      queueMicrotask(() => done(rc));
+      return;
+    }
+    this.waiting[slot] = done;
     // Batched submission: the reads prepared in this turn of the event loop go in one syscall, but
     // no more than SUBMIT_BATCH of them wait for it, so the device is not left idle while the
     // completions of a large batch are worked through (they complete together and would come back
@@ -111,7 +119,6 @@ class UringBackend implements AioBackend {
         this.submit();
       });
     }
-    return new Promise((resolve) => (this.waiting[slot] = resolve));
   }
 
   private submit(): void {
@@ -170,10 +177,8 @@ class LibuvBackend implements AioBackend {
     return this.base + slot * this.slotBytes;
   }
 
-  read(slot: number, positionBytes: number, lengthBytes: number): Promise<number> {
-    return new Promise((resolve) => {
-      fs.read(this.fd, this.mem, this.slotOffset(slot), lengthBytes, positionBytes, (err, n) => resolve(err ? -Math.abs((err as NodeJS.ErrnoException).errno ?? 5) : n));
-    });
+  read(slot: number, positionBytes: number, lengthBytes: number, done: (res: number) => void): void {
+    fs.read(this.fd, this.mem, this.slotOffset(slot), lengthBytes, positionBytes, (err, n) => done(err ? -Math.abs((err as NodeJS.ErrnoException).errno ?? 5) : n));
   }
 
   close(): void {

@@ -10,7 +10,7 @@
 // would block, and the caller retries from a worker — io_uring's io-wq punt).
 import { DioreadError } from './errors.js';
 import { getSize, readHits, DIRECT_READ_RETRIES } from './inode.js';
-import { mapDirectRun, runStillValid } from './aio-map.js';
+import { mapDirectRun, runStillValid, type DirectRun } from './aio-map.js';
 import { openBackend, uringAddon, uringAddonError, type AioBackend, type AioRouteName } from './aio-backends.js';
 import { BLOCK_SIZE, BOUNCE_BLOCKS, OP_READ, type SharedDescriptor } from './shm/layout.js';
 import type { Volume } from './volume.js';
@@ -50,10 +50,13 @@ class Aio {
     for (let s = (backend?.depth ?? 0) - 1; s >= 0; s--) this.free.push(s);
   }
 
-  acquire(): Promise<number> | number {
+  /** A free slot, or -1: then `later` gets one when a read releases it. */
+  acquire(later: (slot: number) => void): number {
     this.inFlight++;
     const s = this.free.pop();
-    return s !== undefined ? s : new Promise((resolve) => this.slotWaiters.push(resolve));
+    if (s !== undefined) return s;
+    this.slotWaiters.push(later);
+    return -1;
   }
 
   release(slot: number): void {
@@ -124,68 +127,126 @@ export interface AioReadResult {
 
 /**
  * Read up to `len` bytes at `pos` of inode `ino` into buf[bufOff..] on the main thread: cache hits
- * lock-free (readHits), misses from the device with many reads in flight. Returns what it served;
- * the caller reads the rest on a pool thread when `complete` is false.
+ * lock-free (readHits), misses from the device with many reads in flight. Resolves with what it
+ * served; the caller reads the rest on a pool thread when `complete` is false. One promise per
+ * call: the device reads in it continue from the backend's completion callback (AioRead.step).
  */
-export async function aioReadDirect(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number): Promise<AioReadResult> {
+export function aioReadDirect(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number): Promise<AioReadResult> {
   const a = aioOf(v);
-  if (!a.backend) return { bytes: 0, complete: false };
+  if (!a.backend) return Promise.resolve({ bytes: 0, complete: false });
   v.setOp(OP_READ);
   const size = getSize(v, ino);
-  if (size < 0) return { bytes: 0, complete: false };
-  if (pos >= size || len === 0) return { bytes: 0, complete: true };
-  const n = Math.min(len, size - pos);
-  let done = 0;
-  while (done < n) {
-    done += readHits(v, ino, buf, bufOff + done, n - done, pos + done);
-    if (done >= n) break;
-    const c = await readRun(a, a.backend, v, ino, buf, bufOff + done, pos + done, n - done);
-    if (c < 0) {
-      a.stats.fallbacks++;
-      return { bytes: done, complete: false };
-    }
-    done += c;
-  }
-  return { bytes: n, complete: true };
+  if (size < 0) return Promise.resolve({ bytes: 0, complete: false });
+  if (pos >= size || len === 0) return Promise.resolve({ bytes: 0, complete: true });
+  return new Promise((resolve, reject) => new AioRead(a, a.backend!, v, ino, buf, bufOff, Math.min(len, size - pos), pos, resolve, reject).step());
 }
 
 /**
- * One device run at byte `at` (a miss): map, read, re-validate, copy — readDirectSlow's steps.
- * Returns the bytes copied, or -1 to leave this block to the pool.
+ * One aioReadDirect in progress: cache hits, then per miss one device run — map, read,
+ * re-validate, copy (readDirectSlow's steps) — until `n` bytes are served or a block is left to
+ * the pool. step() runs until it has to wait (a slot, a device read) and is called again by what
+ * it waited for; it never throws (a failure rejects the promise).
  */
-async function readRun(a: Aio, be: AioBackend, v: Volume, ino: number, buf: Uint8Array, bufOff: number, at: number, remaining: number): Promise<number> {
-  const index = Math.floor(at / BLOCK_SIZE);
-  const off = at - index * BLOCK_SIZE;
-  for (let tries = 0; tries <= DIRECT_READ_RETRIES; tries++) {
-    const run = mapDirectRun(v, ino, index, Math.min(BOUNCE_BLOCKS, Math.ceil((off + remaining) / BLOCK_SIZE)));
-    if (!run) return -1;
-    const c = Math.min(run.blocks * BLOCK_SIZE - off, remaining);
-    if (run.pblk < 0 || run.unwritten) {
-      buf.fill(0, bufOff, bufOff + c);
-      if (runStillValid(v, ino, run)) return c;
-      a.stats.retries++;
-      continue;
-    }
-    const slotOrWait = a.acquire();
-    const slot = typeof slotOrWait === 'number' ? slotOrWait : await slotOrWait;
+class AioRead {
+  private done = 0;
+  private tries = 0;
+  private run: DirectRun | null = null;
+
+  constructor(
+    private readonly a: Aio,
+    private readonly be: AioBackend,
+    private readonly v: Volume,
+    private readonly ino: number,
+    private readonly buf: Uint8Array,
+    private readonly bufOff: number,
+    private readonly n: number,
+    private readonly pos: number,
+    private readonly resolve: (r: AioReadResult) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  step(): void {
     try {
-      a.stats.deviceReads++;
-      const want = run.blocks * BLOCK_SIZE;
-      const got = await be.read(slot, run.pblk * BLOCK_SIZE, want);
-      if (got !== want) throw new DioreadError('EIO', `async direct read of ${run.blocks} block(s) at pblk ${run.pblk} ${got < 0 ? `failed (errno ${-got})` : `returned ${got} of ${want} bytes`}`);
-      // The ordinary seqlock reader, as readDirectSlow: extents changed during the read → read again.
-      if (!runStillValid(v, ino, run)) {
-        a.stats.retries++;
-        continue;
-      }
-      const from = be.slotOffset(slot) + off;
-      buf.set(be.mem.subarray(from, from + c), bufOff);
-      return c;
-    } finally {
-      a.release(slot);
+      this.advance();
+    } catch (err) {
+      this.reject(err);
     }
   }
-  return -1; // extents moving under every try: the pool's path reads it through the page cache
+
+  /** Serve hits and zero runs here; start the next device read, or settle. */
+  private advance(): void {
+    const { v, ino, buf, bufOff, n, pos } = this;
+    for (;;) {
+      this.done += readHits(v, ino, buf, bufOff + this.done, n - this.done, pos + this.done);
+      if (this.done >= n) return this.resolve({ bytes: n, complete: true });
+      if (this.tries > DIRECT_READ_RETRIES) return this.leave(); // extents moving under every try: the pool's path reads it through the page cache
+      const at = pos + this.done;
+      const index = Math.floor(at / BLOCK_SIZE);
+      const off = at - index * BLOCK_SIZE;
+      const run = mapDirectRun(v, ino, index, Math.min(BOUNCE_BLOCKS, Math.ceil((off + n - this.done) / BLOCK_SIZE)));
+      if (!run) return this.leave();
+      if (run.pblk >= 0 && !run.unwritten) {
+        this.run = run;
+        const slot = this.a.acquire((s) => this.readDevice(s));
+        if (slot >= 0) this.readDevice(slot);
+        return;
+      }
+      const c = Math.min(run.blocks * BLOCK_SIZE - off, n - this.done);
+      buf.fill(0, bufOff + this.done, bufOff + this.done + c);
+      if (runStillValid(v, ino, run)) this.served(c);
+      else this.retry();
+    }
+  }
+
+  private readDevice(slot: number): void {
+    const run = this.run!;
+    this.a.stats.deviceReads++;
+    try {
+      this.be.read(slot, run.pblk * BLOCK_SIZE, run.blocks * BLOCK_SIZE, (got) => this.afterRead(slot, run, got));
+    } catch (err) {
+      this.a.release(slot);
+      this.reject(err);
+    }
+  }
+
+  /** The device read is back: check it as readDirectSlow does, copy out, go on. */
+  private afterRead(slot: number, run: DirectRun, got: number): void {
+    try {
+      const want = run.blocks * BLOCK_SIZE;
+      if (got !== want) throw new DioreadError('EIO', `async direct read of ${run.blocks} block(s) at pblk ${run.pblk} ${got < 0 ? `failed (errno ${-got})` : `returned ${got} of ${want} bytes`}`);
+      // The mapping moved during the read (runStillValid, as readDirectSlow's check): read again.
+      if (!runStillValid(this.v, this.ino, run)) this.retry();
+      else {
+        const at = this.pos + this.done;
+        const off = at - Math.floor(at / BLOCK_SIZE) * BLOCK_SIZE;
+        const c = Math.min(run.blocks * BLOCK_SIZE - off, this.n - this.done);
+        const from = this.be.slotOffset(slot) + off;
+        this.buf.set(this.be.mem.subarray(from, from + c), this.bufOff + this.done);
+        this.served(c);
+      }
+    } catch (err) {
+      this.a.release(slot);
+      return this.reject(err);
+    }
+    this.a.release(slot);
+    this.step();
+  }
+
+  private served(c: number): void {
+    this.done += c;
+    this.tries = 0;
+  }
+
+  private retry(): void {
+    this.a.stats.retries++;
+    this.tries++;
+  }
+
+  /** Leave the rest, from pos + done, to the pool. */
+  private leave(): void {
+    this.a.stats.fallbacks++;
+    this.resolve({ bytes: this.done, complete: false });
+  }
 }
 
 /** The route an engine's main-thread direct reads take and what they did (null before its first direct read). */

@@ -93,9 +93,12 @@ export class FileHandle {
   private async readAt(buf: Uint8Array, off: number, len: number, position: number): Promise<number> {
     if (this.mode.direct) {
       // Many direct reads in flight from this thread (src/aio.ts); what it leaves goes to the pool.
-      const r = await aioReadDirect(this.main, this.ino, buf, off, len, position).catch((err: unknown) => {
+      let r;
+      try {
+        r = await aioReadDirect(this.main, this.ino, buf, off, len, position);
+      } catch (err) {
         throw this.main.callerError('read', err);
-      });
+      }
       return r.complete ? r.bytes : r.bytes + (await this.readOnPool(buf, off + r.bytes, len - r.bytes, position + r.bytes));
     }
     const hit = this.readCachedHere(buf, off, len, position);
