@@ -10,7 +10,7 @@ import { SAMPLE_EVERY, WRITER_SAMPLE_EVERY, threadWorkloads, type BenchOptions, 
 import type { BenchProgress } from './progress.js';
 import { cpuPercent, ioStats, lockDelta, type CellStats } from './report.js';
 import type { Repeats } from './repeats.js';
-import { runCell } from './run-cell.js';
+import { runCell, warmUp } from './run-cell.js';
 
 /** What every step of a run shares: the options, the image plan, where the image lies, the pool. */
 export interface BenchRun {
@@ -23,6 +23,8 @@ export interface BenchRun {
   tmp: string;
   image: string;
   pool: Piscina;
+  /** The JIT warm-ups of the first round: what, and the read IOPS of each of its slices (for the JSON). */
+  warmups: Array<{ what: string; read_iops: number[] }>;
 }
 
 /** What the first engine learns about the bench file and the engine, for the peers and the report. */
@@ -62,7 +64,7 @@ export async function engineRound(run: BenchRun, rec: Repeats, setup: EngineSetu
     });
     try {
       if (first) await setUpBenchFile(run, eng, setup);
-      for (const w of threadWorkloads(run.o)) await workloadCells(run, eng, mode, w, rec, setup);
+      for (const w of threadWorkloads(run.o)) await workloadCells(run, eng, mode, w, rec, setup, round);
       await more?.(eng, mode);
     } finally {
       await eng.close();
@@ -84,10 +86,11 @@ async function setUpBenchFile(run: BenchRun, eng: Engine, setup: EngineSetup): P
 }
 
 /** The cells of one workload on one mode's engine: every (writers, threads), then the lock-statistics cost cells. */
-async function workloadCells(run: BenchRun, eng: Engine, mode: Mode, w: ThreadWorkload, rec: Repeats, setup: EngineSetup): Promise<void> {
+async function workloadCells(run: BenchRun, eng: Engine, mode: Mode, w: ThreadWorkload, rec: Repeats, setup: EngineSetup, round: number): Promise<void> {
   const { o, ui, pool } = run;
   await prepareWorkload(eng, pool, run.plan, w, ui);
   eng.setLockStatsLevel(lockLevel(o, w));
+  if (round === 0 && o.warmupSeconds > 0) await warmUpEngine(run, eng, mode, w);
   for (const writers of o.writers) {
     for (const threads of o.threads[w]) {
       const jobname = jobName(w, mode, threads, writers);
@@ -97,6 +100,29 @@ async function workloadCells(run: BenchRun, eng: Engine, mode: Mode, w: ThreadWo
     }
   }
   if (o.lockStatsCost && w === 'cached') await lockStatsCostCells(run, eng, mode, rec);
+}
+
+/**
+ * The JIT warm-up (options.warmupSeconds): this mode's read path, and the writer's, on as many
+ * pool threads as the largest cell uses, unmeasured. A thread is a V8 isolate of its own, so each
+ * must be warmed; the pool keeps them for the whole run.
+ */
+async function warmUpEngine(run: BenchRun, eng: Engine, mode: Mode, w: ThreadWorkload): Promise<void> {
+  const { o, plan } = run;
+  run.ui.cell(`JIT warm-up: ${w}-${mode}`);
+  const desc = eng.share();
+  const rates = await warmUp(
+    run.pool,
+    {
+      readers: Math.max(...o.threads[w]),
+      read: { role: 'read', kind: 'dioread', desc, fileName: BENCH_FILE, direct: w === 'direct', regionIos: run.readIos, blockSize: o.blockSize, sampleEvery: SAMPLE_EVERY[w] },
+      writers: Math.max(...o.writers),
+      write: { role: 'write', desc, fileName: BENCH_FILE, firstIo: run.readIos, regionIos: plan.writerIos, blockSize: o.blockSize, sampleEvery: WRITER_SAMPLE_EVERY },
+    },
+    // A cached read is a microsecond: half the time runs it far more often than a direct read.
+    w === 'cached' ? o.warmupSeconds / 2 : o.warmupSeconds,
+  );
+  run.warmups.push({ what: `${w}-${mode}`, read_iops: rates.map(Math.round) });
 }
 
 /** Cached cells need every page of the file in dioread's cache; direct (and async) cells need none of the read region. */

@@ -9,7 +9,7 @@ import type { PhysicalRun } from './image.js';
 import { makeCachedHostFile, makeLmdbEnv, makeSab } from './peers.js';
 import { cpuPercent, ioStats, type PeerStats } from './report.js';
 import type { Repeats } from './repeats.js';
-import { runCell } from './run-cell.js';
+import { runCell, warmUp } from './run-cell.js';
 import type { ReaderKind } from './tasks.js';
 import type { BenchRun } from './engine-cells.js';
 
@@ -37,11 +37,20 @@ export async function setUpPeers(run: BenchRun, peers: BaselineName[], runs: Phy
   return { peers, sources, span };
 }
 
+/** A peer's read loop is a few lines of JavaScript around one call: it is warm long before this. */
+const PEER_WARMUP_SECONDS = 0.5;
+
 /** One round of the peers: every pool peer at every thread count of its workload, then fio. */
-export async function peerRound(run: BenchRun, rec: Repeats, s: PeerSources): Promise<void> {
+export async function peerRound(run: BenchRun, rec: Repeats, s: PeerSources, round: number): Promise<void> {
   const { o, ui } = run;
   for (const [name, source] of s.sources) {
     const w = BASELINE_WORKLOAD[name] as ThreadWorkload;
+    if (round === 0 && o.warmupSeconds > 0) {
+      // The JIT warm-up, as the engine's (engine-cells.ts warmUpEngine): every pool thread this peer will use.
+      ui.cell(`JIT warm-up: ${name}`);
+      const rates = await warmUp(run.pool, { readers: Math.max(...o.threads[w]), read: { role: 'read', kind: name satisfies ReaderKind, ...source, regionIos: run.readIos, blockSize: o.blockSize, sampleEvery: SAMPLE_EVERY[w] }, writers: 0 }, Math.min(PEER_WARMUP_SECONDS, o.warmupSeconds));
+      run.warmups.push({ what: name, read_iops: rates.map(Math.round) });
+    }
     for (const threads of o.threads[w]) {
       ui.cell(`${name} ${threads}t`);
       rec.addPeer({ name, workload: w, threads }, await peerCell(run, name, w, source, threads));

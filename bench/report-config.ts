@@ -37,6 +37,8 @@ export function reportConfig(run: BenchRun, peerPlan: PeerPlan, setup: EngineSet
     writers: o.writers,
     seconds: o.seconds,
     ramp_seconds: o.rampSeconds,
+    warmup_seconds: o.warmupSeconds,
+    warmups: run.warmups,
     repeat: o.repeat,
     spread_mark: SPREAD_MARK,
     file_mib: o.fileMib,

@@ -86,6 +86,23 @@ export async function runCell(pool: Piscina, plan: CellPlan): Promise<CellOutcom
   }
 }
 
+/** A warm-up slice (its rate goes to the JSON, so the warm-up shows whether it was long enough). */
+const WARMUP_SLICE_SECONDS = 0.25;
+
+/**
+ * Run `plan` unmeasured for `seconds`, in slices; returns each slice's read IOPS. A fixed time, not
+ * "until the rate settles": a cold read path's rate is flat until the optimized code lands, then
+ * steps up (16 isolates on 2 cores: 37k, 37k, ... then 55k+), so a settled rate proves nothing.
+ */
+export async function warmUp(pool: Piscina, plan: Omit<CellPlan, 'seconds' | 'rampSeconds'>, seconds: number): Promise<number[]> {
+  const rates: number[] = [];
+  for (let left = seconds; left > 1e-9; left -= WARMUP_SLICE_SECONDS) {
+    const out = await runCell(pool, { ...plan, seconds: Math.min(WARMUP_SLICE_SECONDS, left), rampSeconds: 0 });
+    rates.push(out.reads.reduce((s, r) => s + r.ios, 0) / out.seconds);
+  }
+  return rates;
+}
+
 /** The timed phases of a cell (ramp, measure): a timer, the main thread has nothing else to do. */
 function delay(seconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000));

@@ -37,7 +37,7 @@ export async function runBench(o: BenchOptions, ui: BenchProgress): Promise<Benc
   };
   process.once('SIGINT', onInterrupt);
   const image = o.image ? path.resolve(o.image) : path.join(tmp, 'bench.img');
-  const run: BenchRun = { o, ui, plan, readIos: plan.readBytes / o.blockSize, tmp, image, pool: makePool(o, plan) };
+  const run: BenchRun = { o, ui, plan, readIos: plan.readBytes / o.blockSize, tmp, image, pool: makePool(o, plan), warmups: [] };
   const rec = new Repeats();
   const setup: EngineSetup = { runs: [], deviceDirect: false, sharedBytes: 0, slotSharedBytes: 0 };
   const startedAt = new Date().toISOString();
@@ -47,7 +47,7 @@ export async function runBench(o: BenchOptions, ui: BenchProgress): Promise<Benc
     for (let round = 0; round < o.repeat; round++) {
       await engineRound(run, rec, setup, round, asyncCells);
       sources ??= await setUpPeers(run, peerPlan.peers, setup.runs);
-      await peerRound(run, rec, sources);
+      await peerRound(run, rec, sources, round);
       if (sources.span && o.workloads.includes('async')) await asyncPeerRound(run, rec, peerPlan.peers, sources.span);
     }
   } finally {

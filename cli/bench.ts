@@ -57,6 +57,7 @@ interface BenchCliOptions {
   writers: number[];
   seconds: number;
   rampSeconds: number;
+  warmupSeconds: number;
   repeat: number;
   fileMib: number;
   blockSize: number;
@@ -77,6 +78,7 @@ interface BenchCliOptions {
  */
 const DEFAULT_SECONDS = 0.4;
 const DEFAULT_RAMP_SECONDS = 0.1;
+const DEFAULT_WARMUP_SECONDS = 2;
 const DEFAULT_REPEAT = 3;
 
 /** An option whose default shows in --help as it is typed ("lock,nolock"), not as JSON. */
@@ -96,6 +98,7 @@ export function register(program: Command): void {
     .addOption(listOption('--writers <list>', 'writer threads doing buffered writes to other blocks of the file', countList(0, 16), '0,1'))
     .option('--seconds <n>', 'measured seconds per cell (per repeat)', seconds(0.001), DEFAULT_SECONDS)
     .option('--ramp-seconds <n>', 'unmeasured warm-up per cell (fio ramp_time)', seconds(0), DEFAULT_RAMP_SECONDS)
+    .option('--warmup-seconds <n>', 'before the first round, unmeasured, at the largest thread count: each engine mode for this long (cached: half), each pool peer for at most 0.5 s (the JIT warm-up of every reader thread; the JSON keeps the rates)', seconds(0), DEFAULT_WARMUP_SECONDS)
     .option('--repeat <n>', 'run every cell this many times, the repeats interleaved across the cells; the tables show the median and the spread', positiveInt, DEFAULT_REPEAT)
     .option('--file-mib <n>', 'size of the region the readers read, MiB', positiveInt, 16)
     .option('--block-size <bytes>', 'bytes per read (a power of two, 512 to 1M)', parseSize, 4096)
@@ -125,6 +128,7 @@ function benchOptions(o: BenchCliOptions): BenchOptions {
     writers: o.writers,
     seconds: o.seconds,
     rampSeconds: o.rampSeconds,
+    warmupSeconds: o.warmupSeconds,
     repeat: o.repeat,
     fileMib: o.fileMib,
     blockSize: o.blockSize,

@@ -47,7 +47,7 @@ test('dioread bench: a tiny repeated run writes fio-shaped JSON with every repea
   try {
     const json = path.join(dir, 'out.json');
     const svg = path.join(dir, 'out.svg');
-    const args = [cli, 'bench', '--seconds', '0.1', '--ramp-seconds', '0.02', '--threads', '1,2', '--writers', '0,1', '--file-mib', '1', '--repeat', '2', '--dir', dir, '--json', json, '--svg', svg, '--quiet'];
+    const args = [cli, 'bench', '--seconds', '0.1', '--ramp-seconds', '0.02', '--warmup-seconds', '0.05', '--threads', '1,2', '--writers', '0,1', '--file-mib', '1', '--repeat', '2', '--dir', dir, '--json', json, '--svg', svg, '--quiet'];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, `bench exited with ${r.status}: ${r.stderr}`);
     assert.match(r.stdout, /targets \(ratios of median read IOPS/);
@@ -86,6 +86,11 @@ test('dioread bench: a tiny repeated run writes fio-shaped JSON with every repea
       assert.ok(j.memory.shared_bytes > 0 && j.memory.reader_shared_bytes > 0, `${j.jobname}: the engine's shared memory is counted`);
     }
     const skipped = (report.config.baselines_skipped as Array<{ name: string }>).map((s) => s.name);
+    // The JIT warm-up (issue 9): once, before the first round, per workload and mode and per pool peer.
+    const warmups = report.config.warmups as Array<{ what: string; read_iops: number[] }>;
+    const poolPeers = ['sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct'].filter((n) => !skipped.includes(n));
+    assert.deepEqual(warmups.map((x) => x.what).sort(), [...['cached', 'direct'].flatMap((w) => ['exclusive', 'shared', 'none'].map((m) => `${w}-${m}`)), ...poolPeers].sort());
+    for (const x of warmups) assert.ok(x.read_iops.length >= 1 && x.read_iops.every((r) => r >= 0), `warm-up ${x.what}: ${x.read_iops}`);
     const expected = ['sab-memcpy', 'node-fs', 'lmdb', 'node-fs-direct', 'fio'].filter((n) => !skipped.includes(n));
     assert.deepEqual([...new Set(report.baselines.map((b) => b.name))], expected);
     for (const b of report.baselines) {
