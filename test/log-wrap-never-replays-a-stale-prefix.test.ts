@@ -15,11 +15,12 @@ import { PAGE, cleanup, freshImage } from './helpers/files.js';
 import { SK_FLUSH, SK_MARK, SK_WRITE, SK_WRITE_META, applyWrite, createSeam, mark, offlineMount, readLog, setLogging, type LogEntry } from './helpers/seam.js';
 
 const BLOCKS = 1024;
-const FORMAT = { maxFiles: 4 }; // the workload's 4 files: the smallest journal
+const PADS = 5;
+const FORMAT = { maxFiles: PADS + 4 }; // the pads and the workload's 4 files: two inode-table blocks
 const DEADLINE_MS = Number(process.env.DIOREAD_CRASH_DEADLINE_MS ?? 60_000);
-// Enough operations to restart the smallest journal a 4 MiB image allows several times (it must hold
-// two commits of 4 inodes with their extent-tree nodes: about 100 blocks).
-const WORKLOAD_OPS = 1000;
+// Enough operations to restart the smallest journal this image allows several times (it must hold
+// two commits of an inode-table block's 7 inodes with their extent-tree nodes: about 180 blocks).
+const WORKLOAD_OPS = 1500;
 
 interface WrapRun {
   problem: string | null;
@@ -49,6 +50,16 @@ async function wrapStates(controls: Record<symbol, boolean>, seed: number): Prom
   setLogging(seam, true);
   const model = new VersionModel();
   const eng = await Engine.open({ path: image, cachePages: 16, poolThreads: 1, [DEVICE_SEAM]: seam, ...controls } as never);
+  // Five empty files first: the workload's four files then spread over two inode-table blocks (7
+  // records each), and commits carry one or two of them. Transactions of different sizes are what
+  // lets a crash at a log restart replay a stale prefix (an old transaction shorter than the new one
+  // that overwrote it); with every transaction one size the control could not be caught.
+  for (let i = 0; i < PADS; i++) {
+    const h = await eng.open(`pad${i}`, 'w');
+    await h.sync();
+    await h.close();
+    model.push(`pad${i}`, Buffer.alloc(0));
+  }
   await crashWorkload(eng, model, seed, WORKLOAD_OPS, (m) => mark(seam, m));
   await eng.close();
   const log = readLog(seam);
