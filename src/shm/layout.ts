@@ -203,7 +203,6 @@ export const ROOT_MAX_ENTRIES = 4;
 /** Under namespace_lock: the next inode on this one's name-cache chain (src/dcache.ts), -1 at the end, DCACHE_UNHASHED when on none. */
 export const I_DCACHE_NEXT = I_ROOT + 4 + ROOT_MAX_ENTRIES * 4; // 116
 export const DCACHE_UNHASHED = -2;
-// ---- issue 9 (perf9 branch): one word added at the end of the record; the lead may renumber it. ----
 /**
  * The unmap counter (written under i_mutex, inside an I_SEQ write section, by unmapSeqBump; read
  * atomically by lockless direct readers): bumped by every change that takes a logical block's
@@ -212,7 +211,6 @@ export const DCACHE_UNHASHED = -2;
  * this word, so conversions elsewhere in the file no longer make it read again (docs/MODEL.md).
  */
 export const I_UNMAP_SEQ = I_DCACHE_NEXT + 1; // 117
-// ---- end of the issue 9 block ----
 export const INODE_WORDS = I_UNMAP_SEQ + 1; // 118
 
 // ---------------------------------------------------------------------------------------------
