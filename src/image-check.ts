@@ -204,7 +204,10 @@ export interface ModelNode {
  */
 function readExtents(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8Array>, ino: number, di: DiskInode, p: Problems, seen: Uint8Array): { extents: Int32Array; nodes: ModelNode[] } | null {
   const tag = `inode ${ino}`;
-  const flat: number[] = [];
+  // The extents in order, 4 words each, in an Int32Array that doubles as it fills (a million
+  // extents as a JS array of numbers cost several times the memory).
+  let flat = new Int32Array(Math.min(EXTENT_WORDS * Math.max(di.extentCount, 4), EXTENT_WORDS * 1024));
+  let words = 0;
   const nodes: ModelNode[] = [];
   let ok = true;
   let prevEnd = -1;
@@ -249,15 +252,24 @@ function readExtents(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint
     if ((flags & ~EXT_UNWRITTEN) !== 0) fail(`${where}: unknown flags ${flags}`);
     if (!ok) return;
     prevEnd = lblk + len;
-    flat.push(lblk, len, pblk, flags);
+    if (words + EXTENT_WORDS > flat.length) {
+      const bigger = new Int32Array(flat.length * 2);
+      bigger.set(flat);
+      flat = bigger;
+    }
+    flat[words + E_LBLK] = lblk;
+    flat[words + E_LEN] = len;
+    flat[words + E_PBLK] = pblk;
+    flat[words + E_FLAGS] = flags;
+    words += EXTENT_WORDS;
   };
   if (!walk(di.root, 0, di.root[2], null, `${tag} root`)) return null;
-  const count = flat.length / EXTENT_WORDS;
+  const count = words / EXTENT_WORDS;
   if (count !== di.extentCount) return fail(`extent count ${di.extentCount}, its tree holds ${count}`) || null;
   let blocks = 0;
   for (let i = 0; i < count; i++) blocks += flat[i * EXTENT_WORDS + E_LEN];
   if (blocks !== di.blocks) return fail(`block count ${di.blocks}, its extents hold ${blocks}`) || null;
-  return { extents: Int32Array.from(flat), nodes };
+  return { extents: flat.slice(0, words), nodes };
 }
 
 function readBitmap(dev: BlockDevice, sb: SuperBlock, overlay: Map<number, Uint8Array>, p: Problems): Int32Array {

@@ -73,6 +73,7 @@ import {
   H_J_TID,
   H_J_UPDATES,
   H_PENDING_FREE,
+  H_POISONED,
   H_READ_ONLY,
   HANDLE_REAPED,
   I_ATIME_LO,
@@ -327,7 +328,8 @@ function waitForHandles(v: Volume): Set<number> {
   const i32 = v.i32;
   const l = v.layout;
   const poisoned = new Set<number>();
-  for (let ino = 0; ino < l.maxFiles; ino++) if (i32[inodeWord(l, ino, I_POISONED)] !== 0) poisoned.add(ino);
+  // O(maxFiles), so only when a dead thread ever poisoned an inode (H_POISONED counts them).
+  if (Atomics.load(i32, H_POISONED) > 0) for (let ino = 0; ino < l.maxFiles; ino++) if (i32[inodeWord(l, ino, I_POISONED)] !== 0) poisoned.add(ino);
   for (let i = 0; ; i++) {
     const n = Atomics.load(i32, H_J_UPDATES);
     if (n === 0) return poisoned;
@@ -343,6 +345,7 @@ function waitForHandles(v: Volume): Set<number> {
         const ino = h - 2;
         if (ino >= 0) {
           Atomics.store(i32, inodeWord(l, ino, I_POISONED), 1);
+          Atomics.add(i32, H_POISONED, 1);
           poisoned.add(ino);
         }
       }
