@@ -11,6 +11,7 @@ import { aioStats, type AioStats } from '../src/aio.js';
 import { uringAddon } from '../src/aio-backends.js';
 import { UNSAFE_EARLY_WRITTEN } from '../src/testing-symbols.js';
 import { checkStamps, rng, runWorker, sentinelFile, tmpDir } from './helpers/image.js';
+import { cleanup } from './helpers/files.js';
 
 const WORKER = new URL('./workers/stale-worker.js', import.meta.url);
 const IMAGE_BYTES = 32 << 20;
@@ -78,6 +79,7 @@ async function run(route: 'uring' | 'libuv', unsafe: boolean, deadlineMs: number
     return { ...reads, writeOps: w.reduce((s, x) => s + x.ops, 0), stats: aioStats(desc) };
   } finally {
     await eng.close();
+    cleanup(image);
     if (before === undefined) delete process.env.DIOREAD_AIO;
     else process.env.DIOREAD_AIO = before;
   }

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { Engine } from '../src/index.js';
 import { UNSAFE_EARLY_WRITTEN } from '../src/testing-symbols.js';
 import { runWorker, sentinelFile, tmpDir } from './helpers/image.js';
+import { cleanup } from './helpers/files.js';
 
 const WORKER = new URL('./workers/stale-worker.js', import.meta.url);
 const IMAGE_BYTES = 32 << 20;
@@ -37,6 +38,7 @@ async function run(mode: { nolock: boolean; unsafe?: boolean }, deadlineMs: numb
   const roles: Array<'writer' | 'direct-writer' | 'reader'> = ['writer', 'direct-writer', 'reader', 'reader', 'reader'];
   const results = await Promise.all(roles.map((role, id) => runWorker<Result>(WORKER, { ...common, role, id: id + 1, seed: 0x1234 + id * 7919 })));
   await eng.close();
+  cleanup(image);
   const readers = results.filter((r) => r.role === 'reader');
   return {
     stale: readers.reduce((s, r) => s + r.stale, 0),
