@@ -113,12 +113,19 @@ export function allocNode(v: Volume, ino: number, depth: number): number {
 
 /** Grow the node SAB so it holds slot `slot` (under alloc_lock). */
 function growFor(v: Volume, slot: number): void {
-  const sab = v.desc.nodes;
+  if (growPool(v.desc.nodes, slot)) nodesView(v);
+}
+
+/**
+ * Grow the node SAB (by a quarter, at least GROW_SLOTS slots) so it holds slot `slot`; true when it
+ * grew. Caller holds alloc_lock, or is the mount before any other thread attaches.
+ */
+function growPool(sab: SharedArrayBuffer, slot: number): boolean {
   const need = (slot + 1) * NODE_BYTES;
-  if (sab.byteLength >= need) return;
+  if (sab.byteLength >= need) return false;
   const want = Math.min(sab.maxByteLength, Math.max(need, sab.byteLength + GROW_SLOTS * NODE_BYTES, sab.byteLength * 1.25));
   sab.grow(Math.ceil(want / NODE_BYTES) * NODE_BYTES);
-  nodesView(v);
+  return true;
 }
 
 /**
@@ -244,10 +251,7 @@ export function loadNode(v: { i32: Int32Array; nodes: Int32Array; desc: { nodes:
   const i32 = v.i32;
   const slot = i32[H_NODE_SLOTS];
   const sab = v.desc.nodes;
-  if ((slot + 1) * NODE_BYTES > sab.byteLength) {
-    sab.grow(Math.min(sab.maxByteLength, Math.max((slot + 1) * NODE_BYTES, sab.byteLength * 2)));
-    v.nodes = new Int32Array(sab, 0, sab.byteLength / 4);
-  }
+  if (growPool(sab, slot)) v.nodes = new Int32Array(sab, 0, sab.byteLength / 4);
   const base = nodeWord(slot, 0);
   v.nodes[base + N_PBLK] = pblk;
   v.nodes[base + N_OWNER] = ino;

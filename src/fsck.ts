@@ -11,11 +11,11 @@
 import fs from 'node:fs';
 import { FileDevice } from './device.js';
 import { DioreadError, detail } from './errors.js';
-import { bitSet, readImage, type ImageModel, type Problems } from './image-check.js';
+import { bitSet, claimedRuns, readImage, type ImageModel, type Problems } from './image-check.js';
 import { lockImage } from './image-lock.js';
 import { writeJournalSuper } from './journal.js';
 import { BITS_PER_BITMAP_BLOCK, INODE_DISK_BYTES, MAGIC_INODES, SB_STATE_CLEAN, inodeBlockOf, inodeRecordOffset, sealBlock, type SuperBlock } from './ondisk.js';
-import { BLOCK_SIZE, E_FLAGS, E_LEN, E_PBLK, EXT_UNWRITTEN, EXTENT_WORDS } from './shm/layout.js';
+import { BLOCK_SIZE, E_FLAGS, E_LEN, EXT_UNWRITTEN, EXTENT_WORDS } from './shm/layout.js';
 import { bitmapBlockImage, readSuperBlock, writeSuperState } from './super.js';
 
 export interface FsckReport {
@@ -177,9 +177,7 @@ function freeOrphans(dev: FileDevice, sb: SuperBlock, model: ImageModel, orphans
   let freed = 0;
   const bitmapBlocks = new Set<number>();
   for (const m of orphans) {
-    const runs: Array<[number, number]> = m.nodes.map((n) => [n.pblk, 1]); // its tree's nodes too
-    for (let i = 0; i < m.disk.extentCount; i++) runs.push([m.extents[i * EXTENT_WORDS + E_PBLK], m.extents[i * EXTENT_WORDS + E_LEN]]);
-    for (const [pblk, len] of runs) {
+    for (const [pblk, len] of claimedRuns(m)) {
       for (let b = pblk; b < pblk + len; b++) {
         model.bitmap[b >>> 5] &= ~(1 << (b & 31));
         bitmapBlocks.add(Math.floor(b / BITS_PER_BITMAP_BLOCK));

@@ -191,6 +191,13 @@ function checkParents(inodes: ModelInode[], maxFiles: number, p: Problems): void
   }
 }
 
+/** Every block inode `m` claims, as [pblk, count] runs: its tree's nodes, then its extents (freeing an orphan). */
+export function claimedRuns(m: ModelInode): Array<[number, number]> {
+  const runs: Array<[number, number]> = m.nodes.map((n) => [n.pblk, 1]);
+  for (let i = 0; i < m.disk.extentCount; i++) runs.push([m.extents[i * EXTENT_WORDS + E_PBLK], m.extents[i * EXTENT_WORDS + E_LEN]]);
+  return runs;
+}
+
 /** One tree node read from the image: its block and its words from the node header on (as in shared memory). */
 export interface ModelNode {
   pblk: number;

@@ -11,7 +11,7 @@
 import { countFree, markUsedAtSetup } from './alloc.js';
 import type { BlockDevice } from './device.js';
 import { DioreadError } from './errors.js';
-import { readImage, throwingProblems, type ImageModel, type ModelNode } from './image-check.js';
+import { claimedRuns, readImage, throwingProblems, type ImageModel, type ModelNode } from './image-check.js';
 import { loadNode } from './extent-nodes.js';
 import { dcacheAdd } from './dcache.js';
 import { initInodeRecord } from './namei.js';
@@ -61,7 +61,6 @@ import {
   H_ROOT_TIME_HI,
   I_META_DIRTY,
   INODE_USED,
-  E_LEN,
   I_MODE,
   I_MTIME_LO,
   I_NAME,
@@ -265,9 +264,7 @@ function freeOrphans(i32: Int32Array, l: Layout, model: ImageModel): number {
   for (const m of model.inodes) {
     if (!m.disk.orphan) continue;
     initInodeRecord(i32, l, m.ino); // its record is committed free next: the commit reads its lists
-    const runs: Array<[number, number]> = m.nodes.map((n) => [n.pblk, 1]);
-    for (let i = 0; i < m.disk.extentCount; i++) runs.push([m.extents[i * EXTENT_WORDS + E_PBLK], m.extents[i * EXTENT_WORDS + E_LEN]]);
-    for (const [pblk, len] of runs) {
+    for (const [pblk, len] of claimedRuns(m)) {
       for (let b = pblk; b < pblk + len; b++) {
         i32[bitmapWord(l, b)] &= ~bitmapBit(b);
         i32[bitmapDirtyWord(l, bitmapBlockOf(b))] = 1;
