@@ -43,15 +43,31 @@ export interface ProfileResult {
   trace: ChromeTrace | null;
 }
 
+const MIB = 1 << 20;
+/** Engine.open's largest cachePages (engine-options.ts). */
+const MAX_CACHE_PAGES = 1 << 22;
+
 const BLOCK = 4096;
 /** The profile's writers: an fsync every this many writes, a truncate back to the readers' region every this many. */
 const SYNC_EVERY = 1024;
 const TRUNCATE_EVERY = 4096;
 
+/**
+ * What no run could do, refused before anything is created: the cached workload keeps the whole
+ * file in the page cache, and the engine takes at most MAX_CACHE_PAGES frames.
+ */
+export function checkProfileOptions(o: Pick<ProfileOptions, 'workload' | 'fileMib'>): void {
+  const pages = cachePagesFor((o.fileMib * MIB) / BLOCK);
+  if (o.workload === 'cached' && pages > MAX_CACHE_PAGES) {
+    throw new Error(`profile: --file-mib ${o.fileMib} with --workload cached needs a page cache of ${pages} pages, over the engine's ${MAX_CACHE_PAGES}; use --workload direct or a smaller file`);
+  }
+}
+
 export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
+  checkProfileOptions(o);
+  const readerBlocks = (o.fileMib * MIB) / BLOCK;
   const tmp = o.image ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'dioread-profile-'));
   const image = o.image ?? path.join(tmp!, 'profile.img');
-  const readerBlocks = (o.fileMib << 20) / BLOCK;
   const eng = await openProfileEngine(o, image, readerBlocks);
   const pool = new Piscina({ filename: new URL('./worker.js', import.meta.url).href, minThreads: o.threads + o.writers, maxThreads: o.threads + o.writers, idleTimeout: 2 ** 31 - 1 });
   try {
@@ -102,16 +118,22 @@ async function runWindow(eng: Engine, pool: Piscina, o: ProfileOptions, readerBl
   return { ...out, classes };
 }
 
+/**
+ * Cache frames of the cached workload: the readers' blocks and half of the writers' region (writers
+ * then also hit the dirty threshold, so writeback and the conversion worker run besides sync).
+ */
+function cachePagesFor(readerBlocks: number): number {
+  return readerBlocks + readerBlocks / 2 + 256;
+}
+
 /** The profile's engine: a fresh image four times the file (64 MiB at least), a thread slot for every load thread. */
 function openProfileEngine(o: ProfileOptions, image: string, readerBlocks: number): Promise<Engine> {
-  const sizeBytes = Math.max(64 << 20, 4 * (o.fileMib << 20));
+  const sizeBytes = Math.max(64 * MIB, 4 * o.fileMib * MIB);
   return Engine.open({
     path: image,
     create: true,
     sizeBytes,
-    // Room for the readers' blocks and half of the writers' region: writers then also hit the
-    // dirty threshold, so writeback and the conversion worker run besides sync.
-    cachePages: o.workload === 'cached' ? readerBlocks + readerBlocks / 2 + 256 : 4096,
+    cachePages: o.workload === 'cached' ? cachePagesFor(readerBlocks) : 4096,
     readLocking: o.mode,
     lockStats: o.lockStats,
     traceEvents: o.trace ? o.traceEventsPerThread : 0,
@@ -124,13 +146,13 @@ async function writeProfileFile(eng: Engine, o: ProfileOptions): Promise<void> {
   const f = await eng.open('profile', { create: true });
   await f.truncate(0);
   const chunk = Buffer.alloc(1 << 20, 0x11);
-  for (let at = 0; at < o.fileMib << 20; at += chunk.length) await f.write(chunk, { position: at });
+  for (let at = 0; at < o.fileMib * MIB; at += chunk.length) await f.write(chunk, { position: at });
   await f.sync();
   if (o.workload === 'direct') await eng.dropCaches();
   else {
     // Warm the cache so readers measure hits, not the first misses.
     const warm = Buffer.alloc(1 << 20);
-    for (let at = 0; at < o.fileMib << 20; at += warm.length) await f.read(warm, { position: at });
+    for (let at = 0; at < o.fileMib * MIB; at += warm.length) await f.read(warm, { position: at });
   }
   await f.close();
 }

@@ -6,8 +6,8 @@ import { MODES, MODE_ALIASES, type Mode } from '../bench/options.js';
 import { formatLockStatTable, readLockStats, sortRows } from '../src/profile/lockstat-table.js';
 import { fmtNs } from '../bench/format.js';
 import { percentileKey } from '../bench/latency.js';
-import { runProfile } from '../bench/profile.js';
-import { parsePositiveInt } from './args.js';
+import { checkProfileOptions, runProfile } from '../bench/profile.js';
+import { CliError, EXIT_USAGE, parsePositiveInt } from './args.js';
 
 /** One of the three modes, or an older alias (lock: exclusive, nolock: none). */
 function profileMode(text: string): Mode {
@@ -33,6 +33,11 @@ export function register(program: Command): void {
     .option('--trace-events <n>', 'trace events kept per thread', parsePositiveInt, 200_000)
     .option('--all', 'list lock classes that were never taken too')
     .action(async (o) => {
+      try {
+        checkProfileOptions(o);
+      } catch (err) {
+        throw new CliError((err as Error).message, EXIT_USAGE);
+      }
       const r = await runProfile({
         mode: o.mode,
         workload: o.workload,

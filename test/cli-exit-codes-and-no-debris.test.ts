@@ -88,6 +88,8 @@ test('every number is validated: NaN, negative, fractional, absurd and empty val
     [['demo', '--mib', '1e9'], '"1e9"'],
   ];
   for (const [args, value] of bad) assertUserError(run(args), 2, value, args.join(' '));
+  // A file no page cache can hold for the cached profile (the size once overflowed a 32-bit shift).
+  assertUserError(run(['profile', '--file-mib', '100000']), 2, '--file-mib 100000', 'profile --file-mib 100000');
   // A size the engine refuses (the metadata does not fit) is a usage error too, and leaves no file.
   assertUserError(run(['mkfs', 'a.img', '--size', '1M', '--journal-blocks', '100000']), 2, 'too small', 'mkfs too small');
   assert.deepEqual(entries(cwd), [], 'no image file is left behind');
