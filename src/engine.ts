@@ -424,6 +424,7 @@ export class Engine implements HandleHost {
 
   counters(): EngineCounters {
     const i32 = this.main.i32;
+    const pool = nodePoolUse(this.main);
     return {
       conversions: Atomics.load(i32, H_CONVERSIONS),
       workerConversions: Atomics.load(i32, H_WORKER_CONVERSIONS),
@@ -436,8 +437,8 @@ export class Engine implements HandleHost {
       reservedBlocks: metaReserve(this.main.layout.blockCount, this.main.firstDataBlock),
       pendingFreeBlocks: Atomics.load(i32, H_PENDING_FREE),
       heldBlocks: Atomics.load(i32, H_HELD_BLOCKS),
-      treeNodes: nodePoolUse(this.main).inUse,
-      treeNodeBytes: nodePoolUse(this.main).bytes,
+      treeNodes: pool.inUse,
+      treeNodeBytes: pool.bytes,
       commits: Atomics.load(i32, H_J_COMMITS),
       journalBlocksLogged: Atomics.load(i32, H_J_LOGGED),
       journalResets: Atomics.load(i32, H_J_RESETS),

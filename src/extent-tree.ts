@@ -125,18 +125,6 @@ export function nextLeaf(v: Volume, ino: number, p: TreePath): boolean {
   return false;
 }
 
-/** Move `p` to the previous leaf's last entry; false at the first leaf. */
-export function prevLeaf(v: Volume, ino: number, p: TreePath): boolean {
-  for (let level = p.depth - 1; level >= 0; level--) {
-    if (p.i[level] > 0) {
-      p.i[level]--;
-      descend(v, ino, p, level, true);
-      return true;
-    }
-  }
-  return false;
-}
-
 /**
  * ext4_ext_correct_indexes: entry 0 of the node at `level` changed its lblk; carry it up while the
  * path enters each node through its first entry.

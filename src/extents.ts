@@ -43,7 +43,8 @@ import {
   inodeWord,
   nodeWord,
 } from './shm/layout.js';
-import { accountAcquire, accountContention, assertHeld, assertSeqWriting, seqReadBegin, seqReadRetry } from './sync/lock.js';
+import { accountAcquire, accountContention, assertHeld, assertSeqWriting, seqReadBegin, seqReadRetry, seqWriteBegin, seqWriteEnd } from './sync/lock.js';
+import { inHandle, markInodeDirty, reserveTreeCredits } from './transaction.js';
 import { dirtyNodeRoom, nodesView } from './extent-nodes.js';
 import {
   NodeReserve,
@@ -75,6 +76,27 @@ export function assertInodeLocked(v: Volume, ino: number, what: string): void {
 export function assertExtentWriter(v: Volume, ino: number, what: string): void {
   assertInodeLocked(v, ino, what);
   assertSeqWriting(v.i32, inodeWord(v.layout, ino, I_SEQ), `${what} of inode ${ino}`);
+}
+
+/**
+ * A change of inode `ino`'s extent map, as every writer of the tree makes it: commit first if the
+ * inode's dirty nodes are at what one transaction takes (reserveTreeCredits), then `change` inside
+ * a journal handle and the inode's seqlock write section, the inode marked dirty. Caller holds the
+ * inode's i_mutex (and no other lock). Returns what `change` returns.
+ */
+export function changeExtents<T>(v: Volume, ino: number, change: () => T): T {
+  reserveTreeCredits(v, ino);
+  return inHandle(v, ino, () => {
+    const seq = inodeWord(v.layout, ino, I_SEQ);
+    seqWriteBegin(v.i32, seq);
+    try {
+      const r = change();
+      markInodeDirty(v, ino);
+      return r;
+    } finally {
+      seqWriteEnd(v.i32, seq);
+    }
+  });
 }
 
 /** No extent maps the block; mapLen is the hole's length up to the next extent. */
@@ -224,26 +246,6 @@ export function extentsEnd(v: Volume, ino: number): number {
   return r.lblk + r.len;
 }
 
-/** The last extent starting before `lblk` (for lblk in a hole: the one ending at or before it), or null. Caller holds i_mutex. */
-export function extentBefore(v: Volume, ino: number, lblk: number): { end: number; pblkEnd: number; unwritten: boolean } | null {
-  if (lblk <= 0) return null;
-  const p = scratch;
-  findPath(v, ino, lblk - 1, p);
-  if (p.i[p.depth] < 0) return null;
-  const r = readRec(v, ino, p);
-  return { end: r.lblk + r.len, pblkEnd: r.pblk + r.len, unwritten: (r.flags & EXT_UNWRITTEN) !== 0 };
-}
-
-/** The extent starting at `lblk`, or null. Caller holds i_mutex. */
-export function extentAt(v: Volume, ino: number, lblk: number): { pblk: number; unwritten: boolean } | null {
-  const p = scratch;
-  findPath(v, ino, lblk, p);
-  if (p.i[p.depth] < 0) return null;
-  const r = readRec(v, ino, p);
-  if (r.lblk !== lblk) return null;
-  return { pblk: r.pblk, unwritten: (r.flags & EXT_UNWRITTEN) !== 0 };
-}
-
 /** Can these two extents merge (ext4_can_extents_be_merged)? */
 function canMerge(x: Rec, y: Rec): boolean {
   return x.flags === y.flags && x.lblk + x.len === y.lblk && x.pblk + x.len === y.pblk && x.len + y.len <= EXT_MAX_LEN;
@@ -269,7 +271,7 @@ function tryMergeNext(v: Volume, ino: number, p: TreePath, at: number): boolean 
 }
 
 /** Nodes a change that makes `inserts` new extents may take (each may split every level and grow the root). */
-export function nodesForInserts(v: Volume, ino: number, inserts: number): number {
+function nodesForInserts(v: Volume, ino: number, inserts: number): number {
   return inserts * (treeDepth(v, ino) + 2);
 }
 

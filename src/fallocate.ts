@@ -14,7 +14,7 @@
 
 import { freeBlocks, pendingFree } from './alloc.js';
 import { DioreadError } from './errors.js';
-import { MAP_MAPPED, mapBlocks, markUnwrittenExtents, removeExtentRange } from './extents.js';
+import { MAP_MAPPED, changeExtents, mapBlocks, markUnwrittenExtents, removeExtentRange } from './extents.js';
 import type { AllocateArgs } from './fs-args.js';
 import {
   NO_BLOCKS,
@@ -30,9 +30,8 @@ import {
   unmapSeqBump,
   zeroBlockBytes,
 } from './inode.js';
-import { BLOCK_SIZE, EXT_MAX_LEN, I_BLOCKS, I_SEQ, OP_TRUNCATE, inodeWord } from './shm/layout.js';
-import { seqWriteBegin, seqWriteEnd } from './sync/lock.js';
-import { commitNow, inHandle, markInodeDirty, reserveTreeCredits } from './transaction.js';
+import { BLOCK_SIZE, EXT_MAX_LEN, I_BLOCKS, OP_TRUNCATE, inodeWord } from './shm/layout.js';
+import { commitNow, inHandle, reserveTreeCredits } from './transaction.js';
 import type { Volume } from './volume.js';
 
 /** ext4_fallocate: dispatch on the mode. */
@@ -144,17 +143,9 @@ function zeroRange(v: Volume, ino: number, offset: number, length: number, keepS
  * (punch hole, zero range) take WRITTEN mappings away or re-tag them, so the unmap counter moves.
  */
 function changeMap(v: Volume, ino: number, change: () => void): void {
-  reserveTreeCredits(v, ino);
-  inHandle(v, ino, () => {
-    const seq = inodeWord(v.layout, ino, I_SEQ);
-    seqWriteBegin(v.i32, seq);
-    try {
-      unmapSeqBump(v, ino);
-      change();
-      markInodeDirty(v, ino);
-    } finally {
-      seqWriteEnd(v.i32, seq);
-    }
+  changeExtents(v, ino, () => {
+    unmapSeqBump(v, ino);
+    change();
   });
 }
 

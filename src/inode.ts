@@ -40,7 +40,7 @@ import {
   type Grabbed,
 } from './cache.js';
 import { DioreadError, InvariantError } from './errors.js';
-import { MAP_MAPPED, assertExtentWriter, assertInodeLocked, extentCount, extentsEnd, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
+import { MAP_MAPPED, assertExtentWriter, changeExtents, assertInodeLocked, extentCount, extentsEnd, insertExtent, mapBlocks, mapBlocksSeq, truncateExtents } from './extents.js';
 import { allocIoEnd, endIoWrite, flushCompletedIO, freeIoEnd, invalidatepageFreeEndio, setBhEndio } from './page-io.js';
 import { writebackInode } from './writeback.js';
 import { commitNow, commitUpTo, deviceFlush, flushMark, flushedSince, inHandle, markInodeDirty, reserveTreeCredits, runningTid } from './transaction.js';
@@ -760,18 +760,9 @@ export function fileTruncate(v: Volume, ino: number, newSize: number): void {
  */
 function unmapBeyond(v: Volume, ino: number, keep: number): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
-  reserveTreeCredits(v, ino);
-  inHandle(v, ino, () => {
-    const seq = inodeWord(v.layout, ino, I_SEQ);
-    seqWriteBegin(v.i32, seq);
-    try {
-      unmapSeqBump(v, ino);
-      const released = truncateExtents(v, ino, keep, (pblk, count) => runs.push([pblk, count]));
-      v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= released;
-      markInodeDirty(v, ino);
-    } finally {
-      seqWriteEnd(v.i32, seq);
-    }
+  changeExtents(v, ino, () => {
+    unmapSeqBump(v, ino);
+    v.i32[inodeWord(v.layout, ino, I_BLOCKS)] -= truncateExtents(v, ino, keep, (pblk, count) => runs.push([pblk, count]));
   });
   return runs;
 }

@@ -32,7 +32,6 @@ import {
   I_COMPLETED_LOCK,
   I_COMPLETED_TAIL,
   I_MUTEX,
-  I_SEQ,
   IO_COUNT,
   IO_FLAG,
   IO_INO,
@@ -53,17 +52,16 @@ import {
   inodeWord,
   ioEndWord,
 } from './shm/layout.js';
-import { assertHeld, holds, seqWriteBegin, seqWriteEnd, spinLock, unlock } from './sync/lock.js';
+import { assertHeld, holds, spinLock, unlock } from './sync/lock.js';
 import {
   clearPageFlags,
   findPageSure,
   getPage,
   putPage,
 } from './cache.js';
-import { assertInodeLocked, conversionNodes, convertUnwrittenExtents, extZeroout, nodesAvailable } from './extents.js';
+import { assertInodeLocked, changeExtents, conversionNodes, convertUnwrittenExtents, extZeroout, nodesAvailable } from './extents.js';
 import { kickConversionWorker, queueConversion } from './workqueue.js';
 import { nowNs, traceEvent, tracing } from './sync/trace.js';
-import { inHandle, markInodeDirty, reserveTreeCredits } from './transaction.js';
 import type { Volume } from './volume.js';
 
 /** Lay out the free list at setup (before any thread attaches). */
@@ -233,7 +231,6 @@ export function endIoNolock(v: Volume, io: number): void {
   assertInodeLocked(v, ino, 'end_io conversion');
   const lblk = i32[W(v, io, IO_LBLK)];
   const count = i32[W(v, io, IO_COUNT)];
-  const seq = inodeWord(v.layout, ino, I_SEQ);
   const t0 = tracing(v) ? nowNs() : 0;
   // No free block for the tree nodes the splits need: convert whole extents instead, after the
   // zero-out (EXT4_EXT_MAY_ZEROOUT; else the io_end could never convert: sync and close failed with
@@ -241,17 +238,8 @@ export function endIoNolock(v: Volume, io: number): void {
   let [at, to] = [lblk, lblk + count];
   if (!nodesAvailable(v, conversionNodes(v, ino, lblk, count))) [at, to] = extZeroout(v, ino, lblk, count, queuedRanges(v, ino, io));
   while (at < to) {
-    reserveTreeCredits(v, ino); // a conversion over many leaves commits between pieces
-    let next = at;
-    inHandle(v, ino, () => {
-      seqWriteBegin(i32, seq);
-      try {
-        next = convertUnwrittenExtents(v, ino, at, to - at);
-      } finally {
-        seqWriteEnd(i32, seq);
-      }
-      markInodeDirty(v, ino);
-    });
+    // A conversion over many leaves goes in pieces, committed between them (changeExtents).
+    const next = changeExtents(v, ino, () => convertUnwrittenExtents(v, ino, at, to - at));
     if (next < 0) [at, to] = extZeroout(v, ino, at, to - at, queuedRanges(v, ino, io));
     else at = next;
   }

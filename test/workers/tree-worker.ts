@@ -5,13 +5,12 @@
 // invariant holds (extent-tree.ts checkTree), and that lookups agree with the map.
 import { parentPort, workerData } from 'node:worker_threads';
 import { allocBlocks, freeBlocks } from '../../src/alloc.js';
-import { checkExtents, convertUnwrittenExtents, extentCount, insertExtent, listExtents, mapBlocks, markUnwrittenExtents, removeExtentRange, truncateExtents, HOLE_TO_END, MAP_MAPPED } from '../../src/extents.js';
+import { changeExtents, checkExtents, convertUnwrittenExtents, extentCount, insertExtent, listExtents, mapBlocks, markUnwrittenExtents, removeExtentRange, truncateExtents, HOLE_TO_END, MAP_MAPPED } from '../../src/extents.js';
 import { treeDepth } from '../../src/extent-tree.js';
 import { lockInode, unlockInode } from '../../src/inode.js';
 import { xorshift32Sequence } from '../../src/prng.js';
-import { EXT_UNWRITTEN, I_BLOCKS, I_SEQ, SLOT_ROLE_USER, inodeWord } from '../../src/shm/layout.js';
-import { seqWriteBegin, seqWriteEnd } from '../../src/sync/lock.js';
-import { commitNow, inHandle, markInodeDirty, reserveTreeCredits } from '../../src/transaction.js';
+import { EXT_UNWRITTEN, I_BLOCKS, SLOT_ROLE_USER, inodeWord } from '../../src/shm/layout.js';
+import { commitNow, inHandle } from '../../src/transaction.js';
 import { Volume } from '../../src/volume.js';
 
 export interface TreeJob {
@@ -42,17 +41,7 @@ const ino = job.ino;
 const model = new Map<number, [number, number]>();
 
 function change(f: () => void): void {
-  reserveTreeCredits(v, ino);
-  inHandle(v, ino, () => {
-    const seq = inodeWord(v.layout, ino, I_SEQ);
-    seqWriteBegin(v.i32, seq);
-    try {
-      f();
-      markInodeDirty(v, ino);
-    } finally {
-      seqWriteEnd(v.i32, seq);
-    }
-  });
+  changeExtents(v, ino, f);
 }
 
 function freeRuns(runs: Array<[number, number]>): void {
