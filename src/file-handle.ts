@@ -11,7 +11,7 @@ import { aioReadDirect } from './aio.js';
 import { DioreadError, showValue } from './errors.js';
 import { DEFAULT_READ_BYTES, describeMode, parseAllocateArgs, parseLength, parseReadArgs, parseWriteArgs, toBytes, type OpenMode } from './fs-args.js';
 import { FileReadStream, FileWriteStream, readableWebStream, type ReadStreamOptions, type WriteStreamOptions } from './file-streams.js';
-import { getSize, readHits, type CacheState, type InodeAttrs } from './inode.js';
+import { readCachedWhole, type CacheState, type InodeAttrs } from './inode.js';
 import { Stats } from './stats.js';
 import { parseMode, parseTime } from './attr.js';
 import { checkEnd, checkOptions } from './validate.js';
@@ -117,16 +117,10 @@ export class FileHandle {
    * thread hop. Returns -1 when any part misses (then a pool worker does the read).
    */
   private readCachedHere(buf: Uint8Array, off: number, len: number, position: number): number {
-    const v = this.main;
-    if (!v.nolock) return -1;
     try {
-      const size = getSize(v, this.ino);
-      if (size < 0) return -1;
-      if (position >= size || len === 0) return 0;
-      const n = Math.min(len, size - position);
-      return readHits(v, this.ino, buf, off, n, position) === n ? n : -1;
+      return readCachedWhole(this.main, this.ino, buf, off, len, position);
     } catch (err) {
-      throw v.callerError('read', err);
+      throw this.main.callerError('read', err);
     }
   }
 

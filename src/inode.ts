@@ -220,6 +220,26 @@ export function readHits(v: Volume, ino: number, buf: Uint8Array, bufOff: number
 }
 
 /**
+ * The whole read served by the page cache, lock-free (dioread_nolock only): the bytes read, or -1
+ * when any part misses, the reads lock ('exclusive', 'shared'), or a writer is mid-update of the
+ * size on the main thread; the caller then takes the full path (fileRead, or a pool worker). A hit
+ * takes no lock and no page reference and touches neither the device nor the journal: it reads
+ * shared memory only, and each page's P_SEQ check proves the bytes it copied were that page's at
+ * one instant. So it needs none of what close() waits for (S_IN_CALL): a view's cached hit that
+ * began before close returns bytes the file held during the call (generic_file_read_iter's
+ * filemap_read, which also holds nothing but page references across a copy).
+ * Model: model/dioread.pml reader R_fast (docs/MODEL.md).
+ */
+export function readCachedWhole(v: Volume, ino: number, buf: Uint8Array, bufOff: number, len: number, pos: number): number {
+  if (!v.nolock) return -1;
+  const size = getSize(v, ino);
+  if (size < 0) return -1;
+  if (pos >= size || len === 0) return 0;
+  const n = Math.min(len, size - pos);
+  return readHits(v, ino, buf, bufOff, n, pos) === n ? n : -1;
+}
+
+/**
  * Read up to `len` bytes at `pos` into buf[bufOff..]. Returns bytes read (short only at end of
  * file). `direct` reads bypass the page cache except to stay coherent with cached newer data.
  * Model: model/dioread.pml reader R_fast and dreader D_fast (fast_sample, fast_copy) (docs/MODEL.md).

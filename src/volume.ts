@@ -178,7 +178,8 @@ export class Volume implements LockContext {
    * An attached view's call begins: refused with EBADF once the engine is closing (invariant 12).
    * Dekker with close(): this slot's S_IN_CALL store, then the H_CLOSING load; close stores
    * H_CLOSING, then waits for every S_IN_CALL to be 0, so no call runs past the start of close
-   * unseen, and none starts after.
+   * unseen, and none starts after. One kind of call does not enter: a nolock read the page cache
+   * holds whole (inode.ts readCachedWhole), which touches shared memory only, never the device.
    */
   enterCall(where: string): void {
     if (this.detached) throw new DioreadError('EBADF', `${where}: this view was detached`);
@@ -187,6 +188,15 @@ export class Volume implements LockContext {
       Atomics.store(this.i32, this.inCallWord, 0);
       throw new DioreadError('EBADF', `${where}: the engine is closed`);
     }
+  }
+
+  /**
+   * True once close() of the engine began (H_CLOSING). A plain check, no Dekker: what only reads
+   * shared memory (a cached hit, readCachedWhole) needs to refuse calls that start after close, not
+   * to be waited for; everything else enters the call (enterCall).
+   */
+  get closing(): boolean {
+    return Atomics.load(this.i32, H_CLOSING) !== 0;
   }
 
   leaveCall(): void {
