@@ -87,7 +87,7 @@ export function asyncJobName(mode: Mode, iodepth: number): string {
 }
 
 /** The async cells of one mode's engine: at each iodepth, FileHandle.read on a direct handle from this thread. */
-export async function asyncEngineCells(run: BenchRun, eng: Engine, mode: Mode, rec: Repeats, setup: EngineSetup): Promise<void> {
+export async function asyncEngineCells(run: BenchRun, eng: Engine, mode: Mode, rec: Repeats, setup: EngineSetup, beside?: (iodepth: number) => Promise<void>): Promise<void> {
   const { o, ui } = run;
   await prepareWorkload(eng, run.pool, run.plan, 'async', ui);
   eng.setLockStatsLevel(lockLevel(o, 'async'));
@@ -115,6 +115,7 @@ export async function asyncEngineCells(run: BenchRun, eng: Engine, mode: Mode, r
       };
       rec.addJob({ jobname, workload: 'async', mode, threads: 1, writers: 0, iodepth }, stats);
       ui.done();
+      if (mode === 'none') await beside?.(iodepth);
     }
   } finally {
     await fh.close();
@@ -123,20 +124,23 @@ export async function asyncEngineCells(run: BenchRun, eng: Engine, mode: Mode, r
 
 /** One round of the async peers: node:fs/promises (Node's defaults) and fio io_uring, each at every iodepth over the bench file's span. */
 export async function asyncPeerRound(run: BenchRun, rec: Repeats, peers: string[], span: PhysicalRun): Promise<void> {
+  for (const iodepth of run.o.iodepths) await asyncPeersAt(run, rec, peers, span, iodepth);
+}
+
+/** The async peers at one iodepth, once: what bench/run.ts runs right after mode none's cell at that depth (or asyncPeerRound without mode none). */
+export async function asyncPeersAt(run: BenchRun, rec: Repeats, peers: string[], span: PhysicalRun, iodepth: number): Promise<void> {
   const { o, ui } = run;
-  for (const iodepth of o.iodepths) {
-    if (peers.includes('node-fs-promises')) {
-      ui.cell(`node-fs-promises qd${iodepth}`);
-      rec.addPeer({ name: 'node-fs-promises', workload: 'async', threads: 1, iodepth }, await fsPromisesCell(run, span, iodepth));
-      ui.done();
-    }
-    if (peers.includes('fio-uring')) {
-      ui.cell(`fio io_uring qd${iodepth}`);
-      const host0 = cpuSnapshot();
-      const r = await runFio({ ...fioJob(o, run.image, span, 1), ioengine: 'io_uring', iodepth });
-      rec.addPeer({ name: 'fio-uring', workload: 'async', threads: 1, iodepth }, { read: r.read, usr_cpu: r.usr_cpu, sys_cpu: r.sys_cpu, other_cpu_busy: otherBusy(host0, cpuSnapshot()), memory: null });
-      ui.done();
-    }
+  if (peers.includes('node-fs-promises')) {
+    ui.cell(`node-fs-promises qd${iodepth}`);
+    rec.addPeer({ name: 'node-fs-promises', workload: 'async', threads: 1, iodepth }, await fsPromisesCell(run, span, iodepth));
+    ui.done();
+  }
+  if (peers.includes('fio-uring')) {
+    ui.cell(`fio io_uring qd${iodepth}`);
+    const host0 = cpuSnapshot();
+    const r = await runFio({ ...fioJob(o, run.image, span, 1), ioengine: 'io_uring', iodepth });
+    rec.addPeer({ name: 'fio-uring', workload: 'async', threads: 1, iodepth }, { read: r.read, usr_cpu: r.usr_cpu, sys_cpu: r.sys_cpu, other_cpu_busy: otherBusy(host0, cpuSnapshot()), memory: null });
+    ui.done();
   }
 }
 

@@ -25,6 +25,8 @@ export interface BenchRun {
   pool: Piscina;
   /** The JIT warm-ups of the first round: what, and the read IOPS of each of its slices (for the JSON). */
   warmups: Array<{ what: string; read_iops: number[] }>;
+  /** The thread workloads' peers run beside mode none's cells (bench/run.ts), not in a block of their own. */
+  pairs: boolean;
 }
 
 /** What the first engine learns about the bench file and the engine, for the peers and the report. */
@@ -49,8 +51,14 @@ export function jobName(w: Workload, mode: Mode, threads: number, writers: numbe
   return `${w}-${mode}-${threads}t-${writers}w`;
 }
 
+/**
+ * What runs right after one of mode none's cells with no writer (bench/run.ts: the peers at the same
+ * thread count), so that the two figures a target divides are taken seconds apart, not a round apart.
+ */
+export type BesideNone = (w: ThreadWorkload, threads: number, round: number) => Promise<void>;
+
 /** One round of engine cells: every mode's engine, every thread workload, writer count and thread count once; then `more` on the same engine (the async cells). */
-export async function engineRound(run: BenchRun, rec: Repeats, setup: EngineSetup, round: number, more?: (eng: Engine, mode: Mode) => Promise<void>): Promise<void> {
+export async function engineRound(run: BenchRun, rec: Repeats, setup: EngineSetup, round: number, more?: (eng: Engine, mode: Mode) => Promise<void>, beside?: BesideNone): Promise<void> {
   for (const [mi, mode] of run.o.modes.entries()) {
     const first = round === 0 && mi === 0;
     const eng = await Engine.open({
@@ -64,7 +72,7 @@ export async function engineRound(run: BenchRun, rec: Repeats, setup: EngineSetu
     });
     try {
       if (first) await setUpBenchFile(run, eng, setup);
-      for (const w of threadWorkloads(run.o)) await workloadCells(run, eng, mode, w, rec, setup, round);
+      for (const w of threadWorkloads(run.o)) await workloadCells(run, eng, mode, w, rec, setup, round, mode === 'none' ? beside : undefined);
       await more?.(eng, mode);
     } finally {
       await eng.close();
@@ -86,7 +94,7 @@ async function setUpBenchFile(run: BenchRun, eng: Engine, setup: EngineSetup): P
 }
 
 /** The cells of one workload on one mode's engine: every (writers, threads), then the lock-statistics cost cells. */
-async function workloadCells(run: BenchRun, eng: Engine, mode: Mode, w: ThreadWorkload, rec: Repeats, setup: EngineSetup, round: number): Promise<void> {
+async function workloadCells(run: BenchRun, eng: Engine, mode: Mode, w: ThreadWorkload, rec: Repeats, setup: EngineSetup, round: number, beside?: BesideNone): Promise<void> {
   const { o, ui, pool } = run;
   await prepareWorkload(eng, pool, run.plan, w, ui);
   eng.setLockStatsLevel(lockLevel(o, w));
@@ -97,6 +105,7 @@ async function workloadCells(run: BenchRun, eng: Engine, mode: Mode, w: ThreadWo
       ui.cell(jobname);
       rec.addJob({ jobname, workload: w, mode, threads, writers }, await engineCell(run, eng, setup, w, threads, writers));
       ui.done();
+      if (writers === 0) await beside?.(w, threads, round);
     }
   }
   if (o.lockStatsCost && w === 'cached') await lockStatsCostCells(run, eng, mode, rec);

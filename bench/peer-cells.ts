@@ -22,6 +22,8 @@ export interface PeerSources {
   peers: BaselineName[];
   sources: Map<PoolPeer, PeerSource>;
   span: PhysicalRun | null;
+  /** The pool peers already given their JIT warm-up. */
+  warmed: Set<PoolPeer>;
 }
 
 export async function setUpPeers(run: BenchRun, peers: BaselineName[], runs: PhysicalRun[]): Promise<PeerSources> {
@@ -34,7 +36,7 @@ export async function setUpPeers(run: BenchRun, peers: BaselineName[], runs: Phy
     run.ui.cell(`${name}: setting up`);
     sources.set(name, await peerSource(name, run.tmp, run.plan.readBytes, run.o.blockSize, run.image, span));
   }
-  return { peers, sources, span };
+  return { peers, sources, span, warmed: new Set() };
 }
 
 /** A peer's read loop is a few lines of JavaScript around one call: it is warm long before this. */
@@ -42,32 +44,38 @@ const PEER_WARMUP_SECONDS = 0.5;
 
 /** One round of the peers: every pool peer at every thread count of its workload, then fio. */
 export async function peerRound(run: BenchRun, rec: Repeats, s: PeerSources, round: number): Promise<void> {
+  for (const w of new Set(Object.values(BASELINE_WORKLOAD))) {
+    if (w === 'async') continue;
+    for (const threads of run.o.threads[w as ThreadWorkload]) await peerCellsAt(run, rec, s, w as ThreadWorkload, threads, round);
+  }
+}
+
+/**
+ * Every peer of workload `w` at `threads` threads (fio: jobs), once: what bench/run.ts runs right
+ * after mode none's cell at that thread count, or peerRound for every thread count when mode none
+ * does not run. Each pool peer is warmed up before its first cell.
+ */
+export async function peerCellsAt(run: BenchRun, rec: Repeats, s: PeerSources, w: ThreadWorkload, threads: number, round: number): Promise<void> {
   const { o, ui } = run;
   for (const [name, source] of s.sources) {
-    const w = BASELINE_WORKLOAD[name] as ThreadWorkload;
-    if (round === 0 && o.warmupSeconds > 0) {
+    if (BASELINE_WORKLOAD[name] !== w) continue;
+    if (round === 0 && o.warmupSeconds > 0 && !s.warmed.has(name)) {
       // The JIT warm-up, as the engine's (engine-cells.ts warmUpEngine): every pool thread this peer will use.
+      s.warmed.add(name);
       ui.cell(`JIT warm-up: ${name}`);
       const rates = await warmUp(run.pool, { readers: Math.max(...o.threads[w]), read: { role: 'read', kind: name satisfies ReaderKind, ...source, regionIos: run.readIos, blockSize: o.blockSize, sampleEvery: SAMPLE_EVERY[w] }, writers: 0 }, Math.min(PEER_WARMUP_SECONDS, o.warmupSeconds));
       run.warmups.push({ what: name, read_iops: rates.map(Math.round) });
     }
-    for (const threads of o.threads[w]) {
-      ui.cell(`${name} ${threads}t`);
-      rec.addPeer({ name, workload: w, threads }, await peerCell(run, name, w, source, threads));
-      ui.done();
-    }
+    ui.cell(`${name} ${threads}t`);
+    rec.addPeer({ name, workload: w, threads }, await peerCell(run, name, w, source, threads));
+    ui.done();
   }
-  if (s.peers.includes('fio') && s.span) await fioCells(run, rec, s.span);
-}
-
-/** fio over the image's span of the bench file, at each direct thread count (fio's jobs). */
-async function fioCells(run: BenchRun, rec: Repeats, span: PhysicalRun): Promise<void> {
-  for (const jobsN of run.o.threads.direct) {
-    run.ui.cell(`fio ${jobsN} jobs`);
+  if (w === 'direct' && s.peers.includes('fio') && s.span) {
+    run.ui.cell(`fio ${threads} jobs`);
     const host0 = cpuSnapshot(); // fio's processes count as this process's children once reaped
-    const r = await runFio(fioJob(run.o, run.image, span, jobsN));
+    const r = await runFio(fioJob(run.o, run.image, s.span, threads));
     const other = otherBusy(host0, cpuSnapshot());
-    rec.addPeer({ name: 'fio', workload: 'direct', threads: jobsN }, { read: r.read, usr_cpu: r.usr_cpu, sys_cpu: r.sys_cpu, other_cpu_busy: other, memory: null });
+    rec.addPeer({ name: 'fio', workload: 'direct', threads }, { read: r.read, usr_cpu: r.usr_cpu, sys_cpu: r.sys_cpu, other_cpu_busy: other, memory: null });
     run.ui.done();
   }
 }

@@ -41,6 +41,9 @@ export function reportConfig(run: BenchRun, peerPlan: PeerPlan, setup: EngineSet
     warmups: run.warmups,
     repeat: o.repeat,
     spread_mark: SPREAD_MARK,
+    // Peers ran right after mode none's cell of the same workload and thread count (iodepth):
+    // the targets against a peer are then the median of the per-round ratios (bench/targets.ts).
+    peers_beside_none: { threads: run.pairs, async: o.workloads.includes('async') && o.modes.includes('none') },
     file_mib: o.fileMib,
     block_size: o.blockSize,
     baselines: o.baselines,

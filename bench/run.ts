@@ -14,9 +14,9 @@ import { lmdbMissing } from './peers.js';
 import type { BenchProgress } from './progress.js';
 import type { BenchReport } from './report.js';
 import { Repeats } from './repeats.js';
-import { COST_LEVELS, engineRound, type BenchRun, type EngineSetup } from './engine-cells.js';
-import { peerRound, setUpPeers, type PeerSources } from './peer-cells.js';
-import { asyncEngineCells, asyncPeerRound } from './async-cells.js';
+import { COST_LEVELS, engineRound, type BenchRun, type BesideNone, type EngineSetup } from './engine-cells.js';
+import { peerCellsAt, peerRound, setUpPeers, type PeerSources } from './peer-cells.js';
+import { asyncEngineCells, asyncPeerRound, asyncPeersAt } from './async-cells.js';
 import type { Engine } from '../src/index.js';
 import { packageVersion, reportConfig, type PeerPlan, type Skipped } from './report-config.js';
 
@@ -37,18 +37,28 @@ export async function runBench(o: BenchOptions, ui: BenchProgress): Promise<Benc
   };
   process.once('SIGINT', onInterrupt);
   const image = o.image ? path.resolve(o.image) : path.join(tmp, 'bench.img');
-  const run: BenchRun = { o, ui, plan, readIos: plan.readBytes / o.blockSize, tmp, image, pool: makePool(o, plan), warmups: [] };
+  // Each peer runs right after mode none's cell it is compared with (same workload and thread
+  // count, no writer; same iodepth), so the targets divide figures taken seconds apart: this
+  // disk's speed drifts by a quarter from one second to the next (docs/BENCHMARKS.md, "Pairs").
+  const pairs = o.modes.includes('none') && o.writers.includes(0);
+  const run: BenchRun = { o, ui, plan, readIos: plan.readBytes / o.blockSize, tmp, image, pool: makePool(o, plan), warmups: [], pairs };
   const rec = new Repeats();
   const setup: EngineSetup = { runs: [], deviceDirect: false, sharedBytes: 0, slotSharedBytes: 0 };
   const startedAt = new Date().toISOString();
   try {
     let sources: PeerSources | null = null;
-    const asyncCells = o.workloads.includes('async') ? (eng: Engine, mode: Mode) => asyncEngineCells(run, eng, mode, rec, setup) : undefined;
+    const peersOf = async (): Promise<PeerSources> => (sources ??= await setUpPeers(run, peerPlan.peers, setup.runs));
+    const beside: BesideNone | undefined = pairs ? async (w, threads, round) => peerCellsAt(run, rec, await peersOf(), w, threads, round) : undefined;
+    const asyncBeside = async (iodepth: number): Promise<void> => {
+      const s = await peersOf();
+      if (s.span) await asyncPeersAt(run, rec, peerPlan.peers, s.span, iodepth);
+    };
+    const asyncCells = o.workloads.includes('async') ? (eng: Engine, mode: Mode) => asyncEngineCells(run, eng, mode, rec, setup, asyncBeside) : undefined;
     for (let round = 0; round < o.repeat; round++) {
-      await engineRound(run, rec, setup, round, asyncCells);
-      sources ??= await setUpPeers(run, peerPlan.peers, setup.runs);
-      await peerRound(run, rec, sources, round);
-      if (sources.span && o.workloads.includes('async')) await asyncPeerRound(run, rec, peerPlan.peers, sources.span);
+      await engineRound(run, rec, setup, round, asyncCells, beside);
+      const s = await peersOf();
+      if (!pairs) await peerRound(run, rec, s, round);
+      if (s.span && o.workloads.includes('async') && !o.modes.includes('none')) await asyncPeerRound(run, rec, peerPlan.peers, s.span);
     }
   } finally {
     await run.pool.destroy();

@@ -209,13 +209,17 @@ function lockStatsCostLines(cells: NonNullable<BenchReport['lock_stats_cost']>):
   return lines;
 }
 
-/** The targets table: each ratio of medians against its target and aim, met, missed or not run. */
+/**
+ * The targets table: each ratio against its target and aim, met, missed or not run. A target
+ * between mode none and a peer run beside it is the median of the rounds' ratios, with their range.
+ */
 function targetLines(targets: TargetResult[]): string[] {
-  const lines = ['', 'targets (ratios of median read IOPS in this run; benchmark targets, not tests):'];
-  const rows: string[][] = [['', 'measured', 'target', 'aim', '']];
+  const lines = ['', 'targets (ratios of median read IOPS in this run; against a peer run beside mode none, the median of the rounds\' ratios, with their range; benchmark targets, not tests):'];
+  const rows: string[][] = [['', 'measured', 'rounds', 'target', 'aim', '']];
   for (const t of targets) {
     const notes = [t.skewed ? `${SKEW_MARK} skewed` : '', t.spread ? `${SPREAD_SIGN} spread` : ''].filter((x) => x).join(', ');
-    rows.push([t.what, fmtRatio(t.ratio), `>= ${t.min}x`, t.aim ? `${t.aim}x` : '', t.met === null ? 'not run' : `${t.met ? 'met' : 'MISSED'}${notes ? ` (${notes})` : ''}`]);
+    const range = t.rounds ? `${fmtRatio(Math.min(...t.rounds))}-${fmtRatio(Math.max(...t.rounds))}` : '';
+    rows.push([t.what, fmtRatio(t.ratio), range, `>= ${t.min}x`, t.aim ? `${t.aim}x` : '', t.met === null ? 'not run' : `${t.met ? 'met' : 'MISSED'}${notes ? ` (${notes})` : ''}`]);
   }
   lines.push(...alignColumns(rows).map((l) => `  ${l}`));
   return lines;

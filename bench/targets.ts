@@ -2,6 +2,7 @@
 // mode), computed from one run's report. Printed with the table; no test asserts them.
 // No fio counterpart.
 import { SPREAD_MARK, type BaselineName, type Mode, type Workload } from './options.js';
+import { medianOf } from './report.js';
 import type { BenchReport } from './report.js';
 
 export interface TargetResult {
@@ -11,9 +12,16 @@ export interface TargetResult {
   min: number;
   aim?: number;
   met: boolean | null;
-  /** the two figures divided */
+  /** the two figures divided (the cells' medians) */
   numerator: number | null;
   denominator: number | null;
+  /** numerator / denominator: the ratio of the medians */
+  ratioOfMedians: number | null;
+  /**
+   * When the two cells ran back to back in every round (a peer beside mode none: bench/run.ts), the
+   * ratio of each round's pair; `ratio` is then their median and `spread` is theirs. Else null.
+   */
+  rounds: number[] | null;
   /** other processes used more than SKEW_BUSY of the CPUs during a repeat of one of the two cells */
   skewed: boolean;
   /** the repeats of one of the two cells spread more than SPREAD_MARK */
@@ -25,7 +33,7 @@ export const SKEW_BUSY = 0.1;
 
 type Ref = { job: { workload: Workload; mode: Mode; threads: number; writers: number; iodepth?: number } } | { baseline: { name: BaselineName; workload: Workload; threads: number; iodepth?: number } };
 
-type Cell = { read: { iops: number }; other_cpu_busy: number | null; read_iops_spread?: number; repeats?: Array<{ other_cpu_busy: number | null }> };
+type Cell = { read: { iops: number }; other_cpu_busy: number | null; read_iops_spread?: number; repeats?: Array<{ read: { iops: number }; other_cpu_busy: number | null }> };
 
 function cellOf(r: BenchReport, ref: Ref): Cell | undefined {
   if ('job' in ref) {
@@ -100,13 +108,38 @@ function deepest(r: BenchReport): number {
   return ds.includes(64) || ds.length === 0 ? 64 : Math.max(...ds);
 }
 
+/**
+ * Did the two cells of `t` run back to back in each round? Mode none's cell with no writer and a
+ * peer of its workload do when the report says its peers ran beside mode none (bench/run.ts).
+ */
+function ranInPairs(r: BenchReport, t: Target): boolean {
+  if (!('job' in t.num) || !('baseline' in t.den)) return false;
+  const j = t.num.job;
+  if (j.mode !== 'none' || j.writers !== 0) return false;
+  const beside = (r.config as { peers_beside_none?: { threads: boolean; async: boolean } }).peers_beside_none;
+  return !!beside && (j.workload === 'async' ? beside.async : beside.threads);
+}
+
+/** Each round's ratio of two cells' repeats (repeat i of each ran in round i), or null when they do not pair up. */
+function roundRatios(a: Cell | undefined, b: Cell | undefined): number[] | null {
+  const ra = a?.repeats;
+  const rb = b?.repeats;
+  if (!ra || !rb || ra.length === 0 || ra.length !== rb.length || rb.some((x) => !(x.read.iops > 0))) return null;
+  return ra.map((x, i) => x.read.iops / rb[i].read.iops);
+}
+
 export function evaluateTargets(r: BenchReport): TargetResult[] {
   return targets(r).map((t) => {
     const a = cellOf(r, t.num);
     const b = cellOf(r, t.den);
     const n = a ? a.read.iops : null;
     const d = b ? b.read.iops : null;
-    const ratio = n !== null && d !== null && d > 0 ? n / d : null;
-    return { what: t.what, ratio, min: t.min, aim: t.aim, met: ratio === null ? null : ratio >= t.min, numerator: n, denominator: d, skewed: isSkewed(a) || isSkewed(b), spread: isSpread(a) || isSpread(b) };
+    const ratioOfMedians = n !== null && d !== null && d > 0 ? n / d : null;
+    const rounds = ranInPairs(r, t) ? roundRatios(a, b) : null;
+    // Back-to-back pairs: the median of their ratios, and their spread, say how the two compare
+    // at the same moment; the ratio of medians mixes the moments of two cells run apart.
+    const ratio = rounds ? medianOf(rounds) : ratioOfMedians;
+    const spread = rounds ? ratio! > 0 && (Math.max(...rounds) - Math.min(...rounds)) / ratio! > SPREAD_MARK : isSpread(a) || isSpread(b);
+    return { what: t.what, ratio, min: t.min, aim: t.aim, met: ratio === null ? null : ratio >= t.min, numerator: n, denominator: d, ratioOfMedians, rounds, skewed: isSkewed(a) || isSkewed(b), spread };
   });
 }
