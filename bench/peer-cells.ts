@@ -3,7 +3,7 @@
 // fio counterpart: the same job with other ioengines (and fio itself).
 import { cpuSnapshot, otherBusy } from './host.js';
 import { meanHeapBytes } from './memory.js';
-import { BASELINE_WORKLOAD, SAMPLE_EVERY, type BaselineName, type BenchOptions, type ThreadWorkload } from './options.js';
+import { BASELINE_WORKLOAD, SAMPLE_EVERY, threadWorkloads, type BaselineName, type BenchOptions, type ThreadWorkload } from './options.js';
 import { fioArgs, runFio, type FioJob } from './fio.js';
 import type { PhysicalRun } from './image.js';
 import { makeCachedHostFile, makeLmdbEnv, makeSab } from './peers.js';
@@ -44,9 +44,8 @@ const PEER_WARMUP_SECONDS = 0.5;
 
 /** One round of the peers: every pool peer at every thread count of its workload, then fio. */
 export async function peerRound(run: BenchRun, rec: Repeats, s: PeerSources, round: number): Promise<void> {
-  for (const w of new Set(Object.values(BASELINE_WORKLOAD))) {
-    if (w === 'async') continue;
-    for (const threads of run.o.threads[w as ThreadWorkload]) await peerCellsAt(run, rec, s, w as ThreadWorkload, threads, round);
+  for (const w of threadWorkloads(run.o)) {
+    for (const threads of run.o.threads[w]) await peerCellsAt(run, rec, s, w, threads, round);
   }
 }
 
