@@ -1,6 +1,7 @@
 // Worker for truncate-races-readers.test.ts. Roles:
 // - 'generations': rewrites file 'g' (gen odd: written, synced; gen even: written, left dirty),
-//   publishing each completed generation, then truncates to 0 — the model's bug-1 window.
+//   publishing each completed generation, then truncates to 0 — the model's bug-1 window — or,
+//   with freeBy 'punch', punches the 4 blocks out and keeps the size.
 // - 'reader' / 'direct-reader': loop reading block 0 of 'g'; a value older than the generation
 //   published before the read began (not zero, not short) is a failure.
 // - 'shrinker': keeps 'r' at 2 written, synced blocks, then truncates it to 1 — the bug-2 window.
@@ -18,6 +19,8 @@ interface Job {
   deadlineMs: number;
   /** Control runs: stop every role at the first bad read. */
   stopOnBad?: boolean;
+  /** How 'generations' frees the blocks after each pair: truncate to 0 (default) or punch them out, keeping the size. */
+  freeBy?: 'truncate' | 'punch';
 }
 const job = workerData as Job;
 const sh = new Int32Array(job.shared);
@@ -41,7 +44,8 @@ if (job.role === 'generations') {
     Atomics.store(sh, 0, gen);
     f.writeSync(fill(gen + 1), 0, 4 * PAGE, 0); // only in the cache, dirty
     Atomics.store(sh, 0, gen + 1);
-    f.ftruncateSync(0);
+    if (job.freeBy === 'punch') f.allocateSync(0, 4 * PAGE, { punchHole: true });
+    else f.ftruncateSync(0);
     ops++;
   }
   Atomics.store(sh, 1, 1);
