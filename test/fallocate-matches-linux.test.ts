@@ -95,8 +95,19 @@ class BlockModel {
   }
 }
 
+/** Run `ops` on a fresh image and a host file side by side; the image goes away whatever happens (a control run throws). */
 async function runOps(ops: Op[], controls: Record<symbol, boolean> = {}): Promise<void> {
   const image = await freshImage(8 << 20, { maxFiles: 4 });
+  try {
+    await runOpsOn(image, ops, controls);
+    const r = fsck(image);
+    assert.ok(r.clean, `end: fsck ${r.summary}`);
+  } finally {
+    cleanup(image);
+  }
+}
+
+async function runOpsOn(image: string, ops: Op[], controls: Record<symbol, boolean>): Promise<void> {
   const dir = tmpDir('dioread-falloc-host-');
   const hostFile = path.join(dir, 'f');
   const fd = fs.openSync(hostFile, 'w+');
@@ -139,9 +150,6 @@ async function runOps(ops: Op[], controls: Record<symbol, boolean> = {}): Promis
     await f.close().catch(() => undefined);
     await eng.close().catch(() => undefined);
   }
-  const r = fsck(image);
-  assert.ok(r.clean, `end: fsck ${r.summary}`);
-  cleanup(image);
 }
 
 const skip = hostSupportsFallocate();
