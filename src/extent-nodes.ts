@@ -33,7 +33,7 @@ import {
   I_DIRTY_HEAD,
   I_DIRTY_NODES,
   I_GENERATION,
-  I_META_DIRTY,
+  markMetaDirty,
   S_HANDLE,
   slotWord,
   LC_ALLOC,
@@ -181,10 +181,10 @@ export function markNodeDirty(v: Volume, ino: number, slot: number): void {
   const n = nodesFor(v, slot);
   const base = nodeWord(slot, 0);
   if (n[base + N_DIRTY] !== 0) return;
-  // transaction.ts markInodeDirty's work (this module sits below transaction.ts): the change is in a
-  // handle, and the committer visits the inode.
+  // The change is in a handle (transaction.ts assertInHandle's check: this module sits below
+  // transaction.ts), and the committer visits the inode.
   if (v.i32[slotWord(v.layout, v.slot, S_HANDLE)] === 0) throw new InvariantError(`extent-tree node ${slot} of inode ${ino} changed outside a journal handle (thread slot ${v.slot})`);
-  Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+  markMetaDirty(v.i32, v.layout, ino);
   const head = inodeWord(v.layout, ino, I_DIRTY_HEAD);
   n[base + N_DIRTY] = 1;
   n[base + N_NEXT] = v.i32[head];

@@ -59,7 +59,7 @@ import {
   I_GOAL,
   H_ROOT_TIME_LO,
   H_ROOT_TIME_HI,
-  I_META_DIRTY,
+  markMetaDirty,
   INODE_USED,
   I_MODE,
   I_MTIME_LO,
@@ -270,7 +270,7 @@ function freeOrphans(i32: Int32Array, l: Layout, model: ImageModel): number {
         i32[bitmapDirtyWord(l, bitmapBlockOf(b))] = 1;
       }
     }
-    i32[inodeWord(l, m.ino, I_META_DIRTY)] = 1;
+    markMetaDirty(i32, l, m.ino);
     n++;
   }
   return n;

@@ -35,7 +35,7 @@
 //   is not, and no error is followed by a success that hides it (the fsyncgate mistake).
 
 import { DioreadError, InvariantError } from './errors.js';
-import { BLOCK_SIZE } from './shm/layout.js';
+import { BLOCK_SIZE, markMetaDirty } from './shm/layout.js';
 import {
   BITS_PER_BITMAP_BLOCK,
   INODES_PER_BLOCK,
@@ -187,7 +187,7 @@ function assertInHandle(v: Volume, what: string): void {
  */
 export function markInodeDirty(v: Volume, ino: number): void {
   assertInHandle(v, `inode ${ino} marked dirty`);
-  Atomics.store(v.i32, inodeWord(v.layout, ino, I_META_DIRTY), 1);
+  markMetaDirty(v.i32, v.layout, ino);
 }
 
 /**
@@ -361,26 +361,20 @@ function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
   const i32 = v.i32;
   const l = v.layout;
   const snap: Snapshot = { tid, inodeBlocks: new Map(), dirtyByBlock: new Map(), nodes: new Map(), bitmap: new Map(), poisoned, couples: [] };
-  for (let ino = 0; ino < l.maxFiles; ino++) {
-    if (Atomics.load(i32, inodeWord(l, ino, I_META_DIRTY)) === 0) continue;
-    const block = Math.floor(ino / INODES_PER_BLOCK);
-    if (!snap.dirtyByBlock.has(block)) {
-      snap.dirtyByBlock.set(block, []);
-      const first = block * INODES_PER_BLOCK;
-      const n = Math.min(INODES_PER_BLOCK, l.maxFiles - first);
-      snap.inodeBlocks.set(block, i32.slice(inodeWord(l, first, 0), inodeWord(l, first, 0) + n * INODE_WORDS));
+  // The dirty summary (layout.ts markMetaDirty) names the inodes to visit, in ascending order; a
+  // poisoned inode stays dirty, so its bit stays set. No handle runs now (the barrier): no set races.
+  const summaryWords = Math.ceil(l.maxFiles / 32);
+  for (let w = 0; w < summaryWords; w++) {
+    const sw = l.inodeDirtyBase + w;
+    let bits = Atomics.load(i32, sw);
+    if (bits === 0) continue;
+    let keep = 0;
+    for (; bits !== 0; bits &= bits - 1) {
+      const bit = bits & -bits;
+      const ino = w * 32 + (31 - Math.clz32(bit));
+      if (visitDirty(v, snap, ino, poisoned)) keep |= bit;
     }
-    if (poisoned.has(ino)) continue; // stays dirty, never committed
-    snap.dirtyByBlock.get(block)!.push(ino);
-    Atomics.store(i32, inodeWord(l, ino, I_META_DIRTY), 0);
-    const partner = i32[inodeWord(l, ino, I_COUPLED)];
-    if (partner >= 0) {
-      snap.couples.push([block, Math.floor(partner / INODES_PER_BLOCK)]);
-      i32[inodeWord(l, ino, I_COUPLED)] = -1;
-    }
-    const nodes: Array<[number, Int32Array]> = [];
-    takeDirtyNodes(v, ino, (pblk, words) => nodes.push([pblk, words]));
-    if (nodes.length > 0) snap.nodes.set(ino, nodes);
+    Atomics.store(i32, sw, keep);
   }
   const tok = spinLock(v, H_ALLOC_LOCK, LC_ALLOC);
   try {
@@ -395,6 +389,36 @@ function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
     unlock(v, H_ALLOC_LOCK, LC_ALLOC, tok);
   }
   return snap;
+}
+
+/**
+ * Copy inode `ino` into the snapshot if it is dirty: its inode-table block, its dirty nodes, its
+ * rename partner. Returns true when it stays dirty (poisoned: never committed).
+ */
+function visitDirty(v: Volume, snap: Snapshot, ino: number, poisoned: Set<number>): boolean {
+  const i32 = v.i32;
+  const l = v.layout;
+  if (ino >= l.maxFiles) throw new InvariantError(`inode dirty summary: bit for inode ${ino} past maxFiles ${l.maxFiles}`);
+  if (Atomics.load(i32, inodeWord(l, ino, I_META_DIRTY)) === 0) return false;
+  const block = Math.floor(ino / INODES_PER_BLOCK);
+  if (!snap.dirtyByBlock.has(block)) {
+    snap.dirtyByBlock.set(block, []);
+    const first = block * INODES_PER_BLOCK;
+    const n = Math.min(INODES_PER_BLOCK, l.maxFiles - first);
+    snap.inodeBlocks.set(block, i32.slice(inodeWord(l, first, 0), inodeWord(l, first, 0) + n * INODE_WORDS));
+  }
+  if (poisoned.has(ino)) return true; // stays dirty, never committed
+  snap.dirtyByBlock.get(block)!.push(ino);
+  Atomics.store(i32, inodeWord(l, ino, I_META_DIRTY), 0);
+  const partner = i32[inodeWord(l, ino, I_COUPLED)];
+  if (partner >= 0) {
+    snap.couples.push([block, Math.floor(partner / INODES_PER_BLOCK)]);
+    i32[inodeWord(l, ino, I_COUPLED)] = -1;
+  }
+  const nodes: Array<[number, Int32Array]> = [];
+  takeDirtyNodes(v, ino, (pblk, words) => nodes.push([pblk, words]));
+  if (nodes.length > 0) snap.nodes.set(ino, nodes);
+  return false;
 }
 
 /**

@@ -440,6 +440,8 @@ export interface Layout extends Geometry {
   /** The name cache's buckets (src/dcache.ts): a power of two, each the first inode of its chain or -1. */
   dcacheBase: number;
   dcacheBuckets: number;
+  /** One bit per inode, 32 to a word: set with its I_META_DIRTY (markMetaDirty), so a commit visits the dirty inodes only. */
+  inodeDirtyBase: number;
   pageBase: number;
   hashBase: number;
   ioEndBase: number;
@@ -478,6 +480,8 @@ export function computeLayout(g: Geometry): Layout {
   const dcacheBase = at;
   const dcacheBuckets = nextPow2(Math.max(16, g.maxFiles));
   at += dcacheBuckets;
+  const inodeDirtyBase = at;
+  at += Math.ceil(g.maxFiles / 32);
   at = Math.ceil(at / PAGE_WORDS) * PAGE_WORDS; // page descriptors start on a cache line
   const pageBase = at;
   at += g.cachePages * PAGE_WORDS;
@@ -504,6 +508,7 @@ export function computeLayout(g: Geometry): Layout {
     bitmapBlocks,
     dcacheBase,
     dcacheBuckets,
+    inodeDirtyBase,
     pageBase,
     hashBase,
     ioEndBase,
@@ -515,6 +520,23 @@ export function computeLayout(g: Geometry): Layout {
     traceCapacity: g.traceCapacity ?? 0,
     traceDoubles: (g.traceCapacity ?? 0) > 0 ? g.maxThreads * (TR_HEADER + (g.traceCapacity ?? 0) * TRACE_FIELDS) : 0,
   };
+}
+
+/** The word of the inode dirty summary that holds inode `ino`'s bit (1 << (ino & 31)). */
+export function inodeDirtyWord(l: Layout, ino: number): number {
+  return l.inodeDirtyBase + (ino >>> 5);
+}
+
+/**
+ * ext4_mark_inode_dirty's shared-memory half: I_META_DIRTY, then the inode's bit in the dirty
+ * summary (inodeDirtyBase), which is what the commit scans (transaction.ts copyDirty), 32 inodes a
+ * word. Owner: any thread in a journal handle (or the mount, alone); the committer clears both
+ * while no handle runs (the commit barrier), so a set never races a clear. The summary is a
+ * superset: a bit may outlive its I_META_DIRTY (a record re-initialized), never the reverse.
+ */
+export function markMetaDirty(i32: Int32Array, l: Layout, ino: number): void {
+  Atomics.store(i32, inodeWord(l, ino, I_META_DIRTY), 1);
+  Atomics.or(i32, inodeDirtyWord(l, ino), 1 << (ino & 31));
 }
 
 export function inodeWord(l: Layout, ino: number, field: number): number {
