@@ -363,8 +363,7 @@ function copyDirty(v: Volume, tid: number, poisoned: Set<number>): Snapshot {
   const snap: Snapshot = { tid, inodeBlocks: new Map(), dirtyByBlock: new Map(), nodes: new Map(), bitmap: new Map(), poisoned, couples: [] };
   // The dirty summary (layout.ts markMetaDirty) names the inodes to visit, in ascending order; a
   // poisoned inode stays dirty, so its bit stays set. No handle runs now (the barrier): no set races.
-  const summaryWords = Math.ceil(l.maxFiles / 32);
-  for (let w = 0; w < summaryWords; w++) {
+  for (let w = 0; w < l.inodeDirtyWords; w++) {
     const sw = l.inodeDirtyBase + w;
     let bits = Atomics.load(i32, sw);
     if (bits === 0) continue;

@@ -442,6 +442,7 @@ export interface Layout extends Geometry {
   dcacheBuckets: number;
   /** One bit per inode, 32 to a word: set with its I_META_DIRTY (markMetaDirty), so a commit visits the dirty inodes only. */
   inodeDirtyBase: number;
+  inodeDirtyWords: number;
   pageBase: number;
   hashBase: number;
   ioEndBase: number;
@@ -481,7 +482,8 @@ export function computeLayout(g: Geometry): Layout {
   const dcacheBuckets = nextPow2(Math.max(16, g.maxFiles));
   at += dcacheBuckets;
   const inodeDirtyBase = at;
-  at += Math.ceil(g.maxFiles / 32);
+  const inodeDirtyWords = Math.ceil(g.maxFiles / 32);
+  at += inodeDirtyWords;
   at = Math.ceil(at / PAGE_WORDS) * PAGE_WORDS; // page descriptors start on a cache line
   const pageBase = at;
   at += g.cachePages * PAGE_WORDS;
@@ -509,6 +511,7 @@ export function computeLayout(g: Geometry): Layout {
     dcacheBase,
     dcacheBuckets,
     inodeDirtyBase,
+    inodeDirtyWords,
     pageBase,
     hashBase,
     ioEndBase,
