@@ -78,9 +78,10 @@ export class SyncFileHandle {
     this.canRead('readSync');
     const a = parseReadArgs('readSync', buffer, offsetOrOptions, length, position);
     const at = a.position ?? this.filePos;
-    if (a.length <= BLOCK_SIZE && !this.v.closing) {
+    if (!this.mode.direct && a.length <= BLOCK_SIZE && !this.v.closing) {
       // dioread_nolock: a read the cache holds whole enters no call (readCachedWhole says why).
-      // Up to a block only, so a miss redoes at most one page's copy in fileRead.
+      // Buffered reads of up to a block only: a miss redoes at most one page's copy in fileRead,
+      // and a direct read, which the cache rarely serves, does not look the size and page up twice.
       let hit: number;
       try {
         hit = readCachedWhole(this.v, this.ino, a.buffer, a.offset, a.length, at);
